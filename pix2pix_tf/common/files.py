@@ -1,0 +1,25 @@
+"""Writing files so that a crash never leaves a half-written one behind."""
+
+import json
+import os
+import tempfile
+
+
+def write_atomic(path, data):
+    """Writes bytes or text to `path` through a temporary file and a rename."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    mode = "wb" if isinstance(data, (bytes, bytearray)) else "w"
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(fd, mode) as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def write_json(path, value):
+    write_atomic(path, json.dumps(value, sort_keys=True, indent=4) + "\n")

@@ -1,0 +1,55 @@
+"""Reading and writing image files as uint8 RGB arrays (numpy side, outside the graph)."""
+
+import io
+import os
+
+import imageio.v3 as iio
+import numpy as np
+
+from pix2pix_tf.common import files
+from pix2pix_tf.common.errors import UserError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+
+
+def is_image_file(name):
+    return name.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def to_rgb(image):
+    """uint8 HxW, HxWx1, HxWx3 or HxWx4 -> HxWx3 (alpha dropped, gray repeated)."""
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if image.shape[2] == 1:
+        image = np.repeat(image, 3, axis=2)
+    elif image.shape[2] == 2:  # Gray + alpha.
+        image = np.repeat(image[:, :, :1], 3, axis=2)
+    return np.ascontiguousarray(image[:, :, :3])
+
+
+def read_rgb(path):
+    """Reads any PNG/JPEG as a uint8 HxWx3 array; UserError naming the file if it cannot."""
+    try:
+        image = iio.imread(path)
+    except Exception as e:  # imageio raises many kinds; all mean "not an image".
+        raise UserError(f"{path} is not a decodable image ({type(e).__name__})") from e
+    if image.dtype != np.uint8:
+        if image.dtype == np.uint16:
+            image = (image // 257).astype(np.uint8)
+        else:
+            image = np.clip(image, 0, 255).astype(np.uint8)
+    return to_rgb(image)
+
+
+def encode(image, extension=".png"):
+    """uint8 array -> bytes of a PNG or JPEG file."""
+    buffer = io.BytesIO()
+    ext = extension.lower()
+    iio.imwrite(buffer, np.asarray(image, dtype=np.uint8), extension=".jpg" if ext == ".jpeg" else ext)
+    return buffer.getvalue()
+
+
+def write_image(path, image):
+    """Writes a uint8 image atomically; the format follows the file's extension."""
+    files.write_atomic(path, encode(image, os.path.splitext(path)[1] or ".png"))
