@@ -1,0 +1,1 @@
+"""Preparing pix2pix datasets: image operations, splitting, downloading, a synthetic set."""
