@@ -1,5 +1,8 @@
 """Small photo-like images for the tests of this package (not used at run time)."""
 
+import shutil
+import tempfile
+
 import numpy as np
 
 
@@ -21,3 +24,10 @@ def square_on_white(size=64, box=(16, 16, 48, 48)):
     top, left, bottom, right = box
     image[top:bottom, left:right] = 0
     return image
+
+
+def temp_dir(test_case):
+    """A fresh folder removed after the test (absl's create_tempdir needs parsed flags)."""
+    path = tempfile.mkdtemp(prefix="dataset_tools_test_")
+    test_case.addCleanup(shutil.rmtree, path, ignore_errors=True)
+    return path
