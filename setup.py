@@ -11,6 +11,7 @@ setup(
     install_requires=[
         "tensorflow>=2.16",
         "keras>=3",
+        "tensorboard",
         "tensorflow-datasets",
         "numpy",
         "matplotlib",

@@ -1,0 +1,151 @@
+"""Input pipeline: folders of A|B image pairs (or single photos for colourisation) -> tf.data.
+
+Every image is split into A (left half) and B (right half), scaled to [-1, 1];
+`which_direction` picks which one is the input. Training jitter follows the
+reference: resize to scale_size (area), random crop to crop_size, random
+left-right flip, the same crop and flip for input and target.
+"""
+
+import math
+import os
+import re
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from pix2pix_tf import colors
+from pix2pix_tf.common import image_io
+from pix2pix_tf.common.errors import UserError
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+def list_image_files(input_dir):
+    """Image paths of `input_dir`, numerically sorted when every name is a number."""
+    if not input_dir:
+        raise UserError("--input_dir is required")
+    if not os.path.isdir(input_dir):
+        raise UserError(f"--input_dir {input_dir} does not exist or is not a folder")
+    names = [n for n in os.listdir(input_dir) if image_io.is_image_file(n)]
+    if not names:
+        raise UserError(f"--input_dir {input_dir} holds no .png/.jpg/.jpeg images")
+    stems = [os.path.splitext(n)[0] for n in names]
+    if all(re.fullmatch(r"\d+", s) for s in stems):
+        names.sort(key=lambda n: int(os.path.splitext(n)[0]))
+    else:
+        names.sort()
+    return [os.path.join(input_dir, n) for n in names]
+
+
+def check_image_files(paths, paired):
+    """Reads every file's header (not its pixels): a decodable image, and for
+    A|B pairs an even width, so the two halves have the same size."""
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                width, height = image.size
+        except Exception as e:  # PIL raises several kinds for a bad file.
+            raise UserError(f"{path} is not a decodable image ({type(e).__name__})") from e
+        if paired and width % 2:
+            raise UserError(
+                f"{path} is {width}x{height}: an A|B pair needs an even width "
+                "so that its two halves are the same size")
+
+
+def decode(path):
+    """File path -> float32 RGB image in [0, 1] (gray and RGBA become RGB)."""
+    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    image = tf.image.convert_image_dtype(image, tf.float32)
+    image.set_shape([None, None, 3])
+    return image
+
+
+def split_pair(image, which_direction, lab_colorization):
+    """RGB image in [0, 1] -> (input, target) in [-1, 1].
+
+    A|B pairs give 3 + 3 channels; colourisation gives lightness (1 channel)
+    as A and the a/b colour channels (2 channels) as B.
+    """
+    if lab_colorization:
+        a, b = colors.lab_to_network(colors.rgb_to_lab(image))
+    else:
+        half = tf.shape(image)[1] // 2
+        a = image[:, :half, :] * 2.0 - 1.0
+        b = image[:, half:2 * half, :] * 2.0 - 1.0
+    if which_direction == "AtoB":
+        return a, b
+    if which_direction == "BtoA":
+        return b, a
+    raise ValueError(f"which_direction must be AtoB or BtoA, not {which_direction!r}")
+
+
+def jitter(inputs, targets, seed, scale_size, crop_size, flip):
+    """Resize, random crop and random flip, identical for input and target.
+
+    Input and target are stacked on the channel axis so that one crop and one
+    flip act on both. `seed` is a stateless seed of shape [2].
+    """
+    channels = inputs.shape[-1]
+    pair = tf.concat([inputs, targets], axis=-1)
+    pair = tf.image.resize(pair, [scale_size, scale_size], method="area")
+    if scale_size > crop_size:
+        pair = tf.image.stateless_random_crop(
+            pair, [crop_size, crop_size, pair.shape[-1]], seed=seed)
+    if flip:
+        pair = tf.image.stateless_random_flip_left_right(pair, seed=seed[::-1])
+    return pair[..., :channels], pair[..., channels:]
+
+
+def resize(image, crop_size):
+    """Test-time transform: resize to crop_size without jitter."""
+    return tf.image.resize(image, [crop_size, crop_size], method="area")
+
+
+def steps_per_epoch(num_files, batch_size):
+    return math.ceil(num_files / batch_size)
+
+
+def epoch_order(paths, seed, epoch):
+    """The shuffled file order of one epoch, a pure function of (seed, epoch),
+    so a resumed run sees the same order from the step it stopped at."""
+    rng = np.random.default_rng([seed, epoch])
+    return [paths[i] for i in rng.permutation(len(paths))]
+
+
+def training_dataset(paths, *, seed, epoch, skip_batches, batch_size, which_direction,
+                     lab_colorization, scale_size, crop_size, flip):
+    """Batches (inputs, targets) of one training epoch, skipping the first
+    `skip_batches` batches (resuming in the middle of an epoch)."""
+    ordered = epoch_order(paths, seed, epoch)[skip_batches * batch_size:]
+    # Element i of epoch e jitters with seed (seed, e * N + i): deterministic per run.
+    first = epoch * len(paths) + skip_batches * batch_size
+    ids = np.arange(first, first + len(ordered), dtype=np.int64)
+
+    def load(example_id, path):
+        inputs, targets = split_pair(decode(path), which_direction, lab_colorization)
+        element_seed = tf.stack([tf.constant(seed, tf.int64), example_id])
+        return jitter(inputs, targets, element_seed, scale_size, crop_size, flip)
+
+    ds = tf.data.Dataset.from_tensor_slices((ids, ordered))
+    ds = ds.map(load, num_parallel_calls=AUTOTUNE)
+    return ds.batch(batch_size).prefetch(AUTOTUNE)
+
+
+def test_dataset(paths, *, batch_size, which_direction, lab_colorization, crop_size):
+    """Batches (paths, inputs, targets) in file order, resized without jitter."""
+
+    def load(path):
+        inputs, targets = split_pair(decode(path), which_direction, lab_colorization)
+        return path, resize(inputs, crop_size), resize(targets, crop_size)
+
+    ds = tf.data.Dataset.from_tensor_slices(list(paths))
+    ds = ds.map(load, num_parallel_calls=AUTOTUNE)
+    return ds.batch(batch_size).prefetch(AUTOTUNE)
+
+
+def channels(lab_colorization, which_direction):
+    """(input channels, target channels) of the networks."""
+    if not lab_colorization:
+        return 3, 3
+    return (1, 2) if which_direction == "AtoB" else (2, 1)

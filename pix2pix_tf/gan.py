@@ -1,0 +1,88 @@
+"""Pix2Pix: generator and discriminator trained together by one `train_step`."""
+
+import keras
+import tensorflow as tf
+
+from pix2pix_tf import losses
+
+
+class SmoothedLoss(keras.metrics.Metric):
+    """Exponential moving average of a loss (decay 0.99, as the reference
+    shows its losses), with Adam-style bias correction so early steps are
+    not pulled towards zero."""
+
+    def __init__(self, name, decay=0.99, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.decay = decay
+        self.average = self.add_variable(shape=(), initializer="zeros", name="average")
+        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+
+    def update_state(self, value):
+        value = tf.cast(value, self.dtype)
+        self.average.assign(self.decay * self.average + (1.0 - self.decay) * value)
+        self.count.assign_add(1.0)
+
+    def result(self):
+        return self.average / tf.maximum(1.0 - self.decay ** self.count, 1e-12)
+
+
+class Pix2Pix(keras.Model):
+    """G loss = gan_weight * -log D(x, G(x)) + l1_weight * |y - G(x)|;
+    D loss = -(log D(x, y) + log(1 - D(x, G(x))))."""
+
+    def __init__(self, generator, discriminator, gan_weight=1.0, l1_weight=100.0, **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.gan_weight = gan_weight
+        self.l1_weight = l1_weight
+        self.trackers = [SmoothedLoss(name) for name in
+                         ("discriminator_loss", "generator_loss_GAN", "generator_loss_L1")]
+
+    def compile(self, generator_optimizer, discriminator_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.generator_optimizer = generator_optimizer
+        self.discriminator_optimizer = discriminator_optimizer
+        # Optimizer slots must exist before a checkpoint restore can fill them.
+        generator_optimizer.build(self.generator.trainable_variables)
+        discriminator_optimizer.build(self.discriminator.trainable_variables)
+
+    @property
+    def metrics(self):
+        return self.trackers
+
+    def call(self, inputs, training=False):
+        return self.generator(inputs, training=training)
+
+    def train_step(self, data):
+        inputs, targets = data
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            outputs = self.generator(inputs, training=True)
+            real_logits = self.discriminator([inputs, targets], training=True)
+            fake_logits = self.discriminator([inputs, outputs], training=True)
+
+            d_loss = losses.discriminator_loss(real_logits, fake_logits)
+            g_loss_gan = losses.generator_gan_loss(fake_logits)
+            g_loss_l1 = losses.l1_loss(targets, tf.cast(outputs, targets.dtype))
+            g_loss = self.gan_weight * g_loss_gan + self.l1_weight * g_loss_l1
+
+        d_variables = self.discriminator.trainable_variables
+        g_variables = self.generator.trainable_variables
+        self.discriminator_optimizer.apply_gradients(
+            zip(d_tape.gradient(d_loss, d_variables), d_variables))
+        self.generator_optimizer.apply_gradients(
+            zip(g_tape.gradient(g_loss, g_variables), g_variables))
+
+        for tracker, value in zip(self.trackers, (d_loss, g_loss_gan, g_loss_l1)):
+            tracker.update_state(value)
+        return {tracker.name: tracker.result() for tracker in self.trackers}
+
+    def predict_step(self, data):
+        """Outputs and the discriminator's probabilities, for summaries and reports."""
+        inputs, targets = data
+        outputs = self.generator(inputs, training=True)
+        return {
+            "outputs": outputs,
+            "predict_real": tf.sigmoid(self.discriminator([inputs, targets], training=True)),
+            "predict_fake": tf.sigmoid(self.discriminator([inputs, outputs], training=True)),
+        }

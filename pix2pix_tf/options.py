@@ -1,0 +1,36 @@
+"""What the pix2pix options mean beyond their flags: which define the model,
+their checks, and the values derived from others."""
+
+from pix2pix_tf import models
+from pix2pix_tf.common.errors import UserError
+
+# Options whose values the checkpoint's weights depend on.
+MODEL_KEYS = ("which_direction", "lab_colorization", "ngf", "ndf", "crop_size", "generator",
+              "discriminator", "n_layers_D", "separable_conv")
+
+
+def scale_size(options):
+    """--scale_size, or the reference's 286/256 ratio of the crop when not given."""
+    if options.get("scale_size"):
+        return options["scale_size"]
+    return round(options["crop_size"] * 286 / 256)
+
+
+def check(options):
+    """Raises UserError for values that cannot train."""
+    try:
+        models.check_crop_size(options["crop_size"])
+    except ValueError as e:
+        raise UserError(str(e)) from e
+    if scale_size(options) < options["crop_size"]:
+        raise UserError(f"--scale_size {scale_size(options)} is smaller than "
+                        f"--crop_size {options['crop_size']}: the random crop needs scale_size >= crop_size")
+    for name in ("batch_size", "ngf", "ndf"):
+        if options[name] < 1:
+            raise UserError(f"--{name} must be at least 1, not {options[name]}")
+    if options["discriminator"] == "patch" and options["n_layers_D"] < 1:
+        raise UserError(f"--n_layers_D must be at least 1, not {options['n_layers_D']}")
+    # The PatchGAN's stride-2 layers must leave at least a 4x4 map for its last two convs.
+    if options["discriminator"] == "patch" and options["crop_size"] // 2 ** options["n_layers_D"] < 4:
+        raise UserError(f"--n_layers_D {options['n_layers_D']} is too deep for "
+                        f"--crop_size {options['crop_size']}")

@@ -1,0 +1,51 @@
+"""Image files and the index.html that shows them side by side."""
+
+import html
+import os
+
+from pix2pix_tf.common import files, image_io
+
+KINDS = ("inputs", "outputs", "targets")
+
+
+def save_image_set(image_dir, name, images):
+    """Writes NAME-KIND.png for each uint8 image of `images` (kind -> HxWx3),
+    returns kind -> path relative to the folder holding `image_dir`."""
+    paths = {}
+    for kind, image in images.items():
+        filename = f"{name}-{kind}.png"
+        image_io.write_image(os.path.join(image_dir, filename), image)
+        paths[kind] = os.path.join(os.path.basename(image_dir), filename)
+    return paths
+
+
+def write_index(path, columns, rows, heading=""):
+    """Writes an HTML table: one row per dict of `rows`, one column per name
+    in `columns`; values ending in .png are shown as images, others as text."""
+    out = ["<!DOCTYPE html>", "<html><head><meta charset='utf-8'><title>pix2pix</title>",
+           "<style>td, th {padding: 4px; text-align: center} img {max-width: 256px}</style>",
+           "</head><body>", heading, "<table>",
+           "<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in columns) + "</tr>"]
+    for row in rows:
+        cells = []
+        for column in columns:
+            value = row.get(column, "")
+            if isinstance(value, str) and value.endswith(".png"):
+                cells.append(f"<td><img src='{html.escape(value)}'></td>")
+            elif isinstance(value, float):
+                cells.append(f"<td>{value:.4f}</td>")
+            else:
+                cells.append(f"<td>{html.escape(str(value))}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out += ["</table>", "</body></html>", ""]
+    files.write_atomic(path, "\n".join(out))
+
+
+def training_rows(image_dir):
+    """Rows of the training display, rebuilt from the files in `image_dir`,
+    so a resumed run keeps the rows of the runs before it."""
+    steps = sorted({name.split("-")[1] for name in os.listdir(image_dir)
+                    if name.startswith("step-") and name.endswith("-inputs.png")})
+    folder = os.path.basename(image_dir)
+    return [{"step": int(step), **{kind: os.path.join(folder, f"step-{step}-{kind}.png")
+                                   for kind in KINDS}} for step in steps]
