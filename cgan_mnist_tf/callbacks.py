@@ -1,0 +1,84 @@
+"""Keras callbacks of a training run: sample grids and summaries, checkpoints, stopping."""
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from cgan_mnist_tf import grids
+from pix2pix_tf.common import image_io
+
+
+class Samples(keras.callbacks.Callback):
+    """Every `interval` steps: a PNG grid from the fixed noise, and TensorBoard summaries.
+
+    The grid has one class per row (or just rows of samples for the plain GAN);
+    the scalars are the running means of the epoch the progress bar shows.
+    """
+
+    def __init__(self, gan, fixed_z, fixed_labels, samples_dir, writer, interval, start_step):
+        super().__init__()
+        self.gan = gan
+        self.fixed_z = fixed_z
+        self.fixed_labels = fixed_labels
+        self.samples_dir = samples_dir
+        self.writer = writer
+        self.interval = max(1, int(interval))
+        self.step = int(start_step)
+        self.last_written = None
+
+    def write(self, logs=None):
+        images = self.gan.generate(self.fixed_z, self.fixed_labels, training=False)
+        grid = grids.image_grid(keras.ops.convert_to_numpy(images), rows=10)
+        image_io.write_image(os.path.join(self.samples_dir, f"step_{self.step:08d}.png"), grid)
+        with self.writer.as_default(step=self.step):
+            tf.summary.image("samples", grid[None, :, :, None], max_outputs=1)
+            for name, value in (logs or {}).items():
+                tf.summary.scalar(name, float(value))
+        self.writer.flush()
+        self.last_written = self.step
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if self.step % self.interval == 0:
+            self.write(logs)
+
+    def on_train_end(self, logs=None):
+        if self.last_written != self.step:
+            self.write(logs)
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Counts finished epochs in `epoch` and saves a checkpoint after each."""
+
+    def __init__(self, run_checkpoint, epoch, step_fn):
+        super().__init__()
+        self.run_checkpoint = run_checkpoint
+        self.epoch = epoch
+        self.step_fn = step_fn
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.model.stop_training:  # Stopped mid-epoch: that epoch is not finished.
+            return
+        self.epoch.assign(epoch + 1)
+        self.run_checkpoint.save(self.step_fn())
+
+
+class StopOnRequest(keras.callbacks.Callback):
+    """Ends fit() after the current step once `stop` (a StopRequests) was requested."""
+
+    def __init__(self, stop):
+        super().__init__()
+        self.stop = stop
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.stop.requested:
+            self.model.stop_training = True
+
+
+def fixed_inputs(latent_dim, seed, per_class=10, num_classes=10):
+    """The noise and labels of the sample grids, fixed for the whole run."""
+    z = np.random.default_rng(seed).standard_normal((per_class * num_classes, latent_dim))
+    labels = grids.class_rows(num_classes, per_class)
+    return z.astype(np.float32), labels

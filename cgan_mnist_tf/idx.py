@@ -1,0 +1,61 @@
+"""The IDX file format of the MNIST distribution, gzip-compressed or not."""
+
+import gzip
+import struct
+import zlib
+
+import numpy as np
+
+from pix2pix_tf.common import files
+from pix2pix_tf.common.errors import UserError
+
+_UNSIGNED_BYTE = 0x08
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _read_bytes(path):
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+        if raw[:2] == _GZIP_MAGIC:
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as e:
+        raise UserError(f"cannot read {path}: {e}") from e
+    return raw
+
+
+def read_idx(path):
+    """Reads an IDX file of unsigned bytes into a uint8 array of its shape.
+
+    A header that is not IDX, or whose dimensions disagree with the size of
+    the data, is a UserError naming the file.
+    """
+    raw = _read_bytes(path)
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != _UNSIGNED_BYTE or not 1 <= raw[3] <= 4:
+        raise UserError(f"{path} is not an IDX file of unsigned bytes "
+                        f"(header starts {raw[:4].hex() or 'empty'}, expected 000008 and 1-4 dimensions)")
+    ndim = raw[3]
+    header_size = 4 + 4 * ndim
+    if len(raw) < header_size:
+        raise UserError(f"{path} has a truncated IDX header")
+    shape = struct.unpack(f">{ndim}I", raw[4:header_size])
+    expected = int(np.prod(shape))
+    if len(raw) - header_size != expected:
+        raise UserError(f"{path}: the IDX header announces shape {tuple(shape)} ({expected} bytes) "
+                        f"but the file holds {len(raw) - header_size} bytes of data")
+    return np.frombuffer(raw, np.uint8, offset=header_size).reshape(shape)
+
+
+def encode_idx(array):
+    """uint8 array -> bytes of an IDX file (used to write test files)."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = bytes([0, 0, _UNSIGNED_BYTE, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.tobytes()
+
+
+def write_idx(path, array, compress=None):
+    """Writes an IDX file; gzip-compressed if `compress`, or if the name ends in .gz."""
+    data = encode_idx(array)
+    if compress or (compress is None and path.endswith(".gz")):
+        data = gzip.compress(data)
+    files.write_atomic(path, data)

@@ -1,0 +1,24 @@
+"""The GAN losses (binary cross-entropy on logits) and what D believes, as pure functions."""
+
+import tensorflow as tf
+
+
+def _bce(labels, logits):
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def discriminator_loss(real_logits, fake_logits):
+    """Real images labelled 1, generated ones 0; the two halves averaged."""
+    real = _bce(tf.ones_like(real_logits), real_logits)
+    fake = _bce(tf.zeros_like(fake_logits), fake_logits)
+    return 0.5 * (real + fake)
+
+
+def generator_loss(fake_logits):
+    """The non-saturating loss: G wants D to label its samples 1."""
+    return _bce(tf.ones_like(fake_logits), fake_logits)
+
+
+def mean_probability(logits):
+    """D's mean belief that the images are real: D(x) or D(G(z))."""
+    return tf.reduce_mean(tf.sigmoid(logits))

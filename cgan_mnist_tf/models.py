@@ -1,0 +1,119 @@
+"""Generators and discriminators as Keras functional builders.
+
+Conditional models take [noise or image, integer label]; unconditional ones
+take the noise or the image alone. Discriminators return one logit per image.
+"""
+
+import keras
+from keras import layers
+from keras import ops
+
+MODELS = ("mlp", "conv")
+NUM_CLASSES = 10
+MNIST_SHAPE = (28, 28, 1)
+CONV_SHAPE = (32, 32, 1)
+
+
+def image_shape(model):
+    return CONV_SHAPE if model == "conv" else MNIST_SHAPE
+
+
+def _dense_block(x, units, normalize=True, epsilon=0.8, momentum=0.9):
+    x = layers.Dense(units)(x)
+    if normalize:
+        # The PyTorch code this follows calls BatchNorm1d(units, 0.8): its second
+        # argument is eps, so epsilon is 0.8. PyTorch's momentum 0.1 is Keras' 0.9.
+        x = layers.BatchNormalization(epsilon=epsilon, momentum=momentum)(x)
+    return layers.LeakyReLU(0.2)(x)
+
+
+def mlp_generator(latent_dim=100, num_classes=NUM_CLASSES):
+    """The CGAN generator of PyTorch-GAN's cgan.py: [embedding(y), z] -> 784 -> tanh."""
+    z = keras.Input((latent_dim,), name="z")
+    y = keras.Input((), dtype="int32", name="label")
+    x = layers.Concatenate()([layers.Embedding(num_classes, num_classes)(y), z])
+    x = _dense_block(x, 128, normalize=False)
+    for units in (256, 512, 1024):
+        x = _dense_block(x, units)
+    x = layers.Dense(28 * 28, activation="tanh")(x)
+    images = layers.Reshape(MNIST_SHAPE)(x)
+    return keras.Model([z, y], images, name="mlp_generator")
+
+
+def mlp_discriminator(num_classes=NUM_CLASSES):
+    """[flattened image, embedding(y)] -> 512 -> 512 -> 512 (dropout 0.4) -> logit."""
+    image = keras.Input(MNIST_SHAPE, name="image")
+    y = keras.Input((), dtype="int32", name="label")
+    x = layers.Concatenate()([layers.Flatten()(image), layers.Embedding(num_classes, num_classes)(y)])
+    x = layers.LeakyReLU(0.2)(layers.Dense(512)(x))
+    for _ in range(2):
+        x = layers.Dense(512)(x)
+        x = layers.Dropout(0.4)(x)
+        x = layers.LeakyReLU(0.2)(x)
+    logit = layers.Dense(1)(x)
+    return keras.Model([image, y], logit, name="mlp_discriminator")
+
+
+def conv_generator(latent_dim=100, num_classes=NUM_CLASSES):
+    """DCGAN-style: [z, one-hot(y)] as a 1x1 map -> 4x4x256 -> 8x8x128 -> 16x16x64 -> 32x32x1."""
+    z = keras.Input((latent_dim,), name="z")
+    y = keras.Input((), dtype="int32", name="label")
+    x = layers.Concatenate()([z, ops.one_hot(y, num_classes)])
+    x = layers.Reshape((1, 1, latent_dim + num_classes))(x)
+    for filters, strides, padding in ((256, 1, "valid"), (128, 2, "same"), (64, 2, "same")):
+        x = layers.Conv2DTranspose(filters, 4, strides, padding=padding, use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.LeakyReLU(0.2)(x)
+    images = layers.Conv2DTranspose(1, 4, 2, padding="same", activation="tanh")(x)
+    return keras.Model([z, y], images, name="conv_generator")
+
+
+def conv_discriminator(num_classes=NUM_CLASSES):
+    """[image, one-hot(y) as 10 constant maps] -> 16x16x32 -> 8x8x64 -> 4x4x128 -> 4x4 valid conv."""
+    image = keras.Input(CONV_SHAPE, name="image")
+    y = keras.Input((), dtype="int32", name="label")
+    label_maps = ops.one_hot(y, num_classes)[:, None, None, :] * ops.ones_like(image)
+    x = layers.Concatenate()([image, label_maps])
+    for filters in (32, 64, 128):
+        x = layers.Conv2D(filters, 4, 2, padding="same", use_bias=filters == 32)(x)
+        if filters != 32:  # As in DCGAN, no batch norm on the input layer.
+            x = layers.BatchNormalization()(x)
+        x = layers.LeakyReLU(0.2)(x)
+    logit = layers.Flatten()(layers.Conv2D(1, 4, padding="valid")(x))
+    return keras.Model([image, y], logit, name="conv_discriminator")
+
+
+def gan_generator(latent_dim=100):
+    """The plain GAN: z -> 256 -> 512 -> 1024 (batch norm, momentum 0.8) -> 784 -> tanh."""
+    z = keras.Input((latent_dim,), name="z")
+    x = z
+    for units in (256, 512, 1024):
+        x = layers.LeakyReLU(0.2)(layers.Dense(units)(x))
+        x = layers.BatchNormalization(momentum=0.8)(x)
+    x = layers.Dense(28 * 28, activation="tanh")(x)
+    return keras.Model(z, layers.Reshape(MNIST_SHAPE)(x), name="gan_generator")
+
+
+def gan_discriminator():
+    """The plain GAN: flattened image -> 512 -> 256 -> logit."""
+    image = keras.Input(MNIST_SHAPE, name="image")
+    x = layers.Flatten()(image)
+    for units in (512, 256):
+        x = layers.LeakyReLU(0.2)(layers.Dense(units)(x))
+    return keras.Model(image, layers.Dense(1)(x), name="gan_discriminator")
+
+
+def build(model="mlp", conditional=True, latent_dim=100):
+    """(generator, discriminator) for `--model` and `--conditional`."""
+    if not conditional:
+        return gan_generator(latent_dim), gan_discriminator()
+    if model == "mlp":
+        return mlp_generator(latent_dim), mlp_discriminator()
+    if model == "conv":
+        return conv_generator(latent_dim), conv_discriminator()
+    raise ValueError(f"unknown model {model!r}; expected one of {MODELS}")
+
+
+def output_shape(model, conditional):
+    """The image shape the built generator produces (the plain GAN is always 28x28)."""
+    return image_shape(model) if conditional else MNIST_SHAPE
