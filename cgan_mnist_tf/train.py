@@ -89,7 +89,7 @@ def train(options, given=()):
     stopped = None
     if start_epoch < options["epochs"]:
         with checkpoints.StopRequests() as stop:
-            gan.fit(dataset, epochs=options["epochs"], initial_epoch=start_epoch, shuffle=False, 
+            gan.fit(dataset, epochs=options["epochs"], initial_epoch=start_epoch, shuffle=False,
                     verbose=1 if sys.stdout.isatty() else 2,
                     callbacks=[
                         callbacks.StopOnRequest(stop),

@@ -1,0 +1,88 @@
+"""The small CNN that judges generated digits, trained once per dataset and cached."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from cgan_mnist_tf import data
+from pix2pix_tf.common import files
+
+FEATURES_LAYER = "features"
+WEIGHTS_FILE = "classifier.weights.h5"
+INFO_FILE = "classifier.json"
+IMAGE_SIZE = 28
+
+
+def build_classifier(num_classes=10):
+    """28x28x1 in [-1, 1] -> class logits; the 128-unit `features` layer feeds the FID."""
+    images = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 1), name="image")
+    x = keras.layers.Conv2D(32, 3, activation="relu")(images)
+    x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Conv2D(64, 3, activation="relu")(x)
+    x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dense(128, activation="relu", name=FEATURES_LAYER)(x)
+    x = keras.layers.Dropout(0.3)(x)
+    return keras.Model(images, keras.layers.Dense(num_classes)(x), name="classifier")
+
+
+def feature_model(classifier):
+    """(logits, penultimate features) of the same network."""
+    return keras.Model(classifier.inputs,
+                       [classifier.outputs[0], classifier.get_layer(FEATURES_LAYER).output])
+
+
+def to_classifier_input(images):
+    """Images in [-1, 1], 28x28 or 32x32 (conv model) -> 28x28 for the classifier."""
+    images = tf.convert_to_tensor(images, tf.float32)
+    if images.shape[1] != IMAGE_SIZE:
+        images = tf.image.resize(images, (IMAGE_SIZE, IMAGE_SIZE), antialias=True)
+    return images
+
+
+def predict(classifier, images, batch_size=500):
+    """(predicted classes, features) as numpy arrays."""
+    logits, features = feature_model(classifier).predict(to_classifier_input(images),
+                                                         batch_size=batch_size, verbose=0)
+    return np.argmax(logits, axis=1), features
+
+
+def train_classifier(images, labels, epochs, batch_size=128, seed=0):
+    """Fits a new classifier on uint8 images and int labels."""
+    keras.utils.set_random_seed(seed)
+    classifier = build_classifier()
+    classifier.compile(keras.optimizers.Adam(1e-3),
+                       keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                       metrics=["accuracy"])
+    classifier.fit(data.to_model_range(images).numpy(), labels, epochs=epochs,
+                   batch_size=batch_size, shuffle=True, verbose=2)
+    return classifier
+
+
+def load_or_train(cache_dir, key, train_images, train_labels, epochs):
+    """The classifier cached in `cache_dir` if it was trained for `key`, else a new one.
+
+    `key` (a dict: data source, epochs...) says what the classifier was trained
+    on; a cache made for another key is replaced.
+    """
+    weights = os.path.join(cache_dir, WEIGHTS_FILE)
+    info = os.path.join(cache_dir, INFO_FILE)
+    if os.path.isfile(weights) and os.path.isfile(info):
+        with open(info) as f:
+            if json.load(f) == key:
+                classifier = build_classifier()
+                classifier.load_weights(weights)
+                print(f"eval classifier: cached in {cache_dir}", flush=True)
+                return classifier
+    print(f"eval classifier: training on {len(train_images)} real images for {epochs} epochs",
+          flush=True)
+    classifier = train_classifier(train_images, train_labels, epochs)
+    os.makedirs(cache_dir, exist_ok=True)
+    tmp = os.path.join(cache_dir, ".tmp-" + WEIGHTS_FILE)
+    classifier.save_weights(tmp)
+    os.replace(tmp, weights)
+    files.write_json(info, key)
+    return classifier

@@ -1,0 +1,86 @@
+"""--mode eval: a real-digit classifier's verdict on generated digits, written to metrics.json."""
+
+import os
+
+import numpy as np
+
+from cgan_mnist_tf import classifier as classifier_lib
+from cgan_mnist_tf import data
+from cgan_mnist_tf import generate
+from cgan_mnist_tf import metrics
+from pix2pix_tf.common import files
+from pix2pix_tf.common import options as common_options
+from pix2pix_tf.common.errors import UserError
+
+METRICS_FILE = "metrics.json"
+CLASSIFIER_DIR = "eval_classifier"
+NUM_CLASSES = 10
+
+
+def generated_images(generator, conditional, latent_dim, per_class, seed, batch_size=500):
+    """per_class samples of every class (labels 0 0 0 ... 9 9 9), or as many unconditional ones."""
+    labels = np.repeat(np.arange(NUM_CLASSES, dtype=np.int32), per_class)
+    z = generate.noise(len(labels), latent_dim, seed)
+    chunks = [generate.sample(generator, conditional, z[i:i + batch_size], labels[i:i + batch_size])
+              for i in range(0, len(labels), batch_size)]
+    return np.concatenate(chunks), labels
+
+
+def evaluate(options, given=()):
+    """Scores the generator of options["checkpoint"]; returns the metrics dict."""
+    checkpoint_dir = options.get("checkpoint")
+    if not checkpoint_dir:
+        raise UserError("--mode eval needs --checkpoint, the output folder of a training run")
+    per_class = int(options.get("eval_samples") or 100)
+    epochs = int(options.get("classifier_epochs") or 3)
+    if per_class < 2 or epochs < 1:
+        raise UserError("--eval_samples must be at least 2 and --classifier_epochs at least 1")
+    saved = common_options.load_options(checkpoint_dir)
+    # The data the classifier learns from: as given, else the run's own.
+    dataset = options["dataset"] if "dataset" in given or "dataset" not in saved else saved["dataset"]
+    data_dir = (options.get("data_dir") if "data_dir" in given or "dataset" in given
+                else saved.get("data_dir"))
+    output_dir = options.get("output_dir") if "output_dir" in given else checkpoint_dir
+
+    generator, model_options, path = generate.load_generator(checkpoint_dir)
+    digits = data.load(dataset, data_dir)
+    train_x, train_y, test_x, test_y = data.held_out_split(digits)
+    key = {"data_source": digits.source, "epochs": epochs, "train_images": len(train_x),
+           "test_images": len(test_x)}
+    classifier = classifier_lib.load_or_train(os.path.join(output_dir, CLASSIFIER_DIR), key,
+                                              train_x, train_y, epochs)
+    real_pred, real_features = classifier_lib.predict(classifier, data.to_model_range(test_x))
+    real_accuracy = metrics.conditional_accuracy(real_pred, test_y)
+
+    conditional = model_options["conditional"]
+    images, labels = generated_images(generator, conditional, model_options["latent_dim"],
+                                      per_class, int(options.get("seed") or 0))
+    fake_pred, fake_features = classifier_lib.predict(classifier, images)
+    result = {
+        "checkpoint": path,
+        "model": model_options["model"],
+        "conditional": conditional,
+        "data_source": digits.source,
+        "classifier_train_images": len(train_x),
+        "classifier_test_images": len(test_x),
+        "classifier_epochs": epochs,
+        "classifier_accuracy": real_accuracy,
+        "samples_per_class": per_class,
+        "frechet_distance": metrics.frechet_distance(real_features, fake_features),
+        "predicted_class_shares": metrics.class_shares(fake_pred),
+        "conditional_accuracy": None,
+        "per_class_accuracy": None,
+    }
+    if conditional:
+        result["conditional_accuracy"] = metrics.conditional_accuracy(fake_pred, labels)
+        result["per_class_accuracy"] = metrics.per_class_accuracy(fake_pred, labels)
+    files.write_json(os.path.join(output_dir, METRICS_FILE), result)
+
+    print(f"classifier accuracy on {len(test_x)} held-out real images: {real_accuracy:.4f}")
+    if conditional:
+        print(f"conditional accuracy of {len(labels)} generated images: "
+              f"{result['conditional_accuracy']:.4f}")
+    print(f"Frechet distance (classifier features, {len(test_x)} real vs {len(labels)} generated): "
+          f"{result['frechet_distance']:.4f}")
+    print(f"wrote {os.path.join(output_dir, METRICS_FILE)}", flush=True)
+    return result

@@ -1,0 +1,105 @@
+"""Sampling a trained generator: grids of chosen labels, and walks through z."""
+
+import os
+
+import keras
+import numpy as np
+
+from cgan_mnist_tf import grids
+from cgan_mnist_tf import models
+from cgan_mnist_tf import run_options
+from pix2pix_tf.common import checkpoints
+from pix2pix_tf.common import image_io
+from pix2pix_tf.common import options as common_options
+from pix2pix_tf.common.errors import UserError
+
+NUM_CLASSES = 10
+UNCONDITIONAL_COLUMNS = 10
+
+
+def load_generator(checkpoint_dir):
+    """(generator, its model-defining options, checkpoint path) of a training run's folder."""
+    saved = common_options.load_options(checkpoint_dir)
+    options = run_options.with_defaults({k: saved[k] for k in run_options.MODEL_KEYS if k in saved})
+    generator, _ = models.build(options["model"], options["conditional"], options["latent_dim"])
+    path = checkpoints.RunCheckpoint(checkpoint_dir, generator=generator).restore(
+        checkpoint_dir, partial=True)
+    return generator, options, path
+
+
+def parse_labels(text):
+    """'3,1,4' -> [3, 1, 4]; anything but digit labels 0..9 is a UserError."""
+    labels = []
+    for part in str(text).split(","):
+        part = part.strip()
+        try:
+            label = int(part)
+        except ValueError:
+            raise UserError(f"--labels {text}: {part!r} is not a label; give digits 0..9 "
+                            "separated by commas") from None
+        if not 0 <= label < NUM_CLASSES:
+            raise UserError(f"--labels {text}: label {label} is outside 0..9")
+        labels.append(label)
+    return labels
+
+
+def noise(count, latent_dim, seed):
+    return np.random.default_rng(seed).standard_normal((count, latent_dim)).astype(np.float32)
+
+
+def sample(generator, conditional, z, labels=None):
+    """Generator output in [-1, 1] for noise `z` (and labels, if conditional) as numpy."""
+    inputs = [z, np.asarray(labels, np.int32)] if conditional else z
+    return keras.ops.convert_to_numpy(generator(inputs, training=False))
+
+
+def check_labels(conditional, labels):
+    if labels is not None and not conditional:
+        raise UserError("--labels given but the checkpoint is an unconditional GAN "
+                        "(trained with --noconditional): it cannot be asked for a digit")
+    return labels if labels is not None or not conditional else list(range(NUM_CLASSES))
+
+
+def label_grid(generator, conditional, latent_dim, labels, num, seed):
+    """One row per label with `num` samples each; column j uses the same noise in every row.
+
+    An unconditional generator (labels None) gives `num` samples in rows of 10.
+    """
+    labels = check_labels(conditional, labels)
+    if not conditional:
+        return grids.image_grid(sample(generator, False, noise(num, latent_dim, seed)),
+                                rows=-(-num // UNCONDITIONAL_COLUMNS))
+    z = np.tile(noise(num, latent_dim, seed), (len(labels), 1))
+    return grids.image_grid(sample(generator, True, z, np.repeat(labels, num)), rows=len(labels))
+
+
+def interpolation_grid(generator, conditional, latent_dim, labels, num, seed):
+    """One row per label: `num` steps on the straight line between two noise vectors."""
+    labels = check_labels(conditional, labels)
+    ends = noise(2, latent_dim, seed)
+    t = np.linspace(0.0, 1.0, num, dtype=np.float32)[:, None]
+    walk = (1.0 - t) * ends[0] + t * ends[1]
+    if not conditional:
+        return grids.image_grid(sample(generator, False, walk), rows=1)
+    z = np.tile(walk, (len(labels), 1))
+    return grids.image_grid(sample(generator, True, z, np.repeat(labels, num)), rows=len(labels))
+
+
+def generate(options):
+    """--mode generate: writes the grid to options["output"] and returns its path."""
+    checkpoint_dir = options.get("checkpoint")
+    if not checkpoint_dir:
+        raise UserError("--mode generate needs --checkpoint, the output folder of a training run")
+    output = options.get("output") or os.path.join(checkpoint_dir, "generated.png")
+    num = int(options.get("num") or 8)
+    if num < 1:
+        raise UserError("--num must be at least 1")
+    labels = parse_labels(options["labels"]) if options.get("labels") else None
+    generator, model_options, path = load_generator(checkpoint_dir)
+    make_grid = interpolation_grid if options.get("interpolate") else label_grid
+    grid = make_grid(generator, model_options["conditional"], model_options["latent_dim"], labels,
+                     num, int(options.get("seed") or 0))
+    image_io.write_image(output, grid)
+    print(f"wrote {output} ({'interpolation' if options.get('interpolate') else 'samples'} "
+          f"from {path})", flush=True)
+    return output
