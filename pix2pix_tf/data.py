@@ -40,7 +40,12 @@ def list_image_files(input_dir):
 
 def check_image_files(paths, paired):
     """Reads every file's header (not its pixels): a decodable image, and for
-    A|B pairs an even width, so the two halves have the same size."""
+    A|B pairs an even width, so the two halves have the same size.
+
+    Returns the median width/height ratio of the files: 2 for square A|B
+    pairs, 1 for square photos; test mode compares it with training's.
+    """
+    aspects = []
     for path in paths:
         try:
             with Image.open(path) as image:
@@ -51,11 +56,18 @@ def check_image_files(paths, paired):
             raise UserError(
                 f"{path} is {width}x{height}: an A|B pair needs an even width "
                 "so that its two halves are the same size")
+        aspects.append(width / height)
+    return float(np.median(aspects))
 
 
 def decode(path):
     """File path -> float32 RGB image in [0, 1] (gray and RGBA become RGB)."""
-    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    return decode_bytes(tf.io.read_file(path))
+
+
+def decode_bytes(contents):
+    """PNG/JPEG bytes -> float32 RGB image in [0, 1]."""
+    image = tf.io.decode_image(contents, channels=3, expand_animations=False)
     image = tf.image.convert_image_dtype(image, tf.float32)
     image.set_shape([None, None, 3])
     return image

@@ -17,6 +17,15 @@ def _colourise(lightness, ab):
     return colors.lab_to_rgb(colors.network_to_lab(lightness, ab))
 
 
+def compose_lab(inputs, outputs, which_direction):
+    """The full-colour image a colouriser makes: its input and output channels
+    together (lightness and colour, in whichever order the direction has)."""
+    outputs = tf.cast(outputs, tf.float32)
+    if which_direction == "AtoB":
+        return _colourise(inputs, outputs)
+    return _colourise(outputs, inputs)
+
+
 def to_rgb(inputs, outputs, targets, lab_colorization=False, which_direction="AtoB"):
     """Batches of network tensors -> dict of RGB batches in [0, 1]."""
     outputs = tf.cast(outputs, tf.float32)
@@ -24,7 +33,7 @@ def to_rgb(inputs, outputs, targets, lab_colorization=False, which_direction="At
         return {name: (x + 1.0) / 2.0 for name, x in
                 (("inputs", inputs), ("outputs", outputs), ("targets", targets))}
     if which_direction == "AtoB":  # Lightness in, colour out.
-        return {"inputs": _gray(inputs), "outputs": _colourise(inputs, outputs),
+        return {"inputs": _gray(inputs), "outputs": compose_lab(inputs, outputs, which_direction),
                 "targets": _colourise(inputs, targets)}
     # Colour in, lightness out: the input is shown with the target's lightness.
     return {"inputs": _colourise(targets, inputs), "outputs": _gray(outputs),

@@ -16,7 +16,9 @@ from pix2pix_tf.common.errors import run_reporting_user_errors  # noqa: E402
 
 _ABSL_FLAGS = set(flags.FLAGS)
 
-flags.DEFINE_enum("mode", None, ["train"], "What to do.")
+flags.DEFINE_enum("mode", None, ["train", "test", "eval", "export"],
+                  "train; test: images, metrics and index.html of a folder; eval: metrics only; "
+                  "export: a SavedModel of the generator.")
 flags.DEFINE_string("input_dir", None, "Folder of A|B image pairs (or of photos with --lab_colorization).")
 flags.DEFINE_string("output_dir", None, "Where checkpoints, summaries and images go.")
 flags.DEFINE_integer("seed", None, "Random seed; a random one (saved in options.json) if not given.")
@@ -30,6 +32,9 @@ flags.DEFINE_integer("display_freq", 0, "Write images and index.html every N ste
 flags.DEFINE_integer("save_freq", 5000, "Save a checkpoint every N steps (0: only at the end).")
 
 flags.DEFINE_float("aspect_ratio", 1.0, "Width/height ratio of the images written by test mode.")
+flags.DEFINE_boolean("eval_mode", False, "Test/eval/export with moving batch-norm statistics and no "
+                     "dropout (deterministic), instead of the paper's batch statistics and dropout.")
+flags.DEFINE_enum("output_filetype", "png", ["png", "jpeg"], "Image format the export returns.")
 flags.DEFINE_boolean("lab_colorization", False, "Train a colouriser: lightness in, colour out.")
 flags.DEFINE_integer("batch_size", 1, "Images per batch.")
 flags.DEFINE_enum("which_direction", "AtoB", ["AtoB", "BtoA"], "Which half of each pair is the input.")
@@ -72,10 +77,16 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO lines drown the progress output.
     opts, given = options_from_flags()
-    from pix2pix_tf import train  # TensorFlow loads only once the flags are known to be good.
+    # TensorFlow loads only once the flags are known to be good.
+    from pix2pix_tf import export, inference, train
 
-    if opts["mode"] == "train":
-        run_reporting_user_errors(train.train, opts, given)
+    run = {
+        "train": train.train,
+        "test": lambda opts, given: inference.run(opts, given, write_images=True),
+        "eval": lambda opts, given: inference.run(opts, given, write_images=False),
+        "export": export.export,
+    }[opts["mode"]]
+    run_reporting_user_errors(run, opts, given)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """What the pix2pix options mean beyond their flags: which define the model,
 their checks, and the values derived from others."""
 
-from pix2pix_tf import models
+from pix2pix_tf import data, models
 from pix2pix_tf.common.errors import UserError
 
 # Options whose values the checkpoint's weights depend on.
@@ -34,3 +34,15 @@ def check(options):
     if options["discriminator"] == "patch" and options["crop_size"] // 2 ** options["n_layers_D"] < 4:
         raise UserError(f"--n_layers_D {options['n_layers_D']} is too deep for "
                         f"--crop_size {options['crop_size']}")
+
+
+def generator_from_options(opts):
+    in_channels, out_channels = data.channels(opts["lab_colorization"], opts["which_direction"])
+    return models.generator(opts["crop_size"], in_channels, out_channels, opts["ngf"],
+                            skips=opts["generator"] == "unet", separable=opts["separable_conv"])
+
+
+def discriminator_from_options(opts):
+    in_channels, out_channels = data.channels(opts["lab_colorization"], opts["which_direction"])
+    return models.discriminator(opts["crop_size"], in_channels, out_channels, opts["ndf"],
+                                kind=opts["discriminator"], n_layers=opts["n_layers_D"])

@@ -6,7 +6,7 @@ import time
 import keras
 import tensorflow as tf
 
-from pix2pix_tf import data, display, gan, models, options as pix2pix_options, report
+from pix2pix_tf import data, display, gan, options as pix2pix_options, report
 from pix2pix_tf.common import checkpoints
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import load_options, merge_saved_options, save_options
@@ -14,13 +14,8 @@ from pix2pix_tf.common.options import load_options, merge_saved_options, save_op
 
 def build_model(opts):
     """A compiled Pix2Pix for the options (sizes, kinds, weights, optimizers)."""
-    in_channels, out_channels = data.channels(opts["lab_colorization"], opts["which_direction"])
-    generator = models.generator(
-        opts["crop_size"], in_channels, out_channels, opts["ngf"],
-        skips=opts["generator"] == "unet", separable=opts["separable_conv"])
-    discriminator = models.discriminator(
-        opts["crop_size"], in_channels, out_channels, opts["ndf"], kind=opts["discriminator"],
-        n_layers=opts["n_layers_D"])
+    generator = pix2pix_options.generator_from_options(opts)
+    discriminator = pix2pix_options.discriminator_from_options(opts)
     model = gan.Pix2Pix(generator, discriminator, opts["gan_weight"], opts["l1_weight"])
     model.compile(
         generator_optimizer=keras.optimizers.Adam(opts["lr"], beta_1=opts["beta1"]),
@@ -100,7 +95,7 @@ def prepare(opts, given=(), log=print):
             log(message)
     pix2pix_options.check(opts)
     paths = data.list_image_files(opts["input_dir"])
-    data.check_image_files(paths, paired=not opts["lab_colorization"])
+    opts["image_aspect"] = data.check_image_files(paths, paired=not opts["lab_colorization"])
     if not opts["output_dir"]:
         raise UserError("--output_dir is required")
     output_dir = os.path.abspath(opts["output_dir"])
