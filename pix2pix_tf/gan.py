@@ -9,21 +9,27 @@ from pix2pix_tf import losses
 class SmoothedLoss(keras.metrics.Metric):
     """Exponential moving average of a loss (decay 0.99, as the reference
     shows its losses), with Adam-style bias correction so early steps are
-    not pulled towards zero."""
+    not pulled towards zero.
+
+    Kept as a decayed sum of the values over a decayed count of them:
+    total / weight equals the corrected average avg / (1 - decay^n), and the
+    first result is the first value exactly (no float32 rounding of
+    (1 - decay) against 1 - decay^1).
+    """
 
     def __init__(self, name, decay=0.99, **kwargs):
         super().__init__(name=name, **kwargs)
         self.decay = decay
-        self.average = self.add_variable(shape=(), initializer="zeros", name="average")
-        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+        self.total = self.add_variable(shape=(), initializer="zeros", name="total")
+        self.weight = self.add_variable(shape=(), initializer="zeros", name="weight")
 
     def update_state(self, value):
         value = tf.cast(value, self.dtype)
-        self.average.assign(self.decay * self.average + (1.0 - self.decay) * value)
-        self.count.assign_add(1.0)
+        self.total.assign(self.decay * self.total + value)
+        self.weight.assign(self.decay * self.weight + 1.0)
 
     def result(self):
-        return self.average / tf.maximum(1.0 - self.decay ** self.count, 1e-12)
+        return self.total / tf.maximum(self.weight, 1e-12)
 
 
 class Pix2Pix(keras.Model):
