@@ -63,6 +63,19 @@ FLAGS = flags.FLAGS
 OPTION_NAMES = sorted(set(FLAGS) - _ABSL_FLAGS)
 
 
+def default_options(**overrides):
+    """Every option at its flag's default, then `overrides`: for calling the
+    modes from Python (tests, notebooks) the way the command line does."""
+    opts = {name: FLAGS[name].default for name in OPTION_NAMES}
+    unknown = set(overrides) - set(opts)
+    if unknown:
+        raise ValueError(f"unknown options: {sorted(unknown)}")
+    opts.update(overrides)
+    if opts["seed"] is None:
+        opts["seed"] = 0
+    return opts
+
+
 def options_from_flags():
     """(dict of every option's value, set of the options given on the command line)."""
     opts = {name: FLAGS[name].value for name in OPTION_NAMES}

@@ -11,7 +11,10 @@ def write_atomic(path, data):
     os.makedirs(directory, exist_ok=True)
     mode = "wb" if isinstance(data, (bytes, bytearray)) else "w"
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual file mode.
         with os.fdopen(fd, mode) as f:
             f.write(data)
         os.replace(tmp, path)

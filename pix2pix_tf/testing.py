@@ -1,0 +1,30 @@
+"""Tiny datasets and runs for the tests of pix2pix_tf (not used at run time)."""
+
+import os
+
+import numpy as np
+
+from pix2pix_tf.common import image_io
+
+
+def write_pairs(directory, count=4, size=32, seed=0):
+    """`count` A|B pairs of size x 2size: A a smooth pattern, B its negative."""
+    os.makedirs(directory, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size, 0:size] / size
+    for i in range(1, count + 1):
+        phase = rng.uniform(0, 2 * np.pi, 3)
+        a = np.stack([np.sin(6 * x + p) * np.cos(4 * y - p) for p in phase], axis=-1)
+        a = ((a + 1) * 127.5).astype(np.uint8)
+        image_io.write_image(os.path.join(directory, f"{i}.png"), np.concatenate([a, 255 - a], 1))
+    return directory
+
+
+def tiny_options(**overrides):
+    """Options of a small, fast model (crop 32, ngf/ndf 8) with quiet output."""
+    from pix2pix_tf import main  # Defines the flags, whose defaults these are.
+
+    values = dict(crop_size=32, ngf=8, ndf=8, max_steps=2, progress_freq=0, summary_freq=0,
+                  save_freq=0, seed=1)
+    values.update(overrides)
+    return main.default_options(**values)
