@@ -18,6 +18,13 @@ def image_shape(model):
     return CONV_SHAPE if model == "conv" else MNIST_SHAPE
 
 
+def _label_embedding(num_classes):
+    # PyTorch's nn.Embedding starts from N(0, 1); Keras' default U(-0.05, 0.05)
+    # would leave the label a whisper next to z and the 784 pixels.
+    return layers.Embedding(num_classes, num_classes,
+                            embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0))
+
+
 def _dense_block(x, units, normalize=True, epsilon=0.8, momentum=0.9):
     x = layers.Dense(units)(x)
     if normalize:
@@ -31,7 +38,7 @@ def mlp_generator(latent_dim=100, num_classes=NUM_CLASSES):
     """The CGAN generator of PyTorch-GAN's cgan.py: [embedding(y), z] -> 784 -> tanh."""
     z = keras.Input((latent_dim,), name="z")
     y = keras.Input((), dtype="int32", name="label")
-    x = layers.Concatenate()([layers.Embedding(num_classes, num_classes)(y), z])
+    x = layers.Concatenate()([_label_embedding(num_classes)(y), z])
     x = _dense_block(x, 128, normalize=False)
     for units in (256, 512, 1024):
         x = _dense_block(x, units)
@@ -44,7 +51,7 @@ def mlp_discriminator(num_classes=NUM_CLASSES):
     """[flattened image, embedding(y)] -> 512 -> 512 -> 512 (dropout 0.4) -> logit."""
     image = keras.Input(MNIST_SHAPE, name="image")
     y = keras.Input((), dtype="int32", name="label")
-    x = layers.Concatenate()([layers.Flatten()(image), layers.Embedding(num_classes, num_classes)(y)])
+    x = layers.Concatenate()([layers.Flatten()(image), _label_embedding(num_classes)(y)])
     x = layers.LeakyReLU(0.2)(layers.Dense(512)(x))
     for _ in range(2):
         x = layers.Dense(512)(x)

@@ -1,0 +1,53 @@
+"""Small files and runs for the tests: tiny digit sets and untrained checkpoints."""
+
+import os
+
+import numpy as np
+
+from cgan_mnist_tf import idx
+from cgan_mnist_tf import run_options
+from cgan_mnist_tf import train
+from pix2pix_tf.common import checkpoints
+from pix2pix_tf.common import options as common_options
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED_T10K = os.path.join(REPO_ROOT, "..", "shared", "data", "mnist-t10k")
+
+
+def tiny_digits(count, seed=0):
+    """`count` fake 28x28 digits: class c is a bright bar at row 2c, with noise."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(count) % 10
+    images = rng.integers(0, 40, (count, 28, 28)).astype(np.uint8)
+    for image, label in zip(images, labels):
+        image[2 * label + 4:2 * label + 7, 4:24] = 255
+    return images, labels.astype(np.uint8)
+
+
+def write_idx_dir(path, train_count=64, test_count=20, gzip=True):
+    """A --data_dir with the four MNIST IDX files of tiny digits."""
+    ext = ".gz" if gzip else ""
+    for prefix, count, seed in (("train", train_count, 0), ("t10k", test_count, 1)):
+        images, labels = tiny_digits(count, seed)
+        idx.write_idx(os.path.join(path, f"{prefix}-images-idx3-ubyte{ext}"), images)
+        idx.write_idx(os.path.join(path, f"{prefix}-labels-idx1-ubyte{ext}"), labels)
+    return path
+
+
+def untrained_run(output_dir, data_dir=None, **options):
+    """A run folder (options.json and a checkpoint) of freshly initialised networks."""
+    options = run_options.with_defaults({"dataset": "mnist", "data_dir": data_dir, **options})
+    gan = train.build_gan(options)
+    checkpoint = checkpoints.RunCheckpoint(
+        output_dir, generator=gan.generator, discriminator=gan.discriminator,
+        d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer, **train.run_state(gan, options))
+    checkpoint.save(0)
+    common_options.save_options(output_dir, {**options, "output_dir": output_dir})
+    return gan
+
+
+def shared_t10k_files():
+    """The real MNIST test files beside the repository, or None when absent."""
+    images = os.path.join(SHARED_T10K, "t10k-images-idx3-ubyte.gz")
+    labels = os.path.join(SHARED_T10K, "t10k-labels-idx1-ubyte.gz")
+    return (images, labels) if os.path.isfile(images) and os.path.isfile(labels) else None
