@@ -1,0 +1,223 @@
+import json
+import os
+import shutil
+import signal
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from pix2pix_tf import train
+from pix2pix_tf.common import checkpoints
+from pix2pix_tf.common.errors import UserError
+
+OPTIMIZER_ITERATIONS = "generator_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"
+GLOBAL_STEP = "global_step/.ATTRIBUTES/VARIABLE_VALUE"
+
+
+def options(**overrides):
+    """Every option of a run (the flags of main.py), tiny and fast."""
+    opts = dict(mode="train", input_dir=None, output_dir=None, seed=5, checkpoint=None,
+                max_steps=2, max_epochs=None, summary_freq=0, progress_freq=0, display_freq=0,
+                save_freq=0, aspect_ratio=1.0, lab_colorization=False, batch_size=1,
+                which_direction="AtoB", ngf=8, ndf=8, scale_size=None, crop_size=32, flip=True,
+                lr=0.0002, beta1=0.5, l1_weight=100.0, gan_weight=1.0, separable_conv=False,
+                generator="unet", discriminator="patch", n_layers_D=3)
+    opts.update(overrides)
+    return opts
+
+
+def make_pairs(folder, count=3, size=32):
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        image = rng.integers(0, 256, size=(size, 2 * size, 3), dtype=np.uint8)
+        Image.fromarray(image).save(os.path.join(folder, f"{i}.png"))
+    return folder
+
+
+def checkpoint_values(path):
+    reader = tf.train.load_checkpoint(path)
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
+            if name != "_CHECKPOINTABLE_OBJECT_GRAPH"}
+
+
+class TrainTestCase(tf.test.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = tempfile.mkdtemp(dir=self.get_temp_dir())
+        self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
+        self.input_dir = make_pairs(os.path.join(self.tmp, "pairs"))
+        self.lines = []
+
+    def log(self, line):
+        self.lines.append(line)
+
+
+class ResumeTest(TrainTestCase):
+
+    def test_resume_continues_step_and_optimizer_state_exactly(self):
+        # Uninterrupted run to step 4, keeping what its checkpoint held at step 2.
+        at_step_2 = {}
+        original_save = checkpoints.RunCheckpoint.save
+
+        def save_and_read(checkpoint, step):
+            path = original_save(checkpoint, step)
+            if int(step) == 2:
+                at_step_2.update(checkpoint_values(path))
+            return path
+
+        whole = os.path.join(self.tmp, "whole")
+        checkpoints.RunCheckpoint.save = save_and_read
+        try:
+            step = train.train(options(input_dir=self.input_dir, output_dir=whole, max_steps=4,
+                                       save_freq=2), log=self.log)
+        finally:
+            checkpoints.RunCheckpoint.save = original_save
+        self.assertEqual(step, 4)
+        self.assertNotEmpty(at_step_2)
+
+        # The same run stopped at step 2.
+        part = os.path.join(self.tmp, "part")
+        self.assertEqual(train.train(options(input_dir=self.input_dir, output_dir=part,
+                                             max_steps=2), log=self.log), 2)
+        saved = checkpoint_values(tf.train.latest_checkpoint(part))
+        self.assertEqual(saved[GLOBAL_STEP], 2)
+        self.assertEqual(saved[OPTIMIZER_ITERATIONS], 2)
+        self.assertEqual(saved["discriminator_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"], 2)
+        slots = [name for name in saved if "optimizer/_variables" in name]
+        self.assertNotEmpty(slots)
+        self.assertCountEqual(saved, at_step_2)
+        for name, value in saved.items():
+            self.assertAllClose(value, at_step_2[name], rtol=1e-5, atol=1e-7, msg=name)
+        self.assertTrue(any(np.any(saved[name] != 0) for name in slots))
+
+        # Resume it to step 4: the step count and the optimizers carry on.
+        self.lines = []
+        step = train.train(options(input_dir=self.input_dir, output_dir=part, checkpoint=part,
+                                   max_steps=4, progress_freq=1), given={"checkpoint"},
+                           log=self.log)
+        self.assertEqual(step, 4)
+        self.assertTrue(any(line.startswith("resumed from") and "at step 2" in line
+                            for line in self.lines), self.lines)
+        progress = [line for line in self.lines if line.startswith("progress")]
+        self.assertLen(progress, 2)
+        self.assertIn("global step 3/4", progress[0])
+        self.assertIn("global step 4/4", progress[1])
+        resumed = checkpoint_values(tf.train.latest_checkpoint(part))
+        self.assertTrue(tf.train.latest_checkpoint(part).endswith("ckpt-4"))
+        self.assertEqual(resumed[GLOBAL_STEP], 4)
+        self.assertEqual(resumed[OPTIMIZER_ITERATIONS], 4)
+        with open(os.path.join(part, "options.json")) as f:
+            self.assertEqual(json.load(f)["seed"], 5)
+
+    def test_model_option_conflict_names_both_values(self):
+        out = os.path.join(self.tmp, "run")
+        train.train(options(input_dir=self.input_dir, output_dir=out, max_steps=1), log=self.log)
+        with self.assertRaisesRegex(UserError, r"--ngf=16.*ngf=8") as raised:
+            train.train(options(input_dir=self.input_dir, output_dir=out, checkpoint=out,
+                                max_steps=2, ngf=16), given={"checkpoint", "ngf"}, log=self.log)
+        self.assertNotIn("\n", str(raised.exception))
+        # Not given on the command line: the checkpoint's value is used.
+        self.lines = []
+        step = train.train(options(input_dir=self.input_dir, output_dir=out, checkpoint=out,
+                                   max_steps=2, ngf=16), given={"checkpoint"}, log=self.log)
+        self.assertEqual(step, 2)
+        self.assertIn("loaded ngf=8 from the checkpoint", self.lines)
+        # A new run may not start over an existing checkpoint.
+        with self.assertRaisesRegex(UserError, "already holds a checkpoint"):
+            train.train(options(input_dir=self.input_dir, output_dir=out), log=self.log)
+
+
+class StopTest(TrainTestCase):
+
+    def test_sigterm_saves_a_checkpoint_and_stops(self):
+        out = os.path.join(self.tmp, "stopped")
+
+        def log(line):
+            self.lines.append(line)
+            if line.startswith("progress") and "global step 2/" in line:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        previous = signal.getsignal(signal.SIGTERM)
+        step = train.train(options(input_dir=self.input_dir, output_dir=out, max_steps=50,
+                                   progress_freq=1), log=log)
+        self.assertEqual(step, 2)
+        self.assertIs(signal.getsignal(signal.SIGTERM), previous)
+        self.assertTrue(any(line.startswith("stopped by SIGTERM at step 2") for line in self.lines),
+                        self.lines)
+        path = tf.train.latest_checkpoint(out)
+        self.assertTrue(path.endswith("ckpt-2"), path)
+        self.assertEqual(checkpoint_values(path)[GLOBAL_STEP], 2)
+
+
+class BadInputTest(TrainTestCase):
+
+    def assert_user_error(self, pattern, **overrides):
+        out = os.path.join(self.tmp, "out")
+        opts = options(input_dir=self.input_dir, output_dir=out, max_steps=1)
+        opts.update(overrides)
+        with self.assertRaisesRegex(UserError, pattern) as raised:
+            train.train(opts, given=set(overrides), log=self.log)
+        self.assertNotIn("\n", str(raised.exception))
+        self.assertFalse(os.path.exists(out), f"{out} left behind")
+
+    def folder(self, name, files=()):
+        path = os.path.join(self.tmp, name)
+        os.makedirs(path)
+        for filename, content in files:
+            with open(os.path.join(path, filename), "wb") as f:
+                f.write(content)
+        return path
+
+    def test_missing_or_empty_input_dir(self):
+        self.assert_user_error("--input_dir is required", input_dir=None)
+        self.assert_user_error("--input_dir is required", input_dir="")
+        missing = os.path.join(self.tmp, "nowhere")
+        self.assert_user_error(f"--input_dir {missing} does not exist", input_dir=missing)
+
+    def test_folder_without_images(self):
+        empty = self.folder("empty")
+        self.assert_user_error(f"--input_dir {empty} holds no .png", input_dir=empty)
+        text = self.folder("text", [("notes.txt", b"hello")])
+        self.assert_user_error(f"--input_dir {text} holds no .png", input_dir=text)
+
+    def test_undecodable_image_is_named(self):
+        folder = make_pairs(os.path.join(self.tmp, "broken"))
+        with open(os.path.join(folder, "7.png"), "wb") as f:
+            f.write(b"\x89PNG this is not really a png")
+        self.assert_user_error(r"broken/7\.png is not a decodable image", input_dir=folder)
+
+    def test_odd_width_pair(self):
+        folder = make_pairs(os.path.join(self.tmp, "odd"))
+        Image.fromarray(np.zeros((32, 63, 3), np.uint8)).save(os.path.join(folder, "9.png"))
+        self.assert_user_error(r"odd/9\.png is 63x32: an A\|B pair needs an even width",
+                               input_dir=folder)
+
+    def test_scale_smaller_than_crop(self):
+        self.assert_user_error("--scale_size 30 is smaller than --crop_size 32", scale_size=30)
+
+    def test_crop_not_power_of_two(self):
+        self.assert_user_error("--crop_size must be a power of two .* not 48", crop_size=48)
+        self.assert_user_error("--crop_size must be a power of two .* not 16", crop_size=16)
+
+    def test_checkpoint_without_options_or_checkpoint(self):
+        no_options = self.folder("no_options")
+        self.assert_user_error(f"--checkpoint {no_options} has no options.json",
+                               checkpoint=no_options)
+        no_checkpoint = self.folder("no_checkpoint",
+                                    [("options.json", json.dumps(options()).encode())])
+        self.assert_user_error(f"--checkpoint {no_checkpoint} holds no checkpoint",
+                               checkpoint=no_checkpoint)
+        missing = os.path.join(self.tmp, "missing")
+        self.assert_user_error(f"--checkpoint {missing} does not exist", checkpoint=missing)
+
+    def test_missing_output_dir(self):
+        with self.assertRaisesRegex(UserError, "--output_dir is required"):
+            train.train(options(input_dir=self.input_dir, output_dir=None), log=self.log)
+
+
+if __name__ == "__main__":
+    tf.test.main()
