@@ -37,7 +37,8 @@ def evaluate(options, given=()):
         raise UserError("--eval_samples must be at least 2 and --classifier_epochs at least 1")
     saved = common_options.load_options(checkpoint_dir)
     # The data the classifier learns from: as given, else the run's own.
-    dataset = options["dataset"] if "dataset" in given or "dataset" not in saved else saved["dataset"]
+    dataset = (options.get("dataset", "mnist") if "dataset" in given or "dataset" not in saved
+               else saved["dataset"])
     data_dir = (options.get("data_dir") if "data_dir" in given or "dataset" in given
                 else saved.get("data_dir"))
     output_dir = options.get("output_dir") if "output_dir" in given else checkpoint_dir

@@ -68,7 +68,8 @@ def label_grid(generator, conditional, latent_dim, labels, num, seed):
     labels = check_labels(conditional, labels)
     if not conditional:
         return grids.image_grid(sample(generator, False, noise(num, latent_dim, seed)),
-                                rows=-(-num // UNCONDITIONAL_COLUMNS))
+                                rows=-(-num // UNCONDITIONAL_COLUMNS),
+                                cols=min(num, UNCONDITIONAL_COLUMNS))
     z = np.tile(noise(num, latent_dim, seed), (len(labels), 1))
     return grids.image_grid(sample(generator, True, z, np.repeat(labels, num)), rows=len(labels))
 

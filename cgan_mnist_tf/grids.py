@@ -20,14 +20,15 @@ def to_uint8(images):
     return np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
-def image_grid(images, rows):
+def image_grid(images, rows, cols=None):
     """(rows * cols, H, W[, 1]) images in [-1, 1], row-major -> one uint8 grid image.
 
-    Image i goes to row i // cols, column i % cols, with a gray border around each.
+    Image i goes to row i // cols, column i % cols, with a gray border around each;
+    cols defaults to as many as `rows` rows need.
     """
     images = to_uint8(images)
     count, height, width = images.shape
-    cols = -(-count // rows)
+    cols = cols or -(-count // rows)
     grid = np.full((rows * (height + PADDING) + PADDING, cols * (width + PADDING) + PADDING),
                    BACKGROUND, np.uint8)
     for i, image in enumerate(images):

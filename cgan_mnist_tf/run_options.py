@@ -19,7 +19,7 @@ DEFAULTS = {
 # Options that fix the shape of the networks: taken from the checkpoint's options.json.
 MODEL_KEYS = ("model", "conditional", "latent_dim")
 # Options a resumed run keeps from options.json unless given again on the command line.
-RUN_KEYS = ("dataset", "data_dir", "batch_size", "lr", "beta1", "sample_interval", "seed")
+RUN_KEYS = ("dataset", "data_dir", "epochs", "batch_size", "lr", "beta1", "sample_interval", "seed")
 
 
 def with_defaults(options):

@@ -1,0 +1,88 @@
+import contextlib
+import io
+import os
+
+import imageio.v3 as iio
+import numpy as np
+import tensorflow as tf
+
+from cgan_mnist_tf import generate
+from cgan_mnist_tf import grids
+from cgan_mnist_tf import testing
+from pix2pix_tf.common.errors import UserError
+
+
+def _cell(grid, row, col, size=28):
+    p = grids.PADDING
+    top, left = p + row * (size + p), p + col * (size + p)
+    return grid[top:top + size, left:left + size]
+
+
+class GenerateTest(tf.test.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.run_dir = os.path.join(tf.compat.v1.test.get_temp_dir(), "conditional_run")
+        cls.gan = testing.untrained_run(cls.run_dir, latent_dim=8)
+        cls.plain_dir = os.path.join(tf.compat.v1.test.get_temp_dir(), "plain_run")
+        testing.untrained_run(cls.plain_dir, latent_dim=8, conditional=False)
+
+    def _generate(self, **options):
+        with contextlib.redirect_stdout(io.StringIO()):
+            return generate.generate({"checkpoint": self.run_dir, **options})
+
+    def test_one_row_per_label_num_per_row(self):
+        path = self._generate(labels="3,1,4", num=5, seed=7,
+                              output=os.path.join(self.get_temp_dir(), "g.png"))
+        grid = iio.imread(path)
+        p = grids.PADDING
+        self.assertEqual(grid.shape, (3 * (28 + p) + p, 5 * (28 + p) + p))
+        # Row r, column c is G(z_c, label_r): the same z in every row of a column.
+        z = generate.noise(5, 8, 7)
+        expected = generate.sample(self.gan.generator, True, z, [1] * 5)
+        self.assertAllClose(_cell(grid, 1, 3).astype(int), grids.to_uint8(expected)[3].astype(int), atol=1)
+
+    def test_same_seed_same_grid(self):
+        a = iio.imread(self._generate(labels="2", num=3, seed=1, output=os.path.join(self.get_temp_dir(), "a.png")))
+        b = iio.imread(self._generate(labels="2", num=3, seed=1, output=os.path.join(self.get_temp_dir(), "b.png")))
+        c = iio.imread(self._generate(labels="2", num=3, seed=2, output=os.path.join(self.get_temp_dir(), "c.png")))
+        self.assertAllEqual(a, b)
+        self.assertNotAllEqual(a, c)
+
+    def test_default_labels_are_all_ten_digits(self):
+        grid = iio.imread(self._generate(num=2, output=os.path.join(self.get_temp_dir(), "all.png")))
+        self.assertEqual(grid.shape[0], 10 * (28 + grids.PADDING) + grids.PADDING)
+
+    def test_interpolation_walks_between_two_points(self):
+        grid = generate.interpolation_grid(self.gan.generator, True, 8, [5, 6], 4, seed=3)
+        self.assertEqual(grid.shape, (2 * 30 + 2, 4 * 30 + 2))
+        ends = generate.noise(2, 8, 3)
+        first = grids.to_uint8(generate.sample(self.gan.generator, True, ends[:1], [6]))[0]
+        last = grids.to_uint8(generate.sample(self.gan.generator, True, ends[1:], [6]))[0]
+        self.assertAllClose(_cell(grid, 1, 0).astype(int), first.astype(int), atol=1)
+        self.assertAllClose(_cell(grid, 1, 3).astype(int), last.astype(int), atol=1)
+
+    def test_label_outside_0_to_9(self):
+        for text, message in (("3,10", "label 10 is outside 0..9"), ("-1", "label -1 is outside"),
+                              ("3,x", "'x' is not a label")):
+            with self.assertRaisesRegex(UserError, message):
+                self._generate(labels=text)
+
+    def test_labels_on_an_unconditional_checkpoint(self):
+        with self.assertRaisesRegex(UserError, "--labels given but the checkpoint is an unconditional"):
+            generate.generate({"checkpoint": self.plain_dir, "labels": "1,2"})
+
+    def test_unconditional_grid(self):
+        with contextlib.redirect_stdout(io.StringIO()):
+            path = generate.generate({"checkpoint": self.plain_dir, "num": 12,
+                                      "output": os.path.join(self.get_temp_dir(), "plain.png")})
+        self.assertEqual(iio.imread(path).shape, (2 * 30 + 2, 10 * 30 + 2))
+
+    def test_missing_checkpoint(self):
+        with self.assertRaisesRegex(UserError, "does not exist"):
+            generate.generate({"checkpoint": os.path.join(self.get_temp_dir(), "nowhere")})
+
+
+if __name__ == "__main__":
+    tf.test.main()

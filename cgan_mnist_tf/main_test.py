@@ -1,0 +1,78 @@
+import gzip
+import json
+import os
+import subprocess
+import sys
+
+import imageio.v3 as iio
+import tensorflow as tf
+
+from cgan_mnist_tf import testing
+
+
+def _cli(*args):
+    env = {**os.environ, "PYTHONPATH": testing.REPO_ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, "-m", "cgan_mnist_tf.main", *args], cwd=testing.REPO_ROOT,
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+class MainTest(tf.test.TestCase):
+
+    def assertOneLineError(self, result, message):
+        self.assertEqual(result.returncode, 2, msg=result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+        self.assertLen(errors, 1, msg=result.stderr)
+        self.assertRegex(errors[0], message)
+
+    def test_train_generate_eval(self):
+        data_dir = testing.write_idx_dir(os.path.join(self.get_temp_dir(), "tiny"), 40, 20)
+        run_dir = os.path.join(self.get_temp_dir(), "run")
+        result = _cli("--mode", "train", "--output_dir", run_dir, "--data_dir", data_dir, "--epochs", "1",
+                      "--batch_size", "20", "--latent_dim", "8", "--sample_interval", "1")
+        self.assertEqual(result.returncode, 0, msg=result.stderr)
+        self.assertIn("data: IDX files in", result.stdout)
+        self.assertIn("40 training images", result.stdout)
+        self.assertRegex(result.stdout + result.stderr, r"d_g_z: .* d_loss: .* d_x: .* g_loss: ")
+        self.assertIn("trained to step 2 (1 epochs)", result.stdout)
+
+        output = os.path.join(self.get_temp_dir(), "digits.png")
+        result = _cli("--mode", "generate", "--checkpoint", run_dir, "--labels", "3,1,4", "--num", "8",
+                      "--output", output, "--seed", "1")
+        self.assertEqual(result.returncode, 0, msg=result.stderr)
+        self.assertEqual(iio.imread(output).shape, (3 * 30 + 2, 8 * 30 + 2))
+
+        result = _cli("--mode", "eval", "--checkpoint", run_dir, "--eval_samples", "4",
+                      "--classifier_epochs", "1")
+        self.assertEqual(result.returncode, 0, msg=result.stderr)
+        with open(os.path.join(run_dir, "metrics.json")) as f:
+            metrics = json.load(f)
+        self.assertIn("conditional_accuracy", metrics)
+        self.assertIn("frechet_distance", metrics)
+        self.assertIn("classifier accuracy on 20 held-out real images", result.stdout)
+
+        result = _cli("--mode", "generate", "--checkpoint", run_dir, "--labels", "3,12")
+        self.assertOneLineError(result, r"^error: --labels 3,12: label 12 is outside 0\.\.9$")
+
+    def test_bad_inputs_are_one_line_errors(self):
+        plain = os.path.join(self.get_temp_dir(), "plain")
+        testing.untrained_run(plain, latent_dim=8, conditional=False)
+        result = _cli("--mode", "generate", "--checkpoint", plain, "--labels", "1")
+        self.assertOneLineError(result, "unconditional GAN")
+
+        empty = os.path.join(self.get_temp_dir(), "empty")
+        os.makedirs(empty)
+        result = _cli("--mode", "train", "--output_dir", os.path.join(self.get_temp_dir(), "r"),
+                      "--data_dir", empty)
+        self.assertOneLineError(result, "holds no readable MNIST files: looked for train-images-idx3-ubyte")
+
+        corrupt = testing.write_idx_dir(os.path.join(self.get_temp_dir(), "corrupt"), 10, 10)
+        with open(os.path.join(corrupt, "t10k-labels-idx1-ubyte.gz"), "wb") as f:
+            f.write(gzip.compress(b"\x00\x00\x08\x09" + bytes(10)))
+        result = _cli("--mode", "train", "--output_dir", os.path.join(self.get_temp_dir(), "r2"),
+                      "--data_dir", corrupt)
+        self.assertOneLineError(result, "t10k-labels-idx1-ubyte.gz is not an IDX file")
+
+
+if __name__ == "__main__":
+    tf.test.main()

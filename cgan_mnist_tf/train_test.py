@@ -1,0 +1,109 @@
+import contextlib
+import io
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from cgan_mnist_tf import train
+from cgan_mnist_tf import testing
+from pix2pix_tf.common.errors import UserError
+
+
+def _quiet(fn, *args, **kwargs):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return fn(*args, **kwargs)
+
+
+class TrainTest(tf.test.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.data_dir = testing.write_idx_dir(os.path.join(tf.compat.v1.test.get_temp_dir(), "tiny"), 48, 10)
+
+    def _options(self, output_dir, **extra):
+        return {"output_dir": output_dir, "dataset": "mnist", "data_dir": self.data_dir,
+                "epochs": 1, "batch_size": 16, "latent_dim": 8, "sample_interval": 2, **extra}
+
+    def test_run_writes_samples_gif_options_and_checkpoint_then_resumes(self):
+        out = os.path.join(self.get_temp_dir(), "run")
+        summary = _quiet(train.train, self._options(out))
+        self.assertEqual((summary["step"], summary["epoch"]), (3, 1))
+        self.assertEqual(sorted(os.listdir(os.path.join(out, "samples"))),
+                         ["step_00000002.png", "step_00000003.png"])
+        self.assertTrue(os.path.isfile(os.path.join(out, "samples.gif")))
+        self.assertTrue(os.listdir(os.path.join(out, "logs")))
+        with open(os.path.join(out, "options.json")) as f:
+            saved = json.load(f)
+        self.assertEqual((saved["model"], saved["latent_dim"], saved["conditional"]), ("mlp", 8, True))
+        self.assertIn("IDX files in", saved["data_source"])
+
+        # Resume: step and epoch come back, the model from options.json, training goes on.
+        before = self._generator_weights(out, saved)
+        summary = _quiet(train.train, {"checkpoint": out, "epochs": 2}, given={"checkpoint", "epochs"})
+        self.assertEqual((summary["step"], summary["epoch"]), (6, 2))
+        self.assertNotAllClose(before, self._generator_weights(out, saved))
+
+    def _generator_weights(self, out, options):
+        gan = train.build_gan(options)
+        train.checkpoints.RunCheckpoint(out, generator=gan.generator).restore(out, partial=True)
+        return gan.generator.weights[0].numpy()
+
+    def test_resume_restores_the_exact_state(self):
+        out = os.path.join(self.get_temp_dir(), "exact")
+        _quiet(train.train, self._options(out))
+        options = json.load(open(os.path.join(out, "options.json")))
+        gan = train.build_gan(options)
+        state = train.run_state(gan, options)
+        checkpoint = train.checkpoints.RunCheckpoint(
+            os.path.join(self.get_temp_dir(), "unused"), generator=gan.generator,
+            discriminator=gan.discriminator, d_optimizer=gan.d_optimizer,
+            g_optimizer=gan.g_optimizer, **state)
+        checkpoint.restore(out)
+        self.assertEqual(int(state["epoch"].numpy()), 1)
+        self.assertEqual(int(gan.d_optimizer.iterations), 3)
+        # Adam's moments are back, not zeros.
+        moments = [v for v in gan.g_optimizer.variables if "momentum" in v.path]
+        self.assertTrue(moments and any(np.abs(v.numpy()).max() > 0 for v in moments))
+
+    def test_stop_request_saves_a_checkpoint_and_ends_early(self):
+        out = os.path.join(self.get_temp_dir(), "stopped")
+
+        class StopAtOnce:
+            def __init__(self):
+                self.requested = "SIGINT"
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                return False
+
+        original = train.checkpoints.StopRequests
+        train.checkpoints.StopRequests = StopAtOnce
+        try:
+            summary = _quiet(train.train, self._options(out, epochs=3))
+        finally:
+            train.checkpoints.StopRequests = original
+        self.assertEqual((summary["step"], summary["epoch"], summary["stopped"]), (1, 0, "SIGINT"))
+        self.assertTrue(tf.train.latest_checkpoint(out).endswith("ckpt-1"))
+        summary = _quiet(train.train, {"checkpoint": out}, given={"checkpoint"})
+        self.assertEqual((summary["step"], summary["epoch"]), (10, 3))
+
+    def test_resume_with_a_different_model_is_an_error(self):
+        out = os.path.join(self.get_temp_dir(), "conflict")
+        testing.untrained_run(out, self.data_dir, latent_dim=8)
+        with self.assertRaisesRegex(UserError, "--latent_dim=16 conflicts with latent_dim=8"):
+            train.train({"checkpoint": out, "latent_dim": 16}, given={"checkpoint", "latent_dim"})
+
+    def test_conv_and_plain_gan_train(self):
+        for extra in ({"model": "conv"}, {"conditional": False}):
+            out = os.path.join(self.get_temp_dir(), "run_" + "_".join(map(str, extra.values())))
+            summary = _quiet(train.train, self._options(out, batch_size=24, **extra))
+            self.assertEqual(summary["step"], 2)
+
+
+if __name__ == "__main__":
+    tf.test.main()
