@@ -60,6 +60,21 @@ def check_image_files(paths, paired):
     return float(np.median(aspects))
 
 
+def find_undecodable(paths):
+    """The first file whose pixels (not only its header) fail to decode, or None.
+
+    Only called after the pipeline failed, to name the culprit: decoding every
+    file up front would cost a whole epoch of reading on large datasets.
+    """
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                image.load()
+        except Exception:  # PIL raises several kinds for a truncated file.
+            return path
+    return None
+
+
 def decode(path):
     """File path -> float32 RGB image in [0, 1] (gray and RGBA become RGB)."""
     return decode_bytes(tf.io.read_file(path))

@@ -90,7 +90,6 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO lines drown the progress output.
     opts, given = options_from_flags()
-    # TensorFlow loads only once the flags are known to be good.
     from pix2pix_tf import export, inference, train
 
     run = {

@@ -1,6 +1,7 @@
 """The training loop: data in, checkpoints, summaries and progress out."""
 
 import os
+import re
 import time
 
 import keras
@@ -139,6 +140,7 @@ def train(opts, given=(), log=print):
         global_step.assign(step)
         return checkpoint.save(step)
 
+    first_step = step
     start_time, start_step = None, step
     with checkpoints.StopRequests() as stop:
         while max_steps is None or step < max_steps:
@@ -173,8 +175,12 @@ def train(opts, given=(), log=print):
                     if last:
                         break
             except tf.errors.InvalidArgumentError as e:
-                raise UserError(f"an image of {opts['input_dir']} could not be read: "
-                                f"{e.message.splitlines()[0]}") from e
+                if step > first_step:
+                    save()  # Keep what was trained before the bad file came up.
+                bad = data.find_undecodable(paths)
+                reason = re.sub(r"\{\{.*?\}\}", "", e.message.splitlines()[0]).strip()
+                raise UserError(f"{bad or 'an image of ' + opts['input_dir']} could not be decoded: "
+                                f"{reason}") from e
     path = save()
     log(f"saved {path} at step {step}")
     return step

@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from pix2pix_tf import train
+from pix2pix_tf import testing, train
 from pix2pix_tf.common import checkpoints
 from pix2pix_tf.common.errors import UserError
 
@@ -18,14 +18,7 @@ GLOBAL_STEP = "global_step/.ATTRIBUTES/VARIABLE_VALUE"
 
 def options(**overrides):
     """Every option of a run (the flags of main.py), tiny and fast."""
-    opts = dict(mode="train", input_dir=None, output_dir=None, seed=5, checkpoint=None,
-                max_steps=2, max_epochs=None, summary_freq=0, progress_freq=0, display_freq=0,
-                save_freq=0, aspect_ratio=1.0, lab_colorization=False, batch_size=1,
-                which_direction="AtoB", ngf=8, ndf=8, scale_size=None, crop_size=32, flip=True,
-                lr=0.0002, beta1=0.5, l1_weight=100.0, gan_weight=1.0, separable_conv=False,
-                generator="unet", discriminator="patch", n_layers_D=3)
-    opts.update(overrides)
-    return opts
+    return testing.tiny_options(**{"mode": "train", "seed": 5, **overrides})
 
 
 def make_pairs(folder, count=3, size=32):
@@ -189,6 +182,17 @@ class BadInputTest(TrainTestCase):
         with open(os.path.join(folder, "7.png"), "wb") as f:
             f.write(b"\x89PNG this is not really a png")
         self.assert_user_error(r"broken/7\.png is not a decodable image", input_dir=folder)
+
+    def test_truncated_image_is_named(self):
+        folder = make_pairs(os.path.join(self.tmp, "truncated"), count=4)
+        path = os.path.join(folder, "3.png")
+        with open(path, "rb") as f:
+            content = f.read()
+        with open(path, "wb") as f:
+            f.write(content[:len(content) // 2])  # A valid header, then nothing.
+        out = os.path.join(self.tmp, "out")
+        with self.assertRaisesRegex(UserError, r"truncated/3\.png could not be decoded"):
+            train.train(options(input_dir=folder, output_dir=out, max_steps=8), log=self.log)
 
     def test_odd_width_pair(self):
         folder = make_pairs(os.path.join(self.tmp, "odd"))
