@@ -128,7 +128,12 @@ def train(opts, given=(), log=print):
 
     batch_size = opts["batch_size"]
     steps_per_epoch = data.steps_per_epoch(len(paths), batch_size)
-    max_steps = opts["max_steps"] or (opts["max_epochs"] or 0) * steps_per_epoch or None
+    if opts["max_steps"] is not None:
+        max_steps = opts["max_steps"]
+    elif opts["max_epochs"] is not None:
+        max_steps = opts["max_epochs"] * steps_per_epoch
+    else:
+        max_steps = None  # Until stopped: the reference's default too.
     step = int(global_step.numpy())
     log(f"training on {len(paths)} images from {opts['input_dir']}, {steps_per_epoch} steps per epoch, "
         f"until step {max_steps if max_steps else 'interrupted (Ctrl-C saves and stops)'}")
