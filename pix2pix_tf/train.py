@@ -136,7 +136,7 @@ def train(opts, given=(), log=print):
         max_steps = None  # Until stopped: the reference's default too.
     step = int(global_step.numpy())
     log(f"training on {len(paths)} images from {opts['input_dir']}, {steps_per_epoch} steps per epoch, "
-        f"until step {max_steps if max_steps else 'interrupted (Ctrl-C saves and stops)'}")
+        f"until step {max_steps if max_steps is not None else 'interrupted (Ctrl-C saves and stops)'}")
 
     train_step = tf.function(model.train_step, reduce_retracing=True)
     summaries = Summaries(model, opts)
