@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from pix2pix_tf import losses
+from pix2pix_tf.common import distribute
 
 
 class SmoothedLoss(keras.metrics.Metric):
@@ -71,6 +72,13 @@ class Pix2Pix(keras.Model):
             g_loss_gan = losses.generator_gan_loss(fake_logits)
             g_loss_l1 = losses.l1_loss(targets, tf.cast(outputs, targets.dtype))
             g_loss = self.gan_weight * g_loss_gan + self.l1_weight * g_loss_l1
+            # On several replicas (inside strategy.run) the optimizers sum the
+            # replicas' gradients: weight each replica's mean losses by its
+            # share of the global batch, so the sum is the global batch's mean.
+            share = distribute.replica_share(tf.shape(inputs)[0], d_loss.dtype)
+            if share is not None:
+                d_loss, g_loss_gan, g_loss_l1, g_loss = (
+                    loss * share for loss in (d_loss, g_loss_gan, g_loss_l1, g_loss))
 
         d_variables = self.discriminator.trainable_variables
         g_variables = self.generator.trainable_variables
@@ -78,6 +86,10 @@ class Pix2Pix(keras.Model):
             zip(d_tape.gradient(d_loss, d_variables), d_variables))
         self.generator_optimizer.apply_gradients(
             zip(g_tape.gradient(g_loss, g_variables), g_variables))
+
+        if share is not None:  # Every replica logs the global batch's losses.
+            d_loss, g_loss_gan, g_loss_l1 = distribute.sum_over_replicas(
+                [d_loss, g_loss_gan, g_loss_l1])
 
         for tracker, value in zip(self.trackers, (d_loss, g_loss_gan, g_loss_l1)):
             tracker.update_state(value)

@@ -19,11 +19,13 @@ def _init():
     return keras.initializers.RandomNormal(0.0, 0.02)
 
 
-def _batch_norm(name):
+def _batch_norm(name, synchronized=False):
     # momentum 0.1 as the reference's tf.layers.batch_normalization call.
+    # synchronized: batch statistics of the global batch, all-reduced over the
+    # replicas of a tf.distribute strategy (the same weights either way).
     return layers.BatchNormalization(
         momentum=0.1, epsilon=1e-5, gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02),
-        name=name)
+        synchronized=synchronized, name=name)
 
 
 def _down(filters, separable, name):
@@ -61,13 +63,15 @@ def encoder_filters(crop_size, ngf):
 
 
 def generator(crop_size=256, in_channels=3, out_channels=3, ngf=64, skips=True,
-              separable=False, name="generator"):
+              separable=False, dropout=True, sync_batchnorm=False, name="generator"):
     """The U-Net generator (skips=True) or the encoder-decoder (skips=False).
 
     Encoder level i: LeakyReLU(0.2) (not on the first), 4x4 stride-2 conv,
     batch norm (not on the first). Decoder level i: ReLU, 4x4 stride-2
     transposed conv, batch norm, dropout 0.5 on the three innermost levels;
     its input is the level below concatenated with encoder level i (skips).
+    dropout=False leaves the dropout layers out (the weights are the same);
+    sync_batchnorm synchronises batch statistics over replicas.
     """
     filters = encoder_filters(crop_size, ngf)
     depth = len(filters)
@@ -80,7 +84,7 @@ def generator(crop_size=256, in_channels=3, out_channels=3, ngf=64, skips=True,
             x = layers.LeakyReLU(0.2, name=f"encoder_{level}_lrelu")(x)
         x = _down(f, separable, f"encoder_{level}_conv")(x)
         if level > 1:
-            x = _batch_norm(f"encoder_{level}_bn")(x)
+            x = _batch_norm(f"encoder_{level}_bn", sync_batchnorm)(x)
         encoded.append(x)
 
     # Decoder level k mirrors encoder level k: it outputs the size and width
@@ -94,8 +98,8 @@ def generator(crop_size=256, in_channels=3, out_channels=3, ngf=64, skips=True,
             outputs = layers.Activation("tanh", dtype="float32", name="outputs")(x)
         else:
             x = _up(x, filters[level - 2], separable, f"decoder_{level}_conv")
-            x = _batch_norm(f"decoder_{level}_bn")(x)
-            if level > depth - 3:
+            x = _batch_norm(f"decoder_{level}_bn", sync_batchnorm)(x)
+            if dropout and level > depth - 3:
                 x = layers.Dropout(0.5, name=f"decoder_{level}_dropout")(x)
     return keras.Model(inputs, outputs, name=name)
 
@@ -108,7 +112,7 @@ def _patch_conv(x, filters, stride, name):
 
 
 def discriminator(crop_size=256, in_channels=3, target_channels=3, ndf=64, kind="patch",
-                  n_layers=3, name="discriminator"):
+                  n_layers=3, sync_batchnorm=False, name="discriminator"):
     """D(input, target) -> logits.
 
     patch: conv(ndf, stride 2), then n_layers convs of ndf * min(2^i, 8)
@@ -118,6 +122,7 @@ def discriminator(crop_size=256, in_channels=3, target_channels=3, ndf=64, kind=
     pixel: 1x1 convs ndf -> 2ndf (batch norm) -> 1, a 1x1 receptive field.
     image: stride-2 convs down to 4x4, then a 4x4 'valid' conv to a single
       logit per image, which sees the whole image.
+    sync_batchnorm synchronises batch statistics over replicas.
     """
     source = keras.Input((crop_size, crop_size, in_channels), name="inputs")
     target = keras.Input((crop_size, crop_size, target_channels), name="targets")
@@ -129,7 +134,7 @@ def discriminator(crop_size=256, in_channels=3, target_channels=3, ndf=64, kind=
         for i in range(n_layers):
             stride = 1 if i == n_layers - 1 else 2
             x = _patch_conv(x, ndf * min(2 ** (i + 1), 8), stride, f"layer_{i + 2}_conv")
-            x = _batch_norm(f"layer_{i + 2}_bn")(x)
+            x = _batch_norm(f"layer_{i + 2}_bn", sync_batchnorm)(x)
             x = layers.LeakyReLU(0.2, name=f"layer_{i + 2}_lrelu")(x)
         x = _patch_conv(x, 1, 1, "logits")
     elif kind == "pixel":
@@ -137,7 +142,7 @@ def discriminator(crop_size=256, in_channels=3, target_channels=3, ndf=64, kind=
         x = layers.LeakyReLU(0.2, name="layer_1_lrelu")(x)
         x = layers.Conv2D(ndf * 2, 1, use_bias=False, kernel_initializer=_init(),
                           name="layer_2_conv")(x)
-        x = _batch_norm("layer_2_bn")(x)
+        x = _batch_norm("layer_2_bn", sync_batchnorm)(x)
         x = layers.LeakyReLU(0.2, name="layer_2_lrelu")(x)
         x = layers.Conv2D(1, 1, kernel_initializer=_init(), name="logits")(x)
     elif kind == "image":
@@ -146,7 +151,7 @@ def discriminator(crop_size=256, in_channels=3, target_channels=3, ndf=64, kind=
             x = layers.Conv2D(ndf * min(2 ** (level - 1), 8), 4, strides=2, padding="same",
                               kernel_initializer=_init(), name=f"layer_{level}_conv")(x)
             if level > 1:
-                x = _batch_norm(f"layer_{level}_bn")(x)
+                x = _batch_norm(f"layer_{level}_bn", sync_batchnorm)(x)
             x = layers.LeakyReLU(0.2, name=f"layer_{level}_lrelu")(x)
             size, level = size // 2, level + 1
         x = layers.Conv2D(1, 4, padding="valid", kernel_initializer=_init(), name="logits")(x)

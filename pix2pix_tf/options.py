@@ -4,9 +4,12 @@ their checks, and the values derived from others."""
 from pix2pix_tf import data, models
 from pix2pix_tf.common.errors import UserError
 
-# Options whose values the checkpoint's weights depend on.
+# Options whose values the checkpoint's weights depend on, and --dropout: the
+# weights are the same without dropout, but a network trained without it is
+# tested and resumed without it. (--strategy and --sync_batchnorm are not
+# here: how a run is spread over devices may change when it is resumed.)
 MODEL_KEYS = ("which_direction", "lab_colorization", "ngf", "ndf", "crop_size", "generator",
-              "discriminator", "n_layers_D", "separable_conv")
+              "discriminator", "n_layers_D", "separable_conv", "dropout")
 
 
 def scale_size(options):
@@ -36,13 +39,17 @@ def check(options):
                         f"--crop_size {options['crop_size']}")
 
 
-def generator_from_options(opts):
+def generator_from_options(opts, sync_batchnorm=False):
+    """sync_batchnorm: batch statistics over the replicas (training under a
+    tf.distribute strategy with several replicas and --sync_batchnorm)."""
     in_channels, out_channels = data.channels(opts["lab_colorization"], opts["which_direction"])
     return models.generator(opts["crop_size"], in_channels, out_channels, opts["ngf"],
-                            skips=opts["generator"] == "unet", separable=opts["separable_conv"])
+                            skips=opts["generator"] == "unet", separable=opts["separable_conv"],
+                            dropout=opts.get("dropout", True), sync_batchnorm=sync_batchnorm)
 
 
-def discriminator_from_options(opts):
+def discriminator_from_options(opts, sync_batchnorm=False):
     in_channels, out_channels = data.channels(opts["lab_colorization"], opts["which_direction"])
     return models.discriminator(opts["crop_size"], in_channels, out_channels, opts["ndf"],
-                                kind=opts["discriminator"], n_layers=opts["n_layers_D"])
+                                kind=opts["discriminator"], n_layers=opts["n_layers_D"],
+                                sync_batchnorm=sync_batchnorm)

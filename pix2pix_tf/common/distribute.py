@@ -1,0 +1,217 @@
+"""Training on several devices, machines or TPUs with tf.distribute.
+
+The pieces a training loop needs, whatever the model:
+
+- `make_strategy`: the strategy of `--strategy default|mirrored|multi_worker|tpu`.
+- `is_chief`, `WriteDirectory`: only the chief writes; the other workers of a
+  multi-worker run save their (collective) checkpoints to a temporary folder.
+- `distribute_dataset`, `needs_full_batches`: a global batch split over replicas.
+- `replica_share`, `sum_over_replicas`: inside a replica's train step, losses
+  weighted so that the optimizers' sum of the replicas' gradients is the
+  gradient of the loss averaged over the global batch.
+- `replicated`, `gathered`: tf.functions running a step on every replica.
+
+With the default strategy (one device) every helper leaves the computation as
+it is: the same ops, the same numbers as without tf.distribute.
+"""
+
+import os
+import shutil
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+from pix2pix_tf.common.errors import UserError
+
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+
+# Test hook: if set, `dump_weights_for_tests` writes each worker's weights there.
+DUMP_WEIGHTS_ENV = "PIX2PIX_TF_TEST_DUMP_WEIGHTS"
+
+
+def make_strategy(name, tpu=None):
+    """The tf.distribute.Strategy called `name` (one of STRATEGIES).
+
+    multi_worker reads its cluster from the TF_CONFIG environment variable and
+    must be created before TensorFlow runs any op. tpu connects to the TPU at
+    `tpu` (a name, grpc:// address or "local"; None: the TPU_NAME variable)
+    and raises UserError when there is none.
+    """
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        try:
+            return tf.distribute.MultiWorkerMirroredStrategy()
+        except (ValueError, RuntimeError) as e:
+            raise UserError(f"--strategy multi_worker: {e} (check TF_CONFIG)") from e
+    if name == "tpu":
+        return _tpu_strategy(tpu)
+    raise UserError(f"--strategy must be one of {', '.join(STRATEGIES)}, not {name!r}")
+
+
+def _tpu_strategy(tpu):
+    where = f"--tpu {tpu}" if tpu else "TPU_NAME" if os.environ.get("TPU_NAME") else "no --tpu given"
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or None)
+        if tpu != "local":
+            tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    except Exception as e:  # The resolver and the runtime raise many kinds.
+        reason = " ".join(str(e).split())[:200]
+        raise UserError(f"--strategy tpu: no TPU found ({where}): {type(e).__name__}: {reason}") from e
+
+
+def is_distributed(strategy):
+    """False for the default strategy (and OneDeviceStrategy): no replicas to split over."""
+    return isinstance(strategy, (tf.distribute.MirroredStrategy,
+                                 tf.distribute.MultiWorkerMirroredStrategy,
+                                 tf.distribute.TPUStrategy))
+
+
+def task(strategy):
+    """(task_type, task_id) of this process; (None, None) outside a cluster."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return None, None
+    return resolver.task_type, resolver.task_id
+
+
+def is_chief(strategy):
+    """True for the process that writes: the only one, the `chief` task, or
+    worker 0 of a cluster without a chief task."""
+    task_type, task_id = task(strategy)
+    if task_type is None or task_type == "chief":
+        return True
+    cluster = strategy.cluster_resolver.cluster_spec().as_dict()
+    return task_type == "worker" and task_id == 0 and "chief" not in cluster
+
+
+class WriteDirectory:
+    """Where this process saves checkpoints: the output folder on the chief;
+    a temporary folder, deleted on exit, on the other workers (saving is a
+    collective operation in a multi-worker run, so they must save too).
+
+        with WriteDirectory(output_dir, strategy) as directory:
+            ...
+    """
+
+    def __init__(self, output_dir, strategy):
+        self.output_dir = output_dir
+        self.chief = is_chief(strategy)
+        self.task = task(strategy)
+        self.path = None
+
+    def __enter__(self):
+        if self.chief:
+            self.path = self.output_dir
+        else:
+            task_type, task_id = self.task
+            self.path = tempfile.mkdtemp(prefix=f"{task_type}-{task_id}-checkpoints-")
+        return self.path
+
+    def __exit__(self, *exc):
+        if not self.chief and self.path:
+            shutil.rmtree(self.path, ignore_errors=True)
+        return False
+
+
+def needs_full_batches(strategy):
+    """True when every batch must hold exactly the global batch size: with
+    several replicas (each must get examples, and every worker the same number
+    of steps) and on TPUs (static shapes)."""
+    return strategy.num_replicas_in_sync > 1 or isinstance(strategy, tf.distribute.TPUStrategy)
+
+
+def check_batch_size(batch_size, strategy, strategy_name):
+    """UserError when the global batch cannot give each replica an example."""
+    replicas = strategy.num_replicas_in_sync
+    if batch_size < replicas:
+        raise UserError(f"--batch_size {batch_size} is smaller than the {replicas} replicas of "
+                        f"--strategy {strategy_name}: it is the global batch, split over the "
+                        "replicas, and each needs at least one image")
+
+
+def distribute_dataset(strategy, dataset):
+    """Batches of the global batch size -> per-replica parts of each batch.
+
+    The default strategy gets the dataset as it is. Otherwise every worker
+    builds the whole pipeline and keeps its replicas' parts of each global
+    batch (DATA sharding), so a global batch holds the same examples as on
+    one device.
+    """
+    if not is_distributed(strategy):
+        return dataset
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return strategy.experimental_distribute_dataset(dataset.with_options(options))
+
+
+def replica_share(local_batch_size, dtype=tf.float32):
+    """This replica's share of the global batch (local size / global size),
+    to weight a loss averaged over the replica's examples: the sum over
+    replicas of share * loss is the loss averaged over the global batch, and
+    the optimizers (which sum the replicas' gradients) then follow the global
+    batch's gradient. None with a single replica: leave the loss alone.
+
+    Call it in a replica context (inside strategy.run); it is exact for
+    uneven splits too, as losses are means over examples of equal size.
+    """
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return None
+    local = tf.cast(local_batch_size, dtype)
+    return local / context.all_reduce(tf.distribute.ReduceOp.SUM, local)
+
+
+def sum_over_replicas(values):
+    """All-reduce (sum) of a nest of tensors, in a replica context."""
+    return tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, values)
+
+
+def replicated(strategy, step_fn, **function_kwargs):
+    """tf.function(batch -> step_fn's nest of scalars) running step_fn on every
+    replica and returning the mean over replicas (step_fn's values should
+    already be global, e.g. losses summed with `sum_over_replicas`)."""
+
+    def step(batch):
+        results = strategy.run(step_fn, args=(batch,))
+        return tf.nest.map_structure(
+            lambda value: strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None), results)
+
+    return tf.function(step, **function_kwargs)
+
+
+def gathered(strategy, fn, **function_kwargs):
+    """tf.function(batch -> (batch, fn(batch))) running fn on every replica and
+    gathering the batch and fn's tensors along axis 0: the whole global batch,
+    on every worker (a collective call: every worker must make it)."""
+
+    def call(batch):
+        results = strategy.run(fn, args=(batch,))
+        if not is_distributed(strategy):
+            return batch, results
+        return strategy.gather((batch, results), axis=0)
+
+    return tf.function(call, **function_kwargs)
+
+
+def dump_weights_for_tests(models, strategy):
+    """Test hook: with $PIX2PIX_TF_TEST_DUMP_WEIGHTS set to a folder, writes
+    {model/variable path: value} of `models` (a dict name -> keras model) to
+    FOLDER/weights-TASK.npz, one file per worker, so a test can check that
+    the workers of a multi-worker run ended with the same weights."""
+    folder = os.environ.get(DUMP_WEIGHTS_ENV)
+    if not folder:
+        return None
+    task_type, task_id = task(strategy)
+    name = "single" if task_type is None else f"{task_type}-{task_id}"
+    values = {f"{model_name}/{variable.path}": np.asarray(variable.numpy())
+              for model_name, model in models.items() for variable in model.weights}
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"weights-{name}.npz")
+    np.savez(path, **values)
+    return path
