@@ -3,7 +3,6 @@ import io
 import os
 
 import imageio.v3 as iio
-import numpy as np
 import tensorflow as tf
 
 from cgan_mnist_tf import generate
@@ -44,9 +43,10 @@ class GenerateTest(tf.test.TestCase):
         self.assertAllClose(_cell(grid, 1, 3).astype(int), grids.to_uint8(expected)[3].astype(int), atol=1)
 
     def test_same_seed_same_grid(self):
-        a = iio.imread(self._generate(labels="2", num=3, seed=1, output=os.path.join(self.get_temp_dir(), "a.png")))
-        b = iio.imread(self._generate(labels="2", num=3, seed=1, output=os.path.join(self.get_temp_dir(), "b.png")))
-        c = iio.imread(self._generate(labels="2", num=3, seed=2, output=os.path.join(self.get_temp_dir(), "c.png")))
+        def grid(seed, name):
+            return iio.imread(self._generate(labels="2", num=3, seed=seed,
+                                             output=os.path.join(self.get_temp_dir(), name)))
+        a, b, c = grid(1, "a.png"), grid(1, "b.png"), grid(2, "c.png")
         self.assertAllEqual(a, b)
         self.assertNotAllEqual(a, c)
 

@@ -8,11 +8,11 @@ r"""Conditional GANs on MNIST: train, generate, eval.
 
 from absl import app
 from absl import flags
+from absl import logging
 
 from cgan_mnist_tf import data
 from cgan_mnist_tf import models
 from cgan_mnist_tf import run_options
-from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.errors import run_reporting_user_errors
 
 D = run_options.DEFAULTS
@@ -59,6 +59,7 @@ def run(mode, options, given):
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO lines would bury the progress.
     options = {name: FLAGS[name].value for name in OPTION_FLAGS}
     given = {name for name in OPTION_FLAGS if FLAGS[name].present}
     run_reporting_user_errors(run, FLAGS.mode, options, given)

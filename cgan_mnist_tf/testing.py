@@ -40,7 +40,7 @@ def untrained_run(output_dir, data_dir=None, **options):
     gan = train.build_gan(options)
     checkpoint = checkpoints.RunCheckpoint(
         output_dir, generator=gan.generator, discriminator=gan.discriminator,
-        d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer, **train.run_state(gan, options))
+        d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer, **train.run_state(options))
     checkpoint.save(0)
     common_options.save_options(output_dir, {**options, "output_dir": output_dir})
     return gan

@@ -4,7 +4,6 @@ import os
 import sys
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from cgan_mnist_tf import callbacks
@@ -33,7 +32,7 @@ def build_gan(options):
     return gan
 
 
-def run_state(gan, options):
+def run_state(options):
     """The variables a checkpoint holds besides the networks and optimizers."""
     fixed_z, _ = callbacks.fixed_inputs(options["latent_dim"], options["seed"])
     return {"epoch": tf.Variable(0, dtype=tf.int64, name="epoch"),
@@ -71,7 +70,7 @@ def train(options, given=()):
                                     options["batch_size"], image_size, options["seed"])
 
     gan = build_gan(options)
-    state = run_state(gan, options)
+    state = run_state(options)
     run_checkpoint = checkpoints.RunCheckpoint(
         output_dir, generator=gan.generator, discriminator=gan.discriminator,
         d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer, **state)

@@ -56,7 +56,7 @@ class TrainTest(tf.test.TestCase):
         _quiet(train.train, self._options(out))
         options = json.load(open(os.path.join(out, "options.json")))
         gan = train.build_gan(options)
-        state = train.run_state(gan, options)
+        state = train.run_state(options)
         checkpoint = train.checkpoints.RunCheckpoint(
             os.path.join(self.get_temp_dir(), "unused"), generator=gan.generator,
             discriminator=gan.discriminator, d_optimizer=gan.d_optimizer,
