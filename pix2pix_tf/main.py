@@ -12,6 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app, flags, logging  # noqa: E402
 
 from pix2pix_tf import models  # noqa: E402
+from pix2pix_tf.common import distribute  # noqa: E402
 from pix2pix_tf.common.errors import run_reporting_user_errors  # noqa: E402
 
 _ABSL_FLAGS = set(flags.FLAGS)
@@ -30,6 +31,16 @@ flags.DEFINE_integer("summary_freq", 100, "Write TensorBoard summaries every N s
 flags.DEFINE_integer("progress_freq", 50, "Print progress every N steps (0: never).")
 flags.DEFINE_integer("display_freq", 0, "Write images and index.html every N steps (0: never).")
 flags.DEFINE_integer("save_freq", 5000, "Save a checkpoint every N steps (0: only at the end).")
+
+# Distribution: not model-defining (saved in options.json, a resumed run may change them).
+flags.DEFINE_enum("strategy", "default", list(distribute.STRATEGIES),
+                  "default: one device; mirrored: every GPU of this machine (the CPU without); "
+                  "multi_worker: every machine of the TF_CONFIG cluster; tpu: the TPU of --tpu. "
+                  "--batch_size is the global batch, split over the replicas.")
+flags.DEFINE_string("tpu", None, "--strategy tpu: TPU name, grpc:// address or 'local' "
+                    "(default: $TPU_NAME).")
+flags.DEFINE_boolean("sync_batchnorm", False, "With several replicas, batch norm uses the "
+                     "statistics of the global batch rather than each replica's part of it.")
 
 flags.DEFINE_float("aspect_ratio", 1.0, "Width/height ratio of the images written by test mode.")
 flags.DEFINE_boolean("eval_mode", False, "Test/eval/export with moving batch-norm statistics and no "
@@ -51,6 +62,9 @@ flags.DEFINE_float("gan_weight", 1.0, "Weight of the GAN term of the generator l
 
 flags.DEFINE_boolean("separable_conv", False, "Separable convolutions and nearest-neighbour "
                      "upsampling in the generator.")
+flags.DEFINE_boolean("dropout", True, "Dropout 0.5 in the generator's three innermost decoder "
+                     "levels, as the paper (--nodropout: none; the same weights, but kept for "
+                     "test, export and resume like the model options).")
 flags.DEFINE_enum("generator", "unet", list(models.GENERATORS),
                   "unet, or encoder_decoder: the same network without skip connections.")
 flags.DEFINE_enum("discriminator", "patch", list(models.DISCRIMINATORS),

@@ -8,15 +8,17 @@ import keras
 import tensorflow as tf
 
 from pix2pix_tf import data, display, gan, options as pix2pix_options, report
-from pix2pix_tf.common import checkpoints
+from pix2pix_tf.common import checkpoints, distribute
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import load_options, merge_saved_options, save_options
 
 
-def build_model(opts):
-    """A compiled Pix2Pix for the options (sizes, kinds, weights, optimizers)."""
-    generator = pix2pix_options.generator_from_options(opts)
-    discriminator = pix2pix_options.discriminator_from_options(opts)
+def build_model(opts, sync_batchnorm=False):
+    """A compiled Pix2Pix for the options (sizes, kinds, weights, optimizers).
+    Call it under a strategy's scope to train with that strategy;
+    sync_batchnorm: batch norm over the global batch, for several replicas."""
+    generator = pix2pix_options.generator_from_options(opts, sync_batchnorm)
+    discriminator = pix2pix_options.discriminator_from_options(opts, sync_batchnorm)
     model = gan.Pix2Pix(generator, discriminator, opts["gan_weight"], opts["l1_weight"])
     model.compile(
         generator_optimizer=keras.optimizers.Adam(opts["lr"], beta_1=opts["beta1"]),
@@ -43,24 +45,34 @@ def _every(step, freq, last):
 
 
 class Summaries:
-    """TensorBoard scalars and images, and the --display_freq index.html."""
+    """TensorBoard scalars and images, and the --display_freq index.html.
 
-    def __init__(self, model, opts):
+    Under a strategy every worker runs the predictions (a collective step that
+    also updates batch norm's moving statistics, as training=True does), and
+    only the chief (`write_files`) writes them.
+    """
+
+    def __init__(self, model, opts, strategy=None, write_files=True):
         self.model = model
         self.opts = opts
-        self.writer = tf.summary.create_file_writer(opts["output_dir"])
+        self.write_files = write_files
+        self.writer = tf.summary.create_file_writer(opts["output_dir"]) if write_files else None
         self.image_dir = os.path.join(opts["output_dir"], "images")
-        self._predict = tf.function(model.predict_step)
+        self._predict = distribute.gathered(strategy or tf.distribute.get_strategy(),
+                                            model.predict_step)
 
     def _images(self, batch):
-        inputs, targets = batch
-        predictions = self._predict(batch)
+        (inputs, targets), predictions = self._predict(batch)
+        if not self.write_files:
+            return None, None
         images = display.to_rgb(inputs, predictions["outputs"], targets,
                                 self.opts["lab_colorization"], self.opts["which_direction"])
         return {k: display.to_uint8(v) for k, v in images.items()}, predictions
 
     def write(self, step, logs, batch):
         images, predictions = self._images(batch)
+        if not self.write_files:
+            return
         with self.writer.as_default(step=step):
             for name, value in logs.items():
                 tf.summary.scalar(name, value)
@@ -72,6 +84,8 @@ class Summaries:
 
     def display(self, step, batch):
         images, _ = self._images(batch)
+        if not self.write_files:
+            return
         first = {kind: image[0].numpy() for kind, image in images.items()}
         report.save_image_set(self.image_dir, f"step-{step:08d}", first)
         report.write_index(os.path.join(self.opts["output_dir"], "index.html"),
@@ -113,21 +127,43 @@ def train(opts, given=(), log=print):
     `opts["checkpoint"]`, if set, is a folder to resume from: weights, both
     optimizers and the global step come back, and the epoch position follows
     from the step. Stops at max_steps / max_epochs counted from the first run.
+
+    `opts["strategy"]` spreads the run over devices, machines or TPUs; the
+    batch size is the global one. Only the chief writes files and progress.
     """
+    # First: multi_worker must be set up before TensorFlow runs any op.
+    strategy = distribute.make_strategy(opts.get("strategy") or "default", opts.get("tpu"))
+    chief = distribute.is_chief(strategy)
+    if not chief:
+        log = _quiet
     opts, paths = prepare(opts, given, log)
+    distribute.check_batch_size(opts["batch_size"], strategy, opts.get("strategy"))
     keras.utils.set_random_seed(opts["seed"])
-    model = build_model(opts)
-    global_step = tf.Variable(0, dtype=tf.int64, name="global_step")
-    checkpoint = run_checkpoint(model, opts["output_dir"], global_step)
+    with strategy.scope():
+        sync = bool(opts.get("sync_batchnorm")) and strategy.num_replicas_in_sync > 1
+        model = build_model(opts, sync_batchnorm=sync)
+        global_step = tf.Variable(0, dtype=tf.int64, name="global_step")
+    checkpoint_dir = distribute.checkpoint_directory(opts["output_dir"], strategy)
+    checkpoint = run_checkpoint(model, checkpoint_dir, global_step)
     if opts["checkpoint"]:
         path = checkpoint.restore(opts["checkpoint"])
         log(f"resumed from {path} at step {int(global_step.numpy())}")
 
-    os.makedirs(opts["output_dir"], exist_ok=True)
-    save_options(opts["output_dir"], opts)
+    if chief:
+        os.makedirs(opts["output_dir"], exist_ok=True)
+        save_options(opts["output_dir"], opts)
 
     batch_size = opts["batch_size"]
-    steps_per_epoch = data.steps_per_epoch(len(paths), batch_size)
+    # Several replicas (or a TPU) need whole global batches: the last, partial
+    # batch of each epoch is left out.
+    full_batches = distribute.needs_full_batches(strategy)
+    if full_batches:
+        steps_per_epoch = len(paths) // batch_size
+        if steps_per_epoch == 0:
+            raise UserError(f"--batch_size {batch_size} is more than the {len(paths)} images of "
+                            f"--input_dir {opts['input_dir']}")
+    else:
+        steps_per_epoch = data.steps_per_epoch(len(paths), batch_size)
     if opts["max_steps"] is not None:
         max_steps = opts["max_steps"]
     elif opts["max_epochs"] is not None:
@@ -138,8 +174,8 @@ def train(opts, given=(), log=print):
     log(f"training on {len(paths)} images from {opts['input_dir']}, {steps_per_epoch} steps per epoch, "
         f"until step {max_steps if max_steps is not None else 'interrupted (Ctrl-C saves and stops)'}")
 
-    train_step = tf.function(model.train_step, reduce_retracing=True)
-    summaries = Summaries(model, opts)
+    train_step = distribute.replicated(strategy, model.train_step, reduce_retracing=True)
+    summaries = Summaries(model, opts, strategy, write_files=chief)
 
     def save():
         global_step.assign(step)
@@ -156,6 +192,9 @@ def train(opts, given=(), log=print):
                 lab_colorization=opts["lab_colorization"],
                 scale_size=pix2pix_options.scale_size(opts), crop_size=opts["crop_size"],
                 flip=opts["flip"])
+            if full_batches:
+                batches = batches.rebatch(batch_size, drop_remainder=True)
+            batches = distribute.distribute_dataset(strategy, batches)
             try:
                 for batch in batches:
                     logs = train_step(batch)
@@ -188,7 +227,14 @@ def train(opts, given=(), log=print):
                                 f"{reason}") from e
     path = save()
     log(f"saved {path} at step {step}")
+    distribute.dump_weights_for_tests(
+        {"generator": model.generator, "discriminator": model.discriminator}, strategy)
+    distribute.remove_worker_directory(checkpoint_dir, strategy)
     return step
+
+
+def _quiet(line):
+    """The log of non-chief workers: the chief reports for the run."""
 
 
 def _progress(step, steps_per_epoch, max_steps, batch_size, start_time, start_step, logs):

@@ -3,7 +3,7 @@
 The pieces a training loop needs, whatever the model:
 
 - `make_strategy`: the strategy of `--strategy default|mirrored|multi_worker|tpu`.
-- `is_chief`, `WriteDirectory`: only the chief writes; the other workers of a
+- `is_chief`, `checkpoint_directory`: only the chief writes; the other workers of a
   multi-worker run save their (collective) checkpoints to a temporary folder.
 - `distribute_dataset`, `needs_full_batches`: a global batch split over replicas.
 - `replica_share`, `sum_over_replicas`: inside a replica's train step, losses
@@ -15,6 +15,7 @@ With the default strategy (one device) every helper leaves the computation as
 it is: the same ops, the same numbers as without tf.distribute.
 """
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -90,33 +91,23 @@ def is_chief(strategy):
     return task_type == "worker" and task_id == 0 and "chief" not in cluster
 
 
-class WriteDirectory:
-    """Where this process saves checkpoints: the output folder on the chief;
-    a temporary folder, deleted on exit, on the other workers (saving is a
-    collective operation in a multi-worker run, so they must save too).
+def checkpoint_directory(output_dir, strategy):
+    """Where this process saves checkpoints: `output_dir` on the chief; a new
+    temporary folder on the other workers of a multi-worker run, which must
+    save too (saving is a collective operation) but not over the chief's
+    files. Remove it with `remove_worker_directory` (or it goes at exit)."""
+    if is_chief(strategy):
+        return output_dir
+    task_type, task_id = task(strategy)
+    path = tempfile.mkdtemp(prefix=f"{task_type}-{task_id}-checkpoints-")
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
-        with WriteDirectory(output_dir, strategy) as directory:
-            ...
-    """
 
-    def __init__(self, output_dir, strategy):
-        self.output_dir = output_dir
-        self.chief = is_chief(strategy)
-        self.task = task(strategy)
-        self.path = None
-
-    def __enter__(self):
-        if self.chief:
-            self.path = self.output_dir
-        else:
-            task_type, task_id = self.task
-            self.path = tempfile.mkdtemp(prefix=f"{task_type}-{task_id}-checkpoints-")
-        return self.path
-
-    def __exit__(self, *exc):
-        if not self.chief and self.path:
-            shutil.rmtree(self.path, ignore_errors=True)
-        return False
+def remove_worker_directory(path, strategy):
+    """Deletes a non-chief worker's `checkpoint_directory`; nothing on the chief."""
+    if not is_chief(strategy):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def needs_full_batches(strategy):
@@ -192,10 +183,14 @@ def gathered(strategy, fn, **function_kwargs):
 
     def call(batch):
         results = strategy.run(fn, args=(batch,))
-        if not is_distributed(strategy):
-            return batch, results
-        return strategy.gather((batch, results), axis=0)
+        return tf.nest.map_structure(lambda value: strategy.gather(value, axis=0),
+                                     (batch, results))
 
+    def call_one_device(batch):
+        return batch, fn(batch)
+
+    if not is_distributed(strategy):
+        return tf.function(call_one_device, **function_kwargs)
     return tf.function(call, **function_kwargs)
 
 
