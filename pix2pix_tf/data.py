@@ -141,22 +141,96 @@ def epoch_order(paths, seed, epoch):
 
 
 def training_dataset(paths, *, seed, epoch, skip_batches, batch_size, which_direction,
-                     lab_colorization, scale_size, crop_size, flip):
+                     lab_colorization, scale_size, crop_size, flip, cache=None):
     """Batches (inputs, targets) of one training epoch, skipping the first
-    `skip_batches` batches (resuming in the middle of an epoch)."""
+    `skip_batches` batches (resuming in the middle of an epoch).
+
+    `cache`, a DecodedImages of `paths`, replaces reading and decoding the
+    files; the images, and so the batches, are the same.
+    """
     ordered = epoch_order(paths, seed, epoch)[skip_batches * batch_size:]
     # Element i of epoch e jitters with seed (seed, e * N + i): deterministic per run.
     first = epoch * len(paths) + skip_batches * batch_size
     ids = np.arange(first, first + len(ordered), dtype=np.int64)
 
-    def load(example_id, path):
-        inputs, targets = split_pair(decode(path), which_direction, lab_colorization)
+    def load(example_id, source):
+        image = cache.image(source) if cache is not None else decode(source)
+        inputs, targets = split_pair(image, which_direction, lab_colorization)
         element_seed = tf.stack([tf.constant(seed, tf.int64), example_id])
         return jitter(inputs, targets, element_seed, scale_size, crop_size, flip)
 
+    if cache is not None:
+        ordered = cache.indices(ordered)
     ds = tf.data.Dataset.from_tensor_slices((ids, ordered))
     ds = ds.map(load, num_parallel_calls=AUTOTUNE)
     return ds.batch(batch_size).prefetch(AUTOTUNE)
+
+
+# The decoded-image cache takes at most this fraction of the physical memory.
+CACHE_MEMORY_FRACTION = 0.25
+
+
+def decoded_bytes(paths):
+    """Bytes of the decoded uint8 RGB pixels of `paths`, from their headers."""
+    total = 0
+    for path in paths:
+        with Image.open(path) as image:
+            width, height = image.size
+        total += width * height * 3
+    return total
+
+
+def physical_memory_bytes():
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def cache_fits(paths, fraction=CACHE_MEMORY_FRACTION):
+    """(whether the decoded images fit in `fraction` of memory, their bytes)."""
+    needed = decoded_bytes(paths)
+    return needed <= fraction * physical_memory_bytes(), needed
+
+
+class DecodedImages:
+    """Every image of a dataset decoded once, full size and before any jitter,
+    kept in memory as uint8 RGB (a quarter of float32's bytes).
+
+    The pixels are one flat uint8 tensor; image i is the slice
+    [offsets[i], offsets[i] + size) reshaped to shapes[i], so images of
+    different sizes share it. `image()` gives exactly what `decode()` gives.
+    """
+
+    def __init__(self, paths):
+        decoded = tf.data.Dataset.from_tensor_slices(list(paths)).map(
+            lambda path: tf.io.decode_image(tf.io.read_file(path), channels=3,
+                                            expand_animations=False),
+            num_parallel_calls=AUTOTUNE, deterministic=True)
+        try:
+            images = [image.numpy() for image in decoded]
+        except tf.errors.InvalidArgumentError as e:
+            bad = find_undecodable(paths)
+            reason = re.sub(r"\{\{.*?\}\}", "", e.message.splitlines()[0]).strip()
+            raise UserError(f"{bad or 'an image of the dataset'} could not be decoded: "
+                            f"{reason}") from e
+        shapes = np.array([image.shape for image in images], np.int64)
+        sizes = np.prod(shapes, axis=1)
+        self._index = {path: i for i, path in enumerate(paths)}
+        self._offsets = tf.constant(np.concatenate([[0], np.cumsum(sizes)[:-1]]), tf.int64)
+        self._shapes = tf.constant(shapes, tf.int64)
+        self._pixels = tf.constant(np.concatenate([image.reshape(-1) for image in images]))
+        self.nbytes = int(sizes.sum())
+
+    def indices(self, paths):
+        """Positions of `paths` in the cache, for training_dataset's elements."""
+        return np.array([self._index[path] for path in paths], np.int64)
+
+    def image(self, index):
+        """Image `index` as float32 RGB in [0, 1], as decode() returns it."""
+        start = self._offsets[index]
+        size = tf.reduce_prod(self._shapes[index])
+        image = tf.reshape(self._pixels[start:start + size], self._shapes[index])
+        image = tf.image.convert_image_dtype(image, tf.float32)
+        image.set_shape([None, None, 3])
+        return image
 
 
 def test_dataset(paths, *, batch_size, which_direction, lab_colorization, crop_size):

@@ -235,6 +235,42 @@ class DatasetTest(DataTestCase):
                                next(iter(self.training(epoch=1)))[0])
 
 
+    def test_cache_gives_the_same_batches(self):
+        # Images of different sizes share the cache's flat pixel buffer.
+        write(os.path.join(self.folder, "5.png"), identical_halves(9, size=40))
+        paths = data.list_image_files(self.folder)
+        cache = data.DecodedImages(paths)
+        self.assertEqual(cache.nbytes, data.decoded_bytes(paths))
+        for settings in (dict(epoch=0), dict(epoch=1, skip_batches=1),
+                         dict(epoch=0, lab_colorization=True, which_direction="BtoA")):
+            with self.subTest(**settings):
+                settings = dict(dict(seed=7, skip_batches=0, batch_size=2, which_direction="AtoB",
+                                     lab_colorization=False, scale_size=36, crop_size=32,
+                                     flip=True), **settings)
+                plain = list(data.training_dataset(paths, **settings))
+                cached = list(data.training_dataset(paths, cache=cache, **settings))
+                self.assertLen(cached, len(plain))
+                for (i1, t1), (i2, t2) in zip(plain, cached):
+                    self.assertAllEqual(i1, i2)
+                    self.assertAllEqual(t1, t2)
+        for i, path in enumerate(paths):
+            self.assertAllEqual(cache.image(i), data.decode(path))
+
+    def test_cache_names_a_truncated_file(self):
+        path = os.path.join(self.folder, "3.png")
+        with open(path, "rb") as f:
+            content = f.read()
+        with open(path, "wb") as f:
+            f.write(content[:len(content) // 2])
+        with self.assertRaisesRegex(UserError, r"pairs/3\.png could not be decoded"):
+            data.DecodedImages(self.paths)
+
+    def test_cache_fits(self):
+        fits, needed = data.cache_fits(self.paths)
+        self.assertTrue(fits)
+        self.assertEqual(needed, 5 * 48 * 96 * 3)
+        self.assertFalse(data.cache_fits(self.paths, fraction=1e-12)[0])
+
 class FileFormatTest(DataTestCase):
 
     def test_gray_and_rgba_become_rgb(self):
