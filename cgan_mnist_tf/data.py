@@ -226,10 +226,25 @@ def to_model_range(images, image_size=28):
     return images
 
 
-def training_dataset(images, labels, batch_size, image_size=28, seed=0):
-    """Shuffled, batched (image, label) pairs, scaled per batch inside the tf.data pipeline."""
-    ds = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
+def training_dataset(images, labels, batch_size, image_size=28, seed=0, cache=False,
+                     drop_remainder=False):
+    """Shuffled, batched (image, label) pairs in [-1, 1], prefetched (AUTOTUNE).
+
+    Without `cache` the uint8 images are scaled (and resized) per batch inside
+    the pipeline; with it they are scaled once, kept in memory as float32 (4x
+    the bytes: 188 MB for MNIST's 60,000, 245 MB resized to 32x32) and only
+    shuffled and batched. The batches are the same either way.
+    drop_remainder: leave out the last, partial batch (several replicas or a
+    TPU need whole global batches).
+    """
+    labels = labels.astype(np.int32)
+    if cache:
+        ds = tf.data.Dataset.from_tensor_slices((to_model_range(images, image_size), labels))
+    else:
+        ds = tf.data.Dataset.from_tensor_slices((images, labels))
     ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
-    ds = ds.map(lambda x, y: (to_model_range(x, image_size), y), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    if not cache:
+        ds = ds.map(lambda x, y: (to_model_range(x, image_size), y),
+                    num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -134,6 +134,23 @@ class LoadTest(tf.test.TestCase):
         self.assertAllClose(data.to_model_range(np.array([[[0, 255] * 14] * 28], np.uint8))[0, 0, :2, 0],
                             [-1.0, 1.0])
 
+    def test_cache_gives_the_same_batches(self):
+        images, labels = testing.tiny_digits(10)
+        for size in (28, 32):
+            batches = {}
+            for cache in (False, True):
+                ds = data.training_dataset(images, labels, 4, image_size=size, seed=3, cache=cache)
+                batches[cache] = [(x.numpy(), y.numpy()) for _ in range(2) for x, y in ds]
+            self.assertLen(batches[True], 6)  # Two epochs of 4 + 4 + 2.
+            for (x0, y0), (x1, y1) in zip(batches[False], batches[True]):
+                self.assertAllEqual(x0, x1)
+                self.assertAllEqual(y0, y1)
+
+    def test_drop_remainder_keeps_only_whole_batches(self):
+        images, labels = testing.tiny_digits(10)
+        sizes = [len(y) for _, y in data.training_dataset(images, labels, 4, drop_remainder=True)]
+        self.assertEqual(sizes, [4, 4])
+
 
 if __name__ == "__main__":
     tf.test.main()

@@ -1,11 +1,14 @@
 """The (conditional) GAN as a keras.Model whose train_step alternates D and G."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from cgan_mnist_tf import losses
+from pix2pix_tf.common import distribute
 
 METRICS = ("d_loss", "g_loss", "d_x", "d_g_z")
+NOISE_KEYS = ("d_z", "d_labels", "g_z", "g_labels")
 
 
 class ConditionalGAN(keras.Model):
@@ -24,6 +27,9 @@ class ConditionalGAN(keras.Model):
         self.conditional = conditional
         self.num_classes = num_classes
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRICS}
+        # The functional networks are built: nothing for fit() to build by
+        # calling the model (which has no call()), e.g. on a distributed dataset.
+        self.built = True
 
     @property
     def metrics(self):
@@ -35,9 +41,10 @@ class ConditionalGAN(keras.Model):
         self.g_optimizer = g_optimizer
 
     def generate(self, z, labels, training=False):
+        """G(z, y); float32 images whatever the layers' compute dtype."""
         z, labels = tf.convert_to_tensor(z), tf.convert_to_tensor(labels)
         inputs = [z, labels] if self.conditional else z
-        return self.generator(inputs, training=training)
+        return tf.cast(self.generator(inputs, training=training), tf.float32)
 
     def discriminate(self, images, labels, training=False):
         images, labels = tf.convert_to_tensor(images), tf.convert_to_tensor(labels)
@@ -51,34 +58,63 @@ class ConditionalGAN(keras.Model):
         return z, labels
 
     def train_step(self, data):
-        real_images, real_labels = data
+        """One D step then one G step on a batch (real images, real labels).
+
+        The batch may carry a third element, the noise of the step as a dict
+        of NOISE_KEYS (z and labels for D's fakes, z and labels for G's step),
+        instead of drawing it here: for reproducible steps (tests, comparing
+        devices or compilers). Under a tf.distribute strategy it runs on each
+        replica's part of the global batch.
+        """
+        real_images, real_labels = data[0], data[1]
         batch_size = tf.shape(real_images)[0]
+        noise = data[2] if len(data) > 2 else None
+        if noise is None:
+            noise = dict(zip(NOISE_KEYS, self.sample_inputs(batch_size) + self.sample_inputs(batch_size)))
+        # On several replicas the optimizers sum the replicas' gradients: weight
+        # each replica's mean losses by its share of the global batch, so the
+        # sum is the gradient of the global batch's mean (None on one replica).
+        share = distribute.replica_share(batch_size)
 
         # 1. The discriminator: real (x, y) -> 1, (G(z, y'), y') -> 0.
-        z, fake_labels = self.sample_inputs(batch_size)
-        fake_images = self.generate(z, fake_labels, training=True)
+        fake_images = self.generate(noise["d_z"], noise["d_labels"], training=True)
         with tf.GradientTape() as tape:
             real_logits = self.discriminate(real_images, real_labels, training=True)
-            fake_logits = self.discriminate(fake_images, fake_labels, training=True)
-            d_loss = losses.discriminator_loss(real_logits, fake_logits)
+            fake_logits = self.discriminate(fake_images, noise["d_labels"], training=True)
+            d_loss = _scaled(losses.discriminator_loss(real_logits, fake_logits), share)
         variables = self.discriminator.trainable_variables
         self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, variables), variables))
 
         # 2. The generator: make D label fresh samples 1.
-        z, gen_labels = self.sample_inputs(batch_size)
         with tf.GradientTape() as tape:
-            gen_logits = self.discriminate(self.generate(z, gen_labels, training=True), gen_labels,
-                                           training=True)
-            g_loss = losses.generator_loss(gen_logits)
+            gen_images = self.generate(noise["g_z"], noise["g_labels"], training=True)
+            gen_logits = self.discriminate(gen_images, noise["g_labels"], training=True)
+            g_loss = _scaled(losses.generator_loss(gen_logits), share)
         variables = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, variables), variables))
 
         values = {"d_loss": d_loss, "g_loss": g_loss,
-                  "d_x": losses.mean_probability(real_logits),
-                  "d_g_z": losses.mean_probability(fake_logits)}
+                  "d_x": _scaled(losses.mean_probability(real_logits), share),
+                  "d_g_z": _scaled(losses.mean_probability(fake_logits), share)}
+        if share is not None:  # Every replica logs the global batch's values.
+            values = distribute.sum_over_replicas(values)
         for name, value in values.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+
+def _scaled(value, share):
+    return value if share is None else value * share
+
+
+def fixed_noise(batch_size, latent_dim, seed=0, num_classes=10):
+    """A train_step noise dict (NOISE_KEYS) of numpy arrays drawn from `seed`."""
+    rng = np.random.default_rng(seed)
+    noise = {}
+    for prefix in ("d", "g"):
+        noise[f"{prefix}_z"] = rng.standard_normal((batch_size, latent_dim)).astype(np.float32)
+        noise[f"{prefix}_labels"] = rng.integers(0, num_classes, batch_size).astype(np.int32)
+    return noise
 
 
 def make_optimizers(lr=2e-4, beta1=0.5):

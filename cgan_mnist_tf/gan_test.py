@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -57,3 +58,62 @@ class ConditionalGANTest(tf.test.TestCase):
 
 if __name__ == "__main__":
     tf.test.main()
+
+
+def _step_results(options, source, batch, steps=2):
+    """Logs of `steps` train-function steps (as fit runs them) of a GAN built
+    for `options` with the weights of `source`, and its weights afterwards."""
+    from cgan_mnist_tf import train
+
+    gan = train.build_gan(options, dropout=False)
+    gan.generator.set_weights(source.generator.get_weights())
+    gan.discriminator.set_weights(source.discriminator.get_weights())
+    gan.make_train_function()
+    iterator = iter(tf.data.Dataset.from_tensors(batch).repeat())
+    logs = [{k: float(v) for k, v in gan.train_function(iterator).items()} for _ in range(steps)]
+    return logs, gan.generator.get_weights() + gan.discriminator.get_weights()
+
+
+class SpeedFlagsTest(tf.test.TestCase):
+    """--jit_compile and --mixed_precision bfloat16 train the same model: the
+    same losses as the plain float32 step from the same weights on the same
+    batch and noise. The noise is given with the batch and the discriminator
+    built without dropout, as the compilers draw different random numbers
+    (XLA's stateful generators are not TensorFlow's; dropout masks differ)."""
+
+    def test_xla_and_bfloat16_steps_match_the_plain_step(self):
+        from cgan_mnist_tf import run_options, train
+
+        options = run_options.with_defaults({"latent_dim": 8, "batch_size": 16})
+        source = train.build_gan(options, dropout=False)
+        rng = np.random.default_rng(0)
+        batch = (rng.uniform(-1, 1, (16, 28, 28, 1)).astype(np.float32),
+                 (np.arange(16) % 10).astype(np.int32), gan_lib.fixed_noise(16, 8, seed=1))
+        plain, plain_weights = _step_results(options, source, batch)
+        xla, xla_weights = _step_results(dict(options, jit_compile=True), source, batch)
+        bf16, _ = _step_results(dict(options, mixed_precision="bfloat16"), source, batch)
+        for step in range(2):
+            for name in gan_lib.METRICS:
+                self.assertAllClose(xla[step][name], plain[step][name], rtol=1e-4, atol=1e-5,
+                                    msg=f"xla step {step} {name}")
+                # bfloat16 keeps 8 bits of mantissa: about 2-3 significant digits.
+                self.assertAllClose(bf16[step][name], plain[step][name], rtol=3e-2, atol=1e-2,
+                                    msg=f"bfloat16 step {step} {name}")
+        for a, b in zip(xla_weights, plain_weights):
+            self.assertAllClose(a, b, rtol=1e-4, atol=1e-5)
+
+    def test_bfloat16_computes_in_bfloat16_with_float32_weights_and_logits(self):
+        from cgan_mnist_tf import run_options, train
+
+        options = run_options.with_defaults({"latent_dim": 8, "mixed_precision": "bfloat16"})
+        for model in ("mlp", "conv"):
+            gan = train.build_gan(dict(options, model=model))
+            self.assertTrue(all(v.dtype == "float32" for v in gan.generator.weights))
+            dense = [layer for layer in gan.generator.layers if "dense" in layer.name
+                     or "conv" in layer.name]
+            self.assertEqual(dense[0].compute_dtype, "bfloat16")
+            size = models.output_shape(model, True)[0]
+            logits = gan.discriminate(tf.zeros((2, size, size, 1)), tf.constant([1, 2]))
+            self.assertEqual(logits.dtype, tf.float32)
+            self.assertEqual(gan.generate(tf.zeros((2, 8)), tf.constant([1, 2])).dtype, tf.float32)
+        self.assertEqual(keras.config.dtype_policy().name, "float32")  # Left as it was.

@@ -13,6 +13,7 @@ from absl import logging
 from cgan_mnist_tf import data
 from cgan_mnist_tf import models
 from cgan_mnist_tf import run_options
+from pix2pix_tf.common import distribute
 from pix2pix_tf.common.errors import run_reporting_user_errors
 
 D = run_options.DEFAULTS
@@ -32,6 +33,23 @@ flags.DEFINE_float("lr", D["lr"], "Adam learning rate of both networks.")
 flags.DEFINE_float("beta1", D["beta1"], "Adam beta_1.")
 flags.DEFINE_integer("sample_interval", D["sample_interval"], "Steps between sample grids.")
 flags.DEFINE_integer("seed", D["seed"], "Random seed (training; noise of generate and eval).")
+# Speed: the same model either way (see python -m cgan_mnist_tf.bench).
+flags.DEFINE_boolean("jit_compile", D["jit_compile"], "Compile the training step with XLA "
+                     "(one replica only).")
+flags.DEFINE_enum("mixed_precision", D["mixed_precision"], list(run_options.MIXED_PRECISION),
+                  "Training computation dtype. bfloat16: Keras' mixed_bfloat16 policy (float32 "
+                  "variables, logits and losses; fast on CPUs with AVX-512 BF16 or AMX). "
+                  "generate and eval always run in float32.")
+flags.DEFINE_boolean("cache", D["cache"], "Keep the training images scaled to [-1, 1] (and "
+                     "resized) in memory as float32 instead of converting every batch.")
+# Distribution: --batch_size is the global batch, split over the replicas.
+flags.DEFINE_enum("strategy", D["strategy"], list(distribute.STRATEGIES),
+                  "default: one device; mirrored: every GPU of this machine (the CPU without); "
+                  "multi_worker: every machine of the TF_CONFIG cluster; tpu: the TPU of --tpu.")
+flags.DEFINE_string("tpu", None, "--strategy tpu: TPU name, grpc:// address or 'local' "
+                    "(default: $TPU_NAME).")
+flags.DEFINE_boolean("sync_batchnorm", D["sync_batchnorm"], "With several replicas, batch norm "
+                     "uses the statistics of the global batch rather than each replica's part.")
 flags.DEFINE_string("labels", None, "generate: comma-separated digits, one row each (default 0..9).")
 flags.DEFINE_integer("num", 8, "generate: samples per label (steps of the walk with --interpolate).")
 flags.DEFINE_string("output", None, "generate: the PNG to write (default CHECKPOINT/generated.png).")
@@ -41,8 +59,9 @@ flags.DEFINE_integer("classifier_epochs", 3, "eval: epochs of the classifier (tr
 
 FLAGS = flags.FLAGS
 OPTION_FLAGS = ("output_dir", "checkpoint", "model", "conditional", "dataset", "data_dir", "epochs",
-                "batch_size", "latent_dim", "lr", "beta1", "sample_interval", "seed", "labels",
-                "num", "output", "interpolate", "eval_samples", "classifier_epochs")
+                "batch_size", "latent_dim", "lr", "beta1", "sample_interval", "seed",
+                "jit_compile", "mixed_precision", "cache", "strategy", "tpu", "sync_batchnorm",
+                "labels", "num", "output", "interpolate", "eval_samples", "classifier_epochs")
 
 
 def run(mode, options, given):

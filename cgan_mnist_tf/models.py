@@ -25,43 +25,59 @@ def _label_embedding(num_classes):
                             embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0))
 
 
-def _dense_block(x, units, normalize=True, epsilon=0.8, momentum=0.9):
+def _batch_norm(sync_batchnorm, **kwargs):
+    # synchronized=True: under a tf.distribute strategy with several replicas,
+    # the statistics of the global batch rather than of each replica's part.
+    return layers.BatchNormalization(synchronized=sync_batchnorm, **kwargs)
+
+
+def _logits(units=1, **kwargs):
+    # float32 even under a mixed_bfloat16 policy: the losses see float32 logits.
+    return layers.Dense(units, dtype="float32", **kwargs)
+
+
+def _dense_block(x, units, normalize=True, epsilon=0.8, momentum=0.9, sync_batchnorm=False):
     x = layers.Dense(units)(x)
     if normalize:
         # The PyTorch code this follows calls BatchNorm1d(units, 0.8): its second
         # argument is eps, so epsilon is 0.8. PyTorch's momentum 0.1 is Keras' 0.9.
-        x = layers.BatchNormalization(epsilon=epsilon, momentum=momentum)(x)
+        x = _batch_norm(sync_batchnorm, epsilon=epsilon, momentum=momentum)(x)
     return layers.LeakyReLU(0.2)(x)
 
 
-def mlp_generator(latent_dim=100, num_classes=NUM_CLASSES):
+def mlp_generator(latent_dim=100, num_classes=NUM_CLASSES, sync_batchnorm=False):
     """The CGAN generator of PyTorch-GAN's cgan.py: [embedding(y), z] -> 784 -> tanh."""
     z = keras.Input((latent_dim,), name="z")
     y = keras.Input((), dtype="int32", name="label")
     x = layers.Concatenate()([_label_embedding(num_classes)(y), z])
     x = _dense_block(x, 128, normalize=False)
     for units in (256, 512, 1024):
-        x = _dense_block(x, units)
+        x = _dense_block(x, units, sync_batchnorm=sync_batchnorm)
     x = layers.Dense(28 * 28, activation="tanh")(x)
     images = layers.Reshape(MNIST_SHAPE)(x)
     return keras.Model([z, y], images, name="mlp_generator")
 
 
-def mlp_discriminator(num_classes=NUM_CLASSES):
-    """[flattened image, embedding(y)] -> 512 -> 512 -> 512 (dropout 0.4) -> logit."""
+def mlp_discriminator(num_classes=NUM_CLASSES, dropout=0.4):
+    """[flattened image, embedding(y)] -> 512 -> 512 -> 512 (dropout 0.4) -> logit.
+
+    dropout=0 builds the same weights without the dropout layers (for steps
+    that must be reproducible, e.g. comparing devices or compilers).
+    """
     image = keras.Input(MNIST_SHAPE, name="image")
     y = keras.Input((), dtype="int32", name="label")
     x = layers.Concatenate()([layers.Flatten()(image), _label_embedding(num_classes)(y)])
     x = layers.LeakyReLU(0.2)(layers.Dense(512)(x))
     for _ in range(2):
         x = layers.Dense(512)(x)
-        x = layers.Dropout(0.4)(x)
+        if dropout:
+            x = layers.Dropout(dropout)(x)
         x = layers.LeakyReLU(0.2)(x)
-    logit = layers.Dense(1)(x)
+    logit = _logits()(x)
     return keras.Model([image, y], logit, name="mlp_discriminator")
 
 
-def conv_generator(latent_dim=100, num_classes=NUM_CLASSES):
+def conv_generator(latent_dim=100, num_classes=NUM_CLASSES, sync_batchnorm=False):
     """DCGAN-style: [z, one-hot(y)] as a 1x1 map -> 4x4x256 -> 8x8x128 -> 16x16x64 -> 32x32x1."""
     z = keras.Input((latent_dim,), name="z")
     y = keras.Input((), dtype="int32", name="label")
@@ -69,13 +85,13 @@ def conv_generator(latent_dim=100, num_classes=NUM_CLASSES):
     x = layers.Reshape((1, 1, latent_dim + num_classes))(x)
     for filters, strides, padding in ((256, 1, "valid"), (128, 2, "same"), (64, 2, "same")):
         x = layers.Conv2DTranspose(filters, 4, strides, padding=padding, use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
+        x = _batch_norm(sync_batchnorm)(x)
         x = layers.LeakyReLU(0.2)(x)
     images = layers.Conv2DTranspose(1, 4, 2, padding="same", activation="tanh")(x)
     return keras.Model([z, y], images, name="conv_generator")
 
 
-def conv_discriminator(num_classes=NUM_CLASSES):
+def conv_discriminator(num_classes=NUM_CLASSES, sync_batchnorm=False):
     """[image, one-hot(y) as 10 constant maps] -> 16x16x32 -> 8x8x64 -> 4x4x128 -> 4x4 valid conv."""
     image = keras.Input(CONV_SHAPE, name="image")
     y = keras.Input((), dtype="int32", name="label")
@@ -84,19 +100,19 @@ def conv_discriminator(num_classes=NUM_CLASSES):
     for filters in (32, 64, 128):
         x = layers.Conv2D(filters, 4, 2, padding="same", use_bias=filters == 32)(x)
         if filters != 32:  # As in DCGAN, no batch norm on the input layer.
-            x = layers.BatchNormalization()(x)
+            x = _batch_norm(sync_batchnorm)(x)
         x = layers.LeakyReLU(0.2)(x)
-    logit = layers.Flatten()(layers.Conv2D(1, 4, padding="valid")(x))
+    logit = layers.Flatten(dtype="float32")(layers.Conv2D(1, 4, padding="valid", dtype="float32")(x))
     return keras.Model([image, y], logit, name="conv_discriminator")
 
 
-def gan_generator(latent_dim=100):
+def gan_generator(latent_dim=100, sync_batchnorm=False):
     """The plain GAN: z -> 256 -> 512 -> 1024 (batch norm, momentum 0.8) -> 784 -> tanh."""
     z = keras.Input((latent_dim,), name="z")
     x = z
     for units in (256, 512, 1024):
         x = layers.LeakyReLU(0.2)(layers.Dense(units)(x))
-        x = layers.BatchNormalization(momentum=0.8)(x)
+        x = _batch_norm(sync_batchnorm, momentum=0.8)(x)
     x = layers.Dense(28 * 28, activation="tanh")(x)
     return keras.Model(z, layers.Reshape(MNIST_SHAPE)(x), name="gan_generator")
 
@@ -107,17 +123,26 @@ def gan_discriminator():
     x = layers.Flatten()(image)
     for units in (512, 256):
         x = layers.LeakyReLU(0.2)(layers.Dense(units)(x))
-    return keras.Model(image, layers.Dense(1)(x), name="gan_discriminator")
+    return keras.Model(image, _logits()(x), name="gan_discriminator")
 
 
-def build(model="mlp", conditional=True, latent_dim=100):
-    """(generator, discriminator) for `--model` and `--conditional`."""
+def build(model="mlp", conditional=True, latent_dim=100, dropout=True, sync_batchnorm=False):
+    """(generator, discriminator) for `--model` and `--conditional`.
+
+    The layers compute in the current Keras dtype policy (float32, or bfloat16
+    under mixed_bfloat16); the discriminators' logits are float32 either way.
+    dropout=False leaves out the mlp discriminator's dropout (the only dropout);
+    sync_batchnorm: batch norm over the global batch of all replicas.
+    """
+    sync = sync_batchnorm
     if not conditional:
-        return gan_generator(latent_dim), gan_discriminator()
+        return gan_generator(latent_dim, sync_batchnorm=sync), gan_discriminator()
     if model == "mlp":
-        return mlp_generator(latent_dim), mlp_discriminator()
+        return (mlp_generator(latent_dim, sync_batchnorm=sync),
+                mlp_discriminator(dropout=0.4 if dropout else 0.0))
     if model == "conv":
-        return conv_generator(latent_dim), conv_discriminator()
+        return (conv_generator(latent_dim, sync_batchnorm=sync),
+                conv_discriminator(sync_batchnorm=sync))
     raise ValueError(f"unknown model {model!r}; expected one of {MODELS}")
 
 

@@ -1,5 +1,14 @@
-"""The training run: data, models, fit() with samples, summaries and checkpoints, the GIF."""
+"""The training run: data, models, fit() with samples, summaries and checkpoints, the GIF.
 
+Under a tf.distribute strategy (--strategy) the models, optimizers and metrics
+are made in its scope and fit() runs the train step on every replica;
+--batch_size is the global batch. Only the chief writes samples, summaries,
+options and progress; every worker saves checkpoints (a collective operation),
+the others to a temporary folder.
+"""
+
+import contextlib
+import io
 import os
 import sys
 
@@ -13,6 +22,7 @@ from cgan_mnist_tf import grids
 from cgan_mnist_tf import models
 from cgan_mnist_tf import run_options
 from pix2pix_tf.common import checkpoints
+from pix2pix_tf.common import distribute
 from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common.errors import UserError
 
@@ -21,15 +31,49 @@ LOGS_DIR = "logs"
 GIF_NAME = "samples.gif"
 
 
-def build_gan(options):
-    """The ConditionalGAN of `options`, compiled with built optimizers (ready to restore into)."""
-    generator, discriminator = models.build(options["model"], options["conditional"],
-                                            options["latent_dim"])
+def dtype_policy(options):
+    """The Keras dtype policy of --mixed_precision."""
+    return run_options.DTYPE_POLICIES[options.get("mixed_precision") or "float32"]
+
+
+def build_gan(options, sync_batchnorm=False, dropout=True):
+    """The ConditionalGAN of `options`, compiled with built optimizers (ready to restore into).
+
+    Its layers compute in the --mixed_precision dtype (float32 variables and
+    logits either way) and fit() compiles its train step with XLA under
+    --jit_compile. Call it under a strategy's scope to train with that
+    strategy; sync_batchnorm: batch norm over the global batch of the replicas.
+    dropout=False: no dropout (reproducible steps, for tests and comparisons).
+    """
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(dtype_policy(options))
+    try:
+        generator, discriminator = models.build(options["model"], options["conditional"],
+                                                options["latent_dim"], dropout=dropout,
+                                                sync_batchnorm=sync_batchnorm)
+    finally:
+        keras.config.set_dtype_policy(previous)
     gan = gan_lib.ConditionalGAN(generator, discriminator, options["latent_dim"],
                                  conditional=options["conditional"])
-    gan.compile(*gan_lib.make_optimizers(options["lr"], options["beta1"]), jit_compile=False)
+    gan.compile(*gan_lib.make_optimizers(options["lr"], options["beta1"]),
+                jit_compile=bool(options.get("jit_compile")))
     gan_lib.build_optimizers(gan)
     return gan
+
+
+def make_strategy(options):
+    """The tf.distribute strategy of --strategy (and --tpu); UserError if unusable."""
+    return distribute.make_strategy(options.get("strategy") or "default", options.get("tpu"))
+
+
+def check_strategy_options(options, strategy):
+    name = options.get("strategy") or "default"
+    distribute.check_batch_size(options["batch_size"], strategy, name)
+    if options.get("jit_compile") and strategy.num_replicas_in_sync > 1:
+        # Keras compiles strategy.run itself, over every replica's device,
+        # which XLA cannot do ("Trying to access resource ... located in device").
+        raise UserError(f"--jit_compile needs a single replica; --strategy {name} has "
+                        f"{strategy.num_replicas_in_sync} (use --nojit_compile)")
 
 
 def run_state(options):
@@ -43,18 +87,23 @@ def current_step(gan):
     return int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations))
 
 
-def train(options, given=()):
+def train(options, given=(), strategy=None):
     """Trains (or resumes, with options["checkpoint"]) and returns a summary dict.
 
     `given` names the options set on the command line, for the resume rules of
-    run_options.from_checkpoint.
+    run_options.from_checkpoint. `strategy`: a tf.distribute strategy to use
+    instead of the one --strategy names (tests).
     """
     options = run_options.with_defaults(options)
+    # First: multi_worker must be set up before TensorFlow runs any op.
+    strategy = strategy or make_strategy(options)
+    chief = distribute.is_chief(strategy)
+    say = print if chief else _quiet
     resume_dir = options.get("checkpoint")
     if resume_dir:
         options, _, messages = run_options.from_checkpoint(options, resume_dir, given, strict=True)
         for message in messages:
-            print(message)
+            say(message)
     output_dir = options.get("output_dir") or resume_dir
     if not output_dir:
         raise UserError("--mode train needs --output_dir (or --checkpoint to resume)")
@@ -62,56 +111,82 @@ def train(options, given=()):
         raise UserError("--epochs, --batch_size and --sample_interval must be positive")
     if options["model"] not in models.MODELS:
         raise UserError(f"--model {options['model']} is not one of {', '.join(models.MODELS)}")
+    if options["mixed_precision"] not in run_options.MIXED_PRECISION:
+        raise UserError(f"--mixed_precision {options['mixed_precision']} is not one of "
+                        f"{', '.join(run_options.MIXED_PRECISION)}")
+    check_strategy_options(options, strategy)
     keras.utils.set_random_seed(options["seed"])
 
-    digits = data.load(options["dataset"], options.get("data_dir"))
+    with contextlib.nullcontext() if chief else contextlib.redirect_stdout(io.StringIO()):
+        digits = data.load(options["dataset"], options.get("data_dir"))
+    # Several replicas (or a TPU) need whole global batches: the last, partial
+    # batch of each epoch is left out.
+    full_batches = distribute.needs_full_batches(strategy)
+    if full_batches and len(digits.train_images) < options["batch_size"]:
+        raise UserError(f"--batch_size {options['batch_size']} is more than the "
+                        f"{len(digits.train_images)} training images")
     image_size = models.output_shape(options["model"], options["conditional"])[0]
     dataset = data.training_dataset(digits.train_images, digits.train_labels,
-                                    options["batch_size"], image_size, options["seed"])
+                                    options["batch_size"], image_size, options["seed"],
+                                    cache=options["cache"], drop_remainder=full_batches)
+    dataset = distribute.distribute_dataset(strategy, dataset)
 
-    gan = build_gan(options)
+    with strategy.scope():
+        sync = bool(options["sync_batchnorm"]) and strategy.num_replicas_in_sync > 1
+        gan = build_gan(options, sync_batchnorm=sync)
     state = run_state(options)
+    checkpoint_dir = distribute.checkpoint_directory(output_dir, strategy)
     run_checkpoint = checkpoints.RunCheckpoint(
-        output_dir, generator=gan.generator, discriminator=gan.discriminator,
+        checkpoint_dir, generator=gan.generator, discriminator=gan.discriminator,
         d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer, **state)
     if resume_dir:
         path = run_checkpoint.restore(resume_dir)
-        print(f"resumed {path}: step {current_step(gan)}, {int(state['epoch'].numpy())} epochs done")
-    common_options.save_options(output_dir, {**options, "output_dir": output_dir,
-                                             "data_source": digits.source})
+        say(f"resumed {path}: step {current_step(gan)}, {int(state['epoch'].numpy())} epochs done")
+    if chief:
+        common_options.save_options(output_dir, {**options, "output_dir": output_dir,
+                                                 "data_source": digits.source})
 
     start_epoch = int(state["epoch"].numpy())
     start_step = current_step(gan)
     samples_dir = os.path.join(output_dir, SAMPLES_DIR)
-    writer = tf.summary.create_file_writer(os.path.join(output_dir, LOGS_DIR))
+    writer = tf.summary.create_file_writer(os.path.join(output_dir, LOGS_DIR)) if chief else None
     _, fixed_labels = callbacks.fixed_inputs(options["latent_dim"], options["seed"])
     stopped = None
     if start_epoch < options["epochs"]:
         with checkpoints.StopRequests() as stop:
+            run_callbacks = [callbacks.StopOnRequest(stop)]
+            if chief:
+                run_callbacks.append(callbacks.Samples(
+                    gan, state["fixed_z"], fixed_labels, samples_dir, writer,
+                    options["sample_interval"], start_step))
+            run_callbacks.append(callbacks.EpochCheckpoint(run_checkpoint, state["epoch"],
+                                                           lambda: current_step(gan)))
             gan.fit(dataset, epochs=options["epochs"], initial_epoch=start_epoch, shuffle=False,
-                    verbose=1 if sys.stdout.isatty() else 2,
-                    callbacks=[
-                        callbacks.StopOnRequest(stop),
-                        callbacks.Samples(gan, state["fixed_z"], fixed_labels, samples_dir, writer,
-                                          options["sample_interval"], start_step),
-                        callbacks.EpochCheckpoint(run_checkpoint, state["epoch"],
-                                                  lambda: current_step(gan)),
-                    ])
+                    verbose=(1 if sys.stdout.isatty() else 2) if chief else 0,
+                    callbacks=run_callbacks)
             stopped = stop.requested
     else:
-        print(f"{start_epoch} epochs already done (--epochs {options['epochs']}): nothing to train")
+        say(f"{start_epoch} epochs already done (--epochs {options['epochs']}): nothing to train")
     step = current_step(gan)
     run_checkpoint.save(step)
+    distribute.remove_worker_directory(checkpoint_dir, strategy)
+    epochs_done = int(state["epoch"].numpy())
+    summary = {"step": step, "epoch": epochs_done, "stopped": stopped, "output_dir": output_dir,
+               "gif": None, "images": len(digits.train_images), "data_source": digits.source}
+    if not chief:
+        return summary
     writer.close()
 
     frames = grids.sample_paths(samples_dir)
-    gif = grids.write_gif(frames, os.path.join(output_dir, GIF_NAME)) if frames else None
-    epochs_done = int(state["epoch"].numpy())
+    summary["gif"] = grids.write_gif(frames, os.path.join(output_dir, GIF_NAME)) if frames else None
     if stopped:
         print(f"stopped by {stopped} at step {step} ({epochs_done} epochs done); checkpoint saved in "
               f"{output_dir}; resume with --checkpoint {output_dir}", flush=True)
     else:
         print(f"trained to step {step} ({epochs_done} epochs); checkpoint, samples and "
               f"{GIF_NAME} in {output_dir}", flush=True)
-    return {"step": step, "epoch": epochs_done, "stopped": stopped, "output_dir": output_dir,
-            "gif": gif, "images": len(digits.train_images), "data_source": digits.source}
+    return summary
+
+
+def _quiet(line):
+    """The messages of non-chief workers: the chief reports for the run."""

@@ -98,6 +98,20 @@ class TrainTest(tf.test.TestCase):
         with self.assertRaisesRegex(UserError, "--latent_dim=16 conflicts with latent_dim=8"):
             train.train({"checkpoint": out, "latent_dim": 16}, given={"checkpoint", "latent_dim"})
 
+    def test_speed_flags_and_mirrored_strategy_train_and_resume(self):
+        # MirroredStrategy on a machine without GPUs: one replica, on the CPU.
+        out = os.path.join(self.get_temp_dir(), "fast")
+        summary = _quiet(train.train, self._options(out, strategy="mirrored", jit_compile=True,
+                                                    mixed_precision="bfloat16", cache=True))
+        self.assertEqual(summary["step"], 3)
+        with open(os.path.join(out, "options.json")) as f:
+            saved = json.load(f)
+        self.assertEqual((saved["jit_compile"], saved["mixed_precision"], saved["cache"]),
+                         (True, "bfloat16", True))
+        # Resumed on the default strategy, keeping the run's speed flags.
+        summary = _quiet(train.train, {"checkpoint": out, "epochs": 2}, given={"checkpoint", "epochs"})
+        self.assertEqual((summary["step"], summary["epoch"]), (6, 2))
+
     def test_conv_and_plain_gan_train(self):
         for extra in ({"model": "conv"}, {"conditional": False}):
             out = os.path.join(self.get_temp_dir(), "run_" + "_".join(map(str, extra.values())))

@@ -1,0 +1,123 @@
+"""Training under tf.distribute: one mirrored step on 2 logical CPUs == one step
+on one device; a mirrored run resumes on one device; --strategy tpu without a TPU."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+from cgan_mnist_tf import testing
+from pix2pix_tf.common import distribute_testing
+
+BATCH = 2
+
+
+def _one_step(strategy, optimizer, distributed, batch):
+    """Logs and weights after one step of fit()'s train function under `strategy`."""
+    import keras
+
+    from cgan_mnist_tf import run_options, train
+    from pix2pix_tf.common import distribute
+
+    options = run_options.with_defaults({"latent_dim": 8, "batch_size": BATCH})
+    with strategy.scope():
+        keras.utils.set_random_seed(7)
+        gan = train.build_gan(options, sync_batchnorm=distributed, dropout=False)
+        if optimizer == "sgd":
+            gan.compile(keras.optimizers.SGD(1.0), keras.optimizers.SGD(1.0), jit_compile=False)
+            train.gan_lib.build_optimizers(gan)
+    initial = [w.copy() for w in gan.generator.get_weights() + gan.discriminator.get_weights()]
+    dataset = distribute.distribute_dataset(strategy, tf.data.Dataset.from_tensors(batch))
+    gan.make_train_function()
+    logs = gan.train_function(iter(dataset))
+    results = {f"logs/{name}": np.asarray(value) for name, value in logs.items()}
+    weights = gan.generator.get_weights() + gan.discriminator.get_weights()
+    for i, (before, after) in enumerate(zip(initial, weights)):
+        results[f"initial/{i}"], results[f"weights/{i}"] = before, after
+    return results
+
+
+def cgan_mirrored(output_dir):
+    """Run by run_with_logical_cpus (2 logical CPUs): one step of the mlp CGAN
+    on one device (plain batch norm) and on 2 replicas (sync batch norm: the
+    global batch's statistics, as on one device), from the same weights, batch
+    and noise. The discriminator is built without dropout, as each replica
+    would drop units of its own part of the batch. With SGD (lr 1), whose update
+    is the gradient itself, so a wrong gradient scale shows in the weights, and
+    with the Adam optimizers of a run. Then a 2-replica training run, resumed
+    on one device."""
+    from cgan_mnist_tf import gan as gan_lib
+    from cgan_mnist_tf import train
+
+    rng = np.random.default_rng(3)
+    batch = (rng.uniform(-1, 1, (BATCH, 28, 28, 1)).astype(np.float32),
+             np.array([3, 8], np.int32), gan_lib.fixed_noise(BATCH, 8, seed=4))
+    mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    results = {}
+    for optimizer in ("sgd", "adam"):
+        for kind, strategy in (("single", tf.distribute.get_strategy()), ("mirrored", mirrored)):
+            step = _one_step(strategy, optimizer, kind == "mirrored", batch)
+            results.update({f"{optimizer}/{kind}/{k}": v for k, v in step.items()})
+
+    data_dir = testing.write_idx_dir(os.path.join(output_dir, "tiny"), 12, 4)
+    run_dir = os.path.join(output_dir, "run")
+    options = {"output_dir": run_dir, "data_dir": data_dir, "epochs": 1, "batch_size": 4,
+               "latent_dim": 8, "sample_interval": 2, "sync_batchnorm": True}
+    first = train.train(options, strategy=mirrored)
+    resumed = train.train({"checkpoint": run_dir, "epochs": 2}, given={"checkpoint", "epochs"})
+    results["run/steps"] = np.array([first["step"], resumed["step"], resumed["epoch"]])
+    results["run/samples"] = np.array(len(os.listdir(os.path.join(run_dir, "samples"))))
+    return results
+
+
+class MirroredTest(tf.test.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.results = distribute_testing.run_with_logical_cpus(
+            "cgan_mnist_tf.distribute_test:cgan_mirrored", num_devices=2,
+            output_dir=tf.compat.v1.test.get_temp_dir())
+
+    def test_one_mirrored_step_equals_one_single_device_step(self):
+        r = self.results
+        for optimizer in ("sgd", "adam"):
+            single = {k[len(f"{optimizer}/single/"):]: v for k, v in r.items()
+                      if k.startswith(f"{optimizer}/single/")}
+            self.assertTrue(any(k.startswith("weights/") for k in single))
+            for name, value in single.items():
+                other = r[f"{optimizer}/mirrored/{name}"]
+                if name.startswith("initial/"):
+                    self.assertAllEqual(other, value, msg=name)
+                else:
+                    self.assertAllClose(other, value, rtol=1e-5, atol=1e-5, msg=f"{optimizer} {name}")
+            changed = [not np.allclose(single[f"weights/{k[8:]}"], v)
+                       for k, v in single.items() if k.startswith("initial/")]
+            self.assertGreater(sum(changed), len(changed) // 2, msg=optimizer)
+
+    def test_mirrored_run_resumes_on_one_device(self):
+        # 12 images, global batch 4: 3 steps per epoch on 2 replicas and on one device.
+        self.assertAllEqual(self.results["run/steps"], [3, 6, 2])
+        self.assertEqual(int(self.results["run/samples"]), 4)  # Steps 2, 3, 4, 6.
+
+
+class TpuTest(tf.test.TestCase):
+
+    def test_tpu_strategy_without_a_tpu_is_a_one_line_error(self):
+        env = {**os.environ, "PYTHONPATH": testing.REPO_ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        env.pop("TPU_NAME", None)
+        result = subprocess.run(
+            [sys.executable, "-m", "cgan_mnist_tf.main", "--mode", "train", "--strategy", "tpu",
+             "--output_dir", os.path.join(self.get_temp_dir(), "tpu"), "--dataset", "mnist_5k"],
+            cwd=testing.REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+        self.assertEqual(result.returncode, 2, msg=result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+        self.assertLen(errors, 1, msg=result.stderr)
+        self.assertRegex(errors[0], r"^error: --strategy tpu: no TPU found")
+
+
+if __name__ == "__main__":
+    tf.test.main()
