@@ -7,23 +7,62 @@ import time
 import keras
 import tensorflow as tf
 
-from pix2pix_tf import data, display, gan, options as pix2pix_options, report
+from pix2pix_tf import data, display, gan, optimizers, options as pix2pix_options, report
 from pix2pix_tf.common import checkpoints, distribute
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import load_options, merge_saved_options, save_options
 
 
+# --mixed_precision -> Keras dtype policy. mixed_bfloat16 keeps float32
+# variables (so checkpoints are the same either way) and computes in bfloat16;
+# the models' outputs and logits, and so the losses, stay float32.
+DTYPE_POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
+
+
+def dtype_policy(opts):
+    return DTYPE_POLICIES[opts.get("mixed_precision") or "float32"]
+
+
 def build_model(opts, sync_batchnorm=False):
-    """A compiled Pix2Pix for the options (sizes, kinds, weights, optimizers).
-    Call it under a strategy's scope to train with that strategy;
-    sync_batchnorm: batch norm over the global batch, for several replicas."""
-    generator = pix2pix_options.generator_from_options(opts, sync_batchnorm)
-    discriminator = pix2pix_options.discriminator_from_options(opts, sync_batchnorm)
+    """A compiled Pix2Pix for the options (sizes, kinds, weights, optimizers),
+    its layers computing in the --mixed_precision dtype. Call it under a
+    strategy's scope to train with that strategy; sync_batchnorm: batch norm
+    over the global batch, for strategies with several replicas."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(dtype_policy(opts))
+    try:
+        generator = pix2pix_options.generator_from_options(opts, sync_batchnorm)
+        discriminator = pix2pix_options.discriminator_from_options(opts, sync_batchnorm)
+    finally:
+        keras.config.set_dtype_policy(previous)
     model = gan.Pix2Pix(generator, discriminator, opts["gan_weight"], opts["l1_weight"])
+    fused = opts.get("fused_optimizer", False)
     model.compile(
-        generator_optimizer=keras.optimizers.Adam(opts["lr"], beta_1=opts["beta1"]),
-        discriminator_optimizer=keras.optimizers.Adam(opts["lr"], beta_1=opts["beta1"]))
+        generator_optimizer=optimizers.adam(opts["lr"], opts["beta1"], fused),
+        discriminator_optimizer=optimizers.adam(opts["lr"], opts["beta1"], fused))
     return model
+
+
+def make_train_step(model, opts, strategy=None):
+    """The training step the loop runs: model.train_step as one graph,
+    compiled by XLA with --jit_compile, on every replica of `strategy`
+    (default: the current one)."""
+    step = tf.function(model.train_step, reduce_retracing=True,
+                       jit_compile=bool(opts.get("jit_compile")))
+    return distribute.replicated(strategy or tf.distribute.get_strategy(), step,
+                                 reduce_retracing=True)
+
+
+def decoded_cache(paths, opts, log=print):
+    """--cache: every image decoded once, if they fit in memory; else None."""
+    if not opts.get("cache"):
+        return None
+    fits, needed = data.cache_fits(paths)
+    if not fits:
+        log(f"not caching: the decoded images need {needed / 2 ** 30:.1f} GiB, more than "
+            f"{data.CACHE_MEMORY_FRACTION:.0%} of the memory; decoding them every epoch")
+        return None
+    return data.DecodedImages(paths)
 
 
 def run_checkpoint(model, output_dir, global_step):
@@ -174,7 +213,8 @@ def train(opts, given=(), log=print):
     log(f"training on {len(paths)} images from {opts['input_dir']}, {steps_per_epoch} steps per epoch, "
         f"until step {max_steps if max_steps is not None else 'interrupted (Ctrl-C saves and stops)'}")
 
-    train_step = distribute.replicated(strategy, model.train_step, reduce_retracing=True)
+    train_step = make_train_step(model, opts, strategy)
+    cache = decoded_cache(paths, opts, log)
     summaries = Summaries(model, opts, strategy, write_files=chief)
 
     def save():
@@ -191,7 +231,7 @@ def train(opts, given=(), log=print):
                 batch_size=batch_size, which_direction=opts["which_direction"],
                 lab_colorization=opts["lab_colorization"],
                 scale_size=pix2pix_options.scale_size(opts), crop_size=opts["crop_size"],
-                flip=opts["flip"])
+                flip=opts["flip"], cache=cache)
             if full_batches:
                 batches = batches.rebatch(batch_size, drop_remainder=True)
             batches = distribute.distribute_dataset(strategy, batches)

@@ -223,5 +223,73 @@ class BadInputTest(TrainTestCase):
             train.train(options(input_dir=self.input_dir, output_dir=None), log=self.log)
 
 
+class SpeedFlagsTest(tf.test.TestCase):
+    """--jit_compile and --mixed_precision give the plain step's losses.
+
+    Both models start from the same weights (the same seed, then the plain
+    model's weights copied) and take one step on the same fixed batch. The
+    generator's dropout is switched off (rate 0) in both: its masks come from
+    random numbers that XLA and the plain graph generate differently, and
+    that bfloat16 compares with the rate in a coarser dtype, so with dropout
+    on the losses would differ by the masks, not by the flags. The rest of
+    the step (batch statistics, both networks, the losses) is deterministic.
+    """
+
+    def losses_of_one_step(self, **speed):
+        opts = options(**{"mixed_precision": "float32", "jit_compile": False, **speed})
+        tf.keras.utils.set_random_seed(3)
+        reference = train.build_model(options(mixed_precision="float32", jit_compile=False))
+        tf.keras.utils.set_random_seed(3)
+        model = train.build_model(opts)
+        for network, source in ((model.generator, reference.generator),
+                                (model.discriminator, reference.discriminator)):
+            network.set_weights(source.get_weights())
+            for layer in network.layers:
+                if isinstance(layer, tf.keras.layers.Dropout):
+                    layer.rate = 0.0
+        rng = np.random.default_rng(0)
+        batch = tuple(tf.constant(rng.uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32))
+                      for _ in range(2))
+        return {name: float(value) for name, value in
+                train.make_train_step(model, opts)(batch).items()}
+
+    def test_xla_matches_the_plain_graph(self):
+        plain = self.losses_of_one_step()
+        xla = self.losses_of_one_step(jit_compile=True)
+        self.assertAllClose(xla, plain, rtol=1e-4, atol=1e-5)
+
+    def test_bfloat16_within_its_precision(self):
+        plain = self.losses_of_one_step()
+        mixed = self.losses_of_one_step(mixed_precision="bfloat16")
+        # bfloat16 keeps 8 significant bits (0.4% per rounding).
+        self.assertAllClose(mixed, plain, rtol=2e-2, atol=1e-3)
+
+    def test_bfloat16_keeps_float32_variables_and_losses(self):
+        model = train.build_model(options(mixed_precision="bfloat16"))
+        self.assertEqual(model.generator.get_layer("encoder_2_conv").compute_dtype, "bfloat16")
+        for network in (model.generator, model.discriminator):
+            # (Dropout's seed-generator state is int64.)
+            self.assertEqual({v.dtype for v in network.variables if v.dtype != "int64"},
+                             {"float32"})
+            self.assertEqual(network.outputs[0].dtype, "float32")
+        # The policy is the model's only: later models are float32.
+        later = train.build_model(options(mixed_precision="float32"))
+        self.assertEqual(later.generator.get_layer("encoder_2_conv").compute_dtype, "float32")
+        self.assertEqual(tf.keras.config.dtype_policy().name, "float32")
+
+    def test_speed_flags_are_saved_and_may_change_on_resume(self):
+        folder = make_pairs(os.path.join(self.get_temp_dir(), "speed_pairs"))
+        out = os.path.join(self.get_temp_dir(), "speed_run")
+        first = options(input_dir=folder, output_dir=out, jit_compile=False,
+                        mixed_precision="bfloat16", fused_optimizer=True, cache=True)
+        train.train(first, log=lambda line: None)
+        with open(os.path.join(out, "options.json")) as f:
+            saved = json.load(f)
+        self.assertEqual((saved["jit_compile"], saved["mixed_precision"],
+                          saved["fused_optimizer"], saved["cache"]), (False, "bfloat16", True, True))
+        changed = {"mixed_precision": "float32", "fused_optimizer": False, "cache": False}
+        resumed = options(input_dir=folder, output_dir=out, checkpoint=out, max_steps=3, **changed)
+        self.assertEqual(train.train(resumed, given=set(changed), log=lambda line: None), 3)
+
 if __name__ == "__main__":
     tf.test.main()
