@@ -1,0 +1,389 @@
+"""Training-speed benchmark of pix2pix_tf.
+
+    python -m pix2pix_tf.bench --compare_baseline --json bench.json
+
+builds the models and the training step exactly as `--mode train` does
+(train.build_model, train.make_train_step) for one case (--crop_size,
+--batch_size, --ngf, --ndf and the speed flags --jit_compile,
+--mixed_precision, --cache), warms up, then times --windows windows of
+--steps training steps each on a fixed batch and reports images/sec (median
+of the windows, with min and max), ms/step, FLOP/step and GFLOP/s, peak
+resident memory, the input pipeline's own rate and the generator's inference
+latency. --baseline times the same models with every optimisation off (float32,
+no XLA, no cache); --compare_baseline times both in this process, alternating
+their windows, and reports the speed-up as a ratio measured side by side.
+
+FLOP convention: one multiply-add is 2 FLOP. Counted layers: Conv2D
+(out_h * out_w * filters * k_h * k_w * in_channels multiply-adds),
+Conv2DTranspose (in_h * in_w * in_channels * k_h * k_w * filters: each input
+pixel scattered through the kernel), SeparableConv2D (depthwise plus
+pointwise) and Dense. Padding is counted as if it were data; batch norm,
+activations, dropout, concatenation, the losses and the optimizers are not
+counted (elementwise, a few percent). A training step is G forward (G), two
+D forwards (real and fake pairs, 2D), and backward passes at twice their
+forward: D's loss back through both D passes (4D), G's loss back through the
+fake D pass for input gradients only (D's weights are not its sources: 1D)
+and through G (2G): 3G + 7D in all, 81 GFLOP for 256x256, ngf = ndf = 64.
+"""
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from keras import layers  # noqa: E402
+
+from pix2pix_tf import data, options as pix2pix_options, train  # noqa: E402
+from pix2pix_tf.common import image_io  # noqa: E402
+
+BASELINE = {"jit_compile": False, "mixed_precision": "float32", "fused_optimizer": False,
+            "cache": False}
+
+
+# ---------------------------------------------------------------- FLOP count
+
+def layer_macs(layer):
+    """Multiply-adds of one image through `layer` (0 for uncounted kinds)."""
+    if isinstance(layer, keras.Model):
+        return sum(layer_macs(sub) for sub in layer.layers)
+    if isinstance(layer, layers.SeparableConv2D):
+        in_channels = layer.input.shape[-1] * layer.depth_multiplier
+        pixels = layer.output.shape[1] * layer.output.shape[2]
+        depthwise = pixels * in_channels * layer.kernel_size[0] * layer.kernel_size[1]
+        return depthwise + pixels * in_channels * layer.filters
+    if isinstance(layer, layers.Conv2DTranspose):
+        height, width, in_channels = layer.input.shape[1:]
+        return height * width * in_channels * layer.kernel_size[0] * layer.kernel_size[1] * layer.filters
+    if isinstance(layer, layers.Conv2D):
+        height, width = layer.output.shape[1:3]
+        in_channels = layer.input.shape[-1] // layer.groups
+        return height * width * layer.filters * layer.kernel_size[0] * layer.kernel_size[1] * in_channels
+    if isinstance(layer, layers.Dense):
+        return int(np.prod(layer.input.shape[1:])) * layer.units
+    return 0
+
+
+def model_macs(model):
+    """[(layer name, multiply-adds per image)] of the counted layers of `model`."""
+    return [(layer.name, layer_macs(layer)) for layer in model.layers if layer_macs(layer)]
+
+
+def step_flops(generator, discriminator, batch_size=1):
+    """FLOP of one training step under the module's convention (3G + 7D)."""
+    g = 2 * sum(macs for _, macs in model_macs(generator))
+    d = 2 * sum(macs for _, macs in model_macs(discriminator))
+    return {"generator_forward": g * batch_size, "discriminator_forward": d * batch_size,
+            "train_step": (3 * g + 7 * d) * batch_size}
+
+
+# ---------------------------------------------------------------- machine
+
+def cpu_info():
+    """Model name, cores, clock (MHz) and ISA flags from /proc/cpuinfo."""
+    info = {"model": "unknown", "cores": os.cpu_count(), "mhz": None, "flags": set()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key, value = key.strip(), value.strip()
+                if key == "model name":
+                    info["model"] = value
+                elif key == "cpu MHz" and info["mhz"] is None:
+                    info["mhz"] = float(value)
+                elif key == "flags":
+                    info["flags"] = set(value.split())
+    except OSError:
+        pass
+    return info
+
+
+def peak_gflops(info):
+    """Estimated peak (float32, bfloat16) GFLOP/s: cores x clock x FLOP/cycle.
+
+    FLOP/cycle per core assumes two FMA pipes of the widest vector unit:
+    2 pipes x 16 float32 lanes x 2 (multiply and add) = 64 with AVX-512 (as
+    Zen 5 and recent Xeons), 32 with AVX2 + FMA. AVX-512 BF16's VDPBF16PS does
+    two bfloat16 multiply-adds per float32 lane: twice that. The clock is the
+    nominal one /proc/cpuinfo reports (boost clocks would raise the peak).
+    """
+    if not info["mhz"]:
+        return None, None
+    flags = info["flags"]
+    per_cycle = 64 if "avx512f" in flags else 32 if "fma" in flags else 8
+    fp32 = info["cores"] * info["mhz"] * 1e-3 * per_cycle
+    bf16 = fp32 * 2 if "avx512_bf16" in flags or "amx_bf16" in flags else fp32
+    return fp32, bf16
+
+
+def load_average():
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def peak_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB.
+
+
+# ---------------------------------------------------------------- timing
+
+class Case:
+    """One configuration's model and training step, built as training builds them."""
+
+    def __init__(self, name, opts, batch):
+        self.name = name
+        self.opts = opts
+        keras.utils.set_random_seed(opts["seed"])
+        self.model = train.build_model(opts)
+        self.step = train.make_train_step(self.model, opts)
+        self.batch = batch
+        self.window_seconds = []
+
+    def run(self, steps):
+        logs = None
+        for _ in range(steps):
+            logs = self.step(self.batch)
+        return float(logs["generator_loss_L1"])  # Waits for the last step.
+
+    def warm_up(self, steps):
+        start = time.perf_counter()
+        self.run(1)  # Traces and compiles.
+        self.compile_seconds = time.perf_counter() - start
+        self.run(steps)
+
+    def time_window(self, steps):
+        start = time.perf_counter()
+        self.run(steps)
+        self.window_seconds.append((time.perf_counter() - start) / steps)
+
+    def figures(self, batch_size, flops):
+        rates = [batch_size / s for s in self.window_seconds]
+        median_seconds = statistics.median(self.window_seconds)
+        return {"opts": {k: self.opts[k] for k in BASELINE},
+                "images_per_sec": statistics.median(rates), "images_per_sec_min": min(rates),
+                "images_per_sec_max": max(rates), "ms_per_step": 1e3 * median_seconds,
+                "gflops_achieved": flops / median_seconds / 1e9,
+                "compile_seconds": self.compile_seconds,
+                "window_ms_per_step": [round(1e3 * s, 2) for s in self.window_seconds]}
+
+
+def fixed_batch(opts, seed=0):
+    """A fixed (inputs, targets) batch in [-1, 1] of the case's shapes."""
+    rng = np.random.default_rng(seed)
+    in_channels, out_channels = data.channels(opts["lab_colorization"], opts["which_direction"])
+    size = (opts["batch_size"], opts["crop_size"], opts["crop_size"])
+    return (tf.constant(rng.uniform(-1, 1, size + (in_channels,)).astype(np.float32)),
+            tf.constant(rng.uniform(-1, 1, size + (out_channels,)).astype(np.float32)))
+
+
+def write_synthetic_pairs(folder, count, size, seed=0):
+    """`count` JPEG A|B pairs of size x 2size (facades-like files) for the pipeline."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size, 0:2 * size] / size
+    for i in range(count):
+        phase = rng.uniform(0, 2 * np.pi, 3)
+        image = np.stack([np.sin(9 * x + p) * np.cos(7 * y - p) for p in phase], axis=-1)
+        image = (image + 1) * 127.5 + rng.normal(0, 8, image.shape)
+        image_io.write_image(os.path.join(folder, f"{i + 1}.jpg"),
+                             np.clip(image, 0, 255).astype(np.uint8))
+    return folder
+
+
+def pipeline_rate(paths, opts, cache, images):
+    """Images/sec of the training input pipeline alone (decode or cache,
+    jitter, batch), over at least `images` images after one warm-up batch."""
+    batches = max(1, images // opts["batch_size"])
+
+    def epochs():
+        epoch = 0
+        while True:
+            yield from data.training_dataset(
+                paths, seed=opts["seed"], epoch=epoch, skip_batches=0,
+                batch_size=opts["batch_size"], which_direction=opts["which_direction"],
+                lab_colorization=opts["lab_colorization"],
+                scale_size=pix2pix_options.scale_size(opts), crop_size=opts["crop_size"],
+                flip=opts["flip"], cache=cache)
+            epoch += 1
+
+    stream = epochs()
+    next(stream)
+    start, count = time.perf_counter(), 0
+    for _ in range(batches):
+        count += int(next(stream)[0].shape[0])
+    return count / (time.perf_counter() - start)
+
+
+def inference_ms(opts, repeats=20):
+    """ms per image of the generator as test mode runs it (float32, batch 1,
+    batch statistics and dropout as in the paper)."""
+    generator = pix2pix_options.generator_from_options(opts)
+    translate = tf.function(lambda x: generator(x, training=True))
+    x = fixed_batch(dict(opts, batch_size=1))[0]
+    for _ in range(3):
+        translate(x).numpy()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        translate(x).numpy()
+        times.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(times)
+
+
+# ---------------------------------------------------------------- command line
+
+def parse_args(argv):
+    from pix2pix_tf import main as cli  # The training flags' defaults.
+
+    defaults = cli.default_options()
+    parser = argparse.ArgumentParser(prog="python -m pix2pix_tf.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--crop_size", type=int, default=256)
+    parser.add_argument("--batch_size", type=int, default=1)
+    parser.add_argument("--ngf", type=int, default=64)
+    parser.add_argument("--ndf", type=int, default=64)
+    parser.add_argument("--jit_compile", action=argparse.BooleanOptionalAction,
+                        default=defaults["jit_compile"], help="XLA train step (training's default)")
+    parser.add_argument("--mixed_precision", choices=["float32", "bfloat16"],
+                        default=defaults["mixed_precision"], help="(training's default)")
+    parser.add_argument("--fused_optimizer", action=argparse.BooleanOptionalAction,
+                        default=defaults["fused_optimizer"], help="(training's default)")
+    parser.add_argument("--cache", action=argparse.BooleanOptionalAction,
+                        default=defaults["cache"], help="decoded-image cache for the pipeline row")
+    parser.add_argument("--steps", type=int, default=10, help="training steps per timed window")
+    parser.add_argument("--windows", type=int, default=5, help="timed windows (per case)")
+    parser.add_argument("--warmup", type=int, default=3, help="steps after the compiling one")
+    parser.add_argument("--baseline", action="store_true",
+                        help="time only the models with every optimisation off")
+    parser.add_argument("--compare_baseline", action="store_true",
+                        help="time the case and the baseline, alternating windows")
+    parser.add_argument("--pipeline_only", action="store_true",
+                        help="time only the input pipeline")
+    parser.add_argument("--pipeline_images", type=int, default=200,
+                        help="images timed through the input pipeline (0: skip it)")
+    parser.add_argument("--input_dir", default=None,
+                        help="images for the pipeline row (default: generated JPEG pairs)")
+    parser.add_argument("--intra_op_threads", type=int, default=0, help="0: TensorFlow's default")
+    parser.add_argument("--inter_op_threads", type=int, default=0, help="0: TensorFlow's default")
+    parser.add_argument("--json", default=None, help="write the figures to this file")
+    args = parser.parse_args(argv)
+    opts = cli.default_options(crop_size=args.crop_size, batch_size=args.batch_size,
+                               ngf=args.ngf, ndf=args.ndf, jit_compile=args.jit_compile,
+                               mixed_precision=args.mixed_precision, cache=args.cache,
+                               fused_optimizer=args.fused_optimizer, seed=0)
+    if args.baseline:
+        opts.update(BASELINE)
+    pix2pix_options.check(opts)
+    return args, opts
+
+
+def format_table(result):
+    lines = [f"pix2pix_tf.bench  crop {result['crop_size']}  batch {result['batch_size']}  "
+             f"ngf {result['ngf']}  ndf {result['ndf']}  "
+             f"{result['flops']['train_step'] / 1e9:.2f} GFLOP/step  "
+             f"load {result['load_average_before']} -> {result['load_average_after']}",
+             f"{'row':<36}{'images/sec (min-max)':>26}{'ms/step':>10}{'GFLOP/s':>10}{'% peak':>8}"]
+    for name, case in result["cases"].items():
+        peak = result["peak_gflops_bf16" if case["opts"]["mixed_precision"] == "bfloat16"
+                      else "peak_gflops_fp32"]
+        percent = f"{100 * case['gflops_achieved'] / peak:.1f}" if peak else "-"
+        flags = (f"xla={int(case['opts']['jit_compile'])} "
+                 f"fused={int(case['opts']['fused_optimizer'])} "
+                 f"{case['opts']['mixed_precision']}")
+        spread = (f"{case['images_per_sec']:.3f} ({case['images_per_sec_min']:.3f}-"
+                  f"{case['images_per_sec_max']:.3f})")
+        lines.append(f"{name + ' ' + flags:<36}{spread:>26}{case['ms_per_step']:>10.1f}"
+                     f"{case['gflops_achieved']:>10.1f}{percent:>8}")
+    for name, rate in result.get("pipeline_images_per_sec", {}).items():
+        lines.append(f"{'pipeline ' + name:<36}{rate:>26.1f}")
+    if "speedup" in result:
+        lines.append(f"speedup (fast / baseline images/sec, alternating windows): "
+                     f"{result['speedup']:.2f}x")
+    if "inference_ms_per_image" in result:
+        lines.append(f"inference: {result['inference_ms_per_image']:.1f} ms/image "
+                     "(float32 generator, batch 1)")
+    lines.append(f"peak resident memory: {result['peak_rss_mb']:.0f} MB")
+    return "\n".join(lines)
+
+
+def main(argv=None, out=sys.stdout):
+    """Runs the benchmark for `argv` (sys.argv[1:] by default); returns the figures."""
+    args, opts = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.intra_op_threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.intra_op_threads)
+    if args.inter_op_threads:
+        tf.config.threading.set_inter_op_parallelism_threads(args.inter_op_threads)
+    info = cpu_info()
+    peak_fp32, peak_bf16 = peak_gflops(info)
+    result = {"crop_size": opts["crop_size"], "batch_size": opts["batch_size"],
+              "ngf": opts["ngf"], "ndf": opts["ndf"], "steps": args.steps,
+              "windows": args.windows, "cpu": info["model"], "cores": info["cores"],
+              "mhz": info["mhz"], "tensorflow": tf.__version__, "keras": keras.__version__,
+              "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on)"),
+              "intra_op_threads": args.intra_op_threads, "inter_op_threads": args.inter_op_threads,
+              "peak_gflops_fp32": peak_fp32, "peak_gflops_bf16": peak_bf16,
+              "load_average_before": load_average(), "cases": {}}
+
+    if not args.pipeline_only:
+        # The count is the same for every dtype: build the float32 models once.
+        counted = train.build_model(dict(opts, mixed_precision="float32"))
+        result["flops"] = step_flops(counted.generator, counted.discriminator, opts["batch_size"])
+        result["generator_layer_macs"] = model_macs(counted.generator)
+        del counted
+        batch = fixed_batch(opts)
+        cases = [Case("baseline" if args.baseline else "fast", opts, batch)]
+        if args.compare_baseline and not args.baseline:
+            cases.append(Case("baseline", dict(opts, **BASELINE), batch))
+        for case in cases:
+            case.warm_up(args.warmup)
+        for window in range(args.windows):
+            # ABBA order, so a load change during the run hits both cases alike.
+            for case in (cases if window % 2 == 0 else cases[::-1]):
+                case.time_window(args.steps)
+        for case in cases:
+            result["cases"][case.name] = case.figures(opts["batch_size"],
+                                                      result["flops"]["train_step"])
+        if len(cases) == 2:
+            result["speedup"] = (result["cases"]["fast"]["images_per_sec"]
+                                 / result["cases"]["baseline"]["images_per_sec"])
+            # Per-window ratios of neighbouring windows, for their spread.
+            result["speedup_per_window"] = [
+                round(b / f, 3) for f, b in zip(cases[0].window_seconds, cases[1].window_seconds)]
+        result["inference_ms_per_image"] = inference_ms(opts)
+
+    if args.pipeline_images > 0 or args.pipeline_only:
+        images = args.pipeline_images or 200
+        with tempfile.TemporaryDirectory() as tmp:
+            if args.input_dir:
+                paths = data.list_image_files(args.input_dir)
+            else:
+                paths = data.list_image_files(
+                    write_synthetic_pairs(tmp, 64, opts["crop_size"]))
+            rates = {"decode": pipeline_rate(paths, opts, None, images)}
+            if opts["cache"]:
+                rates["cache"] = pipeline_rate(paths, opts, data.DecodedImages(paths), images)
+        result["pipeline_images_per_sec"] = rates
+        if result["cases"]:
+            training = next(iter(result["cases"].values()))["images_per_sec"]
+            result["pipeline_over_training"] = max(rates.values()) / training
+
+    result["peak_rss_mb"] = peak_rss_mb()
+    result["load_average_after"] = load_average()
+    if "flops" not in result:
+        result["flops"] = {"train_step": 0}
+    print(format_table(result), file=out)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2)
+            f.write("\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()
