@@ -21,7 +21,10 @@ def _one_step(strategy, optimizer, distributed, batch):
     from cgan_mnist_tf import run_options, train
     from pix2pix_tf.common import distribute
 
-    options = run_options.with_defaults({"latent_dim": 8, "batch_size": BATCH})
+    # Keras' Adam on both: FusedAdam runs Keras' update under a strategy anyway,
+    # and its fused kernel rounds differently (~1e-6) on one device.
+    options = run_options.with_defaults({"latent_dim": 8, "batch_size": BATCH,
+                                         "fused_optimizer": False})
     with strategy.scope():
         keras.utils.set_random_seed(7)
         gan = train.build_gan(options, sync_batchnorm=distributed, dropout=False)

@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from cgan_mnist_tf import losses
+from pix2pix_tf import optimizers
 from pix2pix_tf.common import distribute
 
 METRICS = ("d_loss", "g_loss", "d_x", "d_g_z")
@@ -117,9 +118,10 @@ def fixed_noise(batch_size, latent_dim, seed=0, num_classes=10):
     return noise
 
 
-def make_optimizers(lr=2e-4, beta1=0.5):
-    """Adam for D and for G, as in the papers' recipe."""
-    return (keras.optimizers.Adam(lr, beta_1=beta1), keras.optimizers.Adam(lr, beta_1=beta1))
+def make_optimizers(lr=2e-4, beta1=0.5, fused=False):
+    """Adam for D and for G, as in the papers' recipe; fused: pix2pix_tf's
+    FusedAdam (the same update and checkpoints in one kernel per variable)."""
+    return (optimizers.adam(lr, beta1, fused), optimizers.adam(lr, beta1, fused))
 
 
 def build_optimizers(gan):

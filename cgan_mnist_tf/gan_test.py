@@ -75,8 +75,8 @@ def _step_results(options, source, batch, steps=2):
 
 
 class SpeedFlagsTest(tf.test.TestCase):
-    """--jit_compile and --mixed_precision bfloat16 train the same model: the
-    same losses as the plain float32 step from the same weights on the same
+    """--jit_compile, --fused_optimizer and --mixed_precision bfloat16 train the
+    same model: the same losses as the plain float32 step from the same weights on the same
     batch and noise. The noise is given with the batch and the discriminator
     built without dropout, as the compilers draw different random numbers
     (XLA's stateful generators are not TensorFlow's; dropout masks differ)."""
@@ -84,23 +84,28 @@ class SpeedFlagsTest(tf.test.TestCase):
     def test_xla_and_bfloat16_steps_match_the_plain_step(self):
         from cgan_mnist_tf import run_options, train
 
-        options = run_options.with_defaults({"latent_dim": 8, "batch_size": 16})
+        options = run_options.with_defaults({"latent_dim": 8, "batch_size": 16,
+                                             "fused_optimizer": False})
         source = train.build_gan(options, dropout=False)
         rng = np.random.default_rng(0)
         batch = (rng.uniform(-1, 1, (16, 28, 28, 1)).astype(np.float32),
                  (np.arange(16) % 10).astype(np.int32), gan_lib.fixed_noise(16, 8, seed=1))
         plain, plain_weights = _step_results(options, source, batch)
         xla, xla_weights = _step_results(dict(options, jit_compile=True), source, batch)
+        fused, fused_weights = _step_results(dict(options, fused_optimizer=True), source, batch)
         bf16, _ = _step_results(dict(options, mixed_precision="bfloat16"), source, batch)
         for step in range(2):
             for name in gan_lib.METRICS:
+                self.assertAllClose(fused[step][name], plain[step][name], rtol=1e-5, atol=1e-6,
+                                    msg=f"fused step {step} {name}")
                 self.assertAllClose(xla[step][name], plain[step][name], rtol=1e-4, atol=1e-5,
                                     msg=f"xla step {step} {name}")
                 # bfloat16 keeps 8 bits of mantissa: about 2-3 significant digits.
                 self.assertAllClose(bf16[step][name], plain[step][name], rtol=3e-2, atol=1e-2,
                                     msg=f"bfloat16 step {step} {name}")
-        for a, b in zip(xla_weights, plain_weights):
-            self.assertAllClose(a, b, rtol=1e-4, atol=1e-5)
+        for a, b, c in zip(xla_weights, fused_weights, plain_weights):
+            self.assertAllClose(a, c, rtol=1e-4, atol=1e-5)
+            self.assertAllClose(b, c, rtol=1e-4, atol=1e-5)  # Updates are ~4e-4.
 
     def test_bfloat16_computes_in_bfloat16_with_float32_weights_and_logits(self):
         from cgan_mnist_tf import run_options, train

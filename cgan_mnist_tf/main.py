@@ -42,6 +42,9 @@ flags.DEFINE_enum("mixed_precision", D["mixed_precision"], list(run_options.MIXE
                   "generate and eval always run in float32.")
 flags.DEFINE_boolean("cache", D["cache"], "Keep the training images scaled to [-1, 1] (and "
                      "resized) in memory as float32 instead of converting every batch.")
+flags.DEFINE_boolean("fused_optimizer", D["fused_optimizer"], "Adam's update of each variable "
+                     "in one TensorFlow kernel (pix2pix_tf's FusedAdam; the same formula and "
+                     "checkpoints) instead of Keras' ~10 elementwise ones.")
 # Distribution: --batch_size is the global batch, split over the replicas.
 flags.DEFINE_enum("strategy", D["strategy"], list(distribute.STRATEGIES),
                   "default: one device; mirrored: every GPU of this machine (the CPU without); "
@@ -60,7 +63,7 @@ flags.DEFINE_integer("classifier_epochs", 3, "eval: epochs of the classifier (tr
 FLAGS = flags.FLAGS
 OPTION_FLAGS = ("output_dir", "checkpoint", "model", "conditional", "dataset", "data_dir", "epochs",
                 "batch_size", "latent_dim", "lr", "beta1", "sample_interval", "seed",
-                "jit_compile", "mixed_precision", "cache", "strategy", "tpu", "sync_batchnorm",
+                "jit_compile", "mixed_precision", "cache", "fused_optimizer", "strategy", "tpu", "sync_batchnorm",
                 "labels", "num", "output", "interpolate", "eval_samples", "classifier_epochs")
 
 

@@ -18,6 +18,7 @@ DEFAULTS = {
     "jit_compile": False,
     "mixed_precision": "float32",
     "cache": True,
+    "fused_optimizer": True,
     # Distribution: --strategy and --tpu say where this invocation runs;
     # --sync_batchnorm (with several replicas) is part of the run.
     "strategy": "default",
@@ -35,7 +36,7 @@ MODEL_KEYS = ("model", "conditional", "latent_dim")
 # Options a resumed run keeps from options.json unless given again on the command line.
 # --strategy and --tpu are not among them: they say where this invocation runs.
 RUN_KEYS = ("dataset", "data_dir", "epochs", "batch_size", "lr", "beta1", "sample_interval", "seed",
-            "jit_compile", "mixed_precision", "cache", "sync_batchnorm")
+            "jit_compile", "mixed_precision", "cache", "fused_optimizer", "sync_batchnorm")
 
 
 def with_defaults(options):

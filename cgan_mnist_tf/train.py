@@ -55,7 +55,8 @@ def build_gan(options, sync_batchnorm=False, dropout=True):
         keras.config.set_dtype_policy(previous)
     gan = gan_lib.ConditionalGAN(generator, discriminator, options["latent_dim"],
                                  conditional=options["conditional"])
-    gan.compile(*gan_lib.make_optimizers(options["lr"], options["beta1"]),
+    gan.compile(*gan_lib.make_optimizers(options["lr"], options["beta1"],
+                                         bool(options.get("fused_optimizer"))),
                 jit_compile=bool(options.get("jit_compile")))
     gan_lib.build_optimizers(gan)
     return gan
