@@ -1,0 +1,59 @@
+import io
+import json
+import os
+
+import tensorflow as tf
+
+from cgan_mnist_tf import bench
+from cgan_mnist_tf import models
+
+# Multiply-adds per image of the conditional mlp networks (Dense layers only),
+# latent_dim 100: G [embedding 10 + z 100] -> 128 -> 256 -> 512 -> 1024 -> 784;
+# D [784 pixels + embedding 10] -> 512 -> 512 -> 512 -> 1.
+G_MACS = 110 * 128 + 128 * 256 + 256 * 512 + 512 * 1024 + 1024 * 784
+D_MACS = 794 * 512 + 512 * 512 + 512 * 512 + 512 * 1
+
+
+class FlopCountTest(tf.test.TestCase):
+
+    def test_mlp_step_is_4g_plus_8d(self):
+        generator, discriminator = models.build("mlp", True, 100)
+        flops = bench.step_flops(generator, discriminator, batch_size=64)
+        self.assertEqual(flops["generator_forward"], 64 * 2 * G_MACS)
+        self.assertEqual(flops["discriminator_forward"], 64 * 2 * D_MACS)
+        self.assertEqual(flops["train_step"], 64 * 2 * (4 * G_MACS + 8 * D_MACS))
+
+
+class HarnessTest(tf.test.TestCase):
+
+    def test_tiny_case_prints_table_and_writes_json(self):
+        path = os.path.join(self.get_temp_dir(), "bench.json")
+        out = io.StringIO()
+        result = bench.main(["--batch_size", "8", "--latent_dim", "100", "--steps", "2",
+                             "--windows", "2", "--warmup", "1", "--mixed_precision", "bfloat16",
+                             "--compare_baseline", "--epoch_images", "24", "--json", path],
+                            out=out)
+        table = out.getvalue()
+        for row in ("fast xla=0 fused=1 bfloat16", "baseline xla=0 fused=0 float32", "speedup", "inference",
+                    "peak resident memory", "s/epoch"):
+            self.assertIn(row, table)
+        with open(path) as f:
+            figures = json.load(f)
+        self.assertEqual(figures["speedup"], result["speedup"])
+        self.assertEqual(set(figures["cases"]), {"fast", "baseline"})
+        self.assertEqual(figures["cases"]["baseline"]["options"],
+                         {"jit_compile": False, "mixed_precision": "float32", "cache": False,
+                          "fused_optimizer": False})
+        for case in figures["cases"].values():
+            self.assertLen(case["window_ms_per_step"], 2)
+            self.assertLessEqual(case["images_per_sec_min"], case["images_per_sec"])
+            self.assertLessEqual(case["images_per_sec"], case["images_per_sec_max"])
+            self.assertGreater(case["epoch_seconds"], 0)
+        self.assertEqual(figures["flops"]["train_step"], 8 * 2 * (4 * G_MACS + 8 * D_MACS))
+        self.assertGreater(figures["speedup"], 0)
+        self.assertGreater(figures["peak_rss_mb"], 0)
+        self.assertGreater(figures["inference_ms_per_image"], 0)
+
+
+if __name__ == "__main__":
+    tf.test.main()
