@@ -315,10 +315,9 @@ def format_table(result):
 def main(argv=None, out=sys.stdout):
     """Runs the benchmark for `argv` (sys.argv[1:] by default); returns the figures."""
     args, opts = parse_args(sys.argv[1:] if argv is None else argv)
-    if args.intra_op_threads:
-        tf.config.threading.set_intra_op_parallelism_threads(args.intra_op_threads)
-    if args.inter_op_threads:
-        tf.config.threading.set_inter_op_parallelism_threads(args.inter_op_threads)
+    if not train.configure_threads(vars(args)):
+        print("--intra_op_threads/--inter_op_threads ignored: TensorFlow is already running",
+              file=out)
     info = cpu_info()
     peak_fp32, peak_bf16 = peak_gflops(info)
     result = {"crop_size": opts["crop_size"], "batch_size": opts["batch_size"],

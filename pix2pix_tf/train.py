@@ -53,6 +53,21 @@ def make_train_step(model, opts, strategy=None):
                                  reduce_retracing=True)
 
 
+def configure_threads(opts):
+    """--intra_op_threads (threads of one op) and --inter_op_threads (ops run
+    at once); 0 leaves TensorFlow's choice. They only take effect before
+    TensorFlow runs its first op: returns False if they came too late."""
+    threading = tf.config.threading
+    try:
+        if opts.get("intra_op_threads"):
+            threading.set_intra_op_parallelism_threads(opts["intra_op_threads"])
+        if opts.get("inter_op_threads"):
+            threading.set_inter_op_parallelism_threads(opts["inter_op_threads"])
+    except RuntimeError:
+        return False
+    return True
+
+
 def decoded_cache(paths, opts, log=print):
     """--cache: every image decoded once, if they fit in memory; else None."""
     if not opts.get("cache"):
@@ -170,6 +185,8 @@ def train(opts, given=(), log=print):
     `opts["strategy"]` spreads the run over devices, machines or TPUs; the
     batch size is the global one. Only the chief writes files and progress.
     """
+    if not configure_threads(opts):
+        log("--intra_op_threads/--inter_op_threads ignored: TensorFlow is already running")
     # First: multi_worker must be set up before TensorFlow runs any op.
     strategy = distribute.make_strategy(opts.get("strategy") or "default", opts.get("tpu"))
     chief = distribute.is_chief(strategy)

@@ -277,6 +277,12 @@ class SpeedFlagsTest(tf.test.TestCase):
         self.assertEqual(later.generator.get_layer("encoder_2_conv").compute_dtype, "float32")
         self.assertEqual(tf.keras.config.dtype_policy().name, "float32")
 
+    def test_thread_settings_too_late_are_reported_not_fatal(self):
+        tf.constant(1.0) + 1.0  # TensorFlow is running.
+        current = tf.config.threading.get_intra_op_parallelism_threads()
+        self.assertTrue(train.configure_threads({"intra_op_threads": 0, "inter_op_threads": 0}))
+        self.assertFalse(train.configure_threads({"intra_op_threads": current + 3}))
+
     def test_speed_flags_are_saved_and_may_change_on_resume(self):
         folder = make_pairs(os.path.join(self.get_temp_dir(), "speed_pairs"))
         out = os.path.join(self.get_temp_dir(), "speed_run")
