@@ -20,11 +20,14 @@ def _init():
 
 
 def _batch_norm(name, synchronized=False):
-    # momentum 0.1 as the reference's tf.layers.batch_normalization call.
+    # Training always normalises with batch statistics, as the reference does;
+    # the moving statistics serve only --eval_mode. The reference's momentum
+    # (0.1, never used there) would make them the last batch's; 0.99 averages
+    # them over the last ~100 batches.
     # synchronized: batch statistics of the global batch, all-reduced over the
     # replicas of a tf.distribute strategy (the same weights either way).
     return layers.BatchNormalization(
-        momentum=0.1, epsilon=1e-5, gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02),
+        momentum=0.99, epsilon=1e-5, gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02),
         synchronized=synchronized, name=name)
 
 
