@@ -49,6 +49,20 @@ class FusedAdamTest(tf.test.TestCase):
                     self.assertAllClose(a, e, rtol=1e-4, atol=1e-12)
                 self.assertEqual(int(fused_adam.iterations.numpy()), 4)
 
+    def test_sparse_gradient_with_repeated_rows_follows_adams_formula(self):
+        # An embedding's gradient is IndexedSlices; repeated labels repeat rows.
+        # Adam squares the summed gradient of a row. (Keras 3.15's own Adam
+        # squares each slice and sums the squares, so there they differ.)
+        variable = keras.Variable(np.ones((4, 3), np.float32))
+        optimizer = optimizers.FusedAdam(0.1)
+        optimizer.build([variable])
+        gradient = tf.IndexedSlices(tf.constant([[1.0, 2.0, 3.0], [1.0, 1.0, 1.0]]),
+                                    tf.constant([0, 0]), tf.constant([4, 3]))
+        optimizer.apply_gradients([(gradient, variable)])
+        summed = np.array([2.0, 3.0, 4.0])
+        self.assertAllClose(optimizer._velocities[0][0], 0.001 * summed ** 2)
+        self.assertAllClose(optimizer._velocities[0][1], np.zeros(3))
+
     def test_checkpoints_interchange_with_keras_adam(self):
         variables, steps = variables_and_gradients()
         fused = optimizers.adam(2e-4, 0.5, True)
