@@ -38,6 +38,7 @@ import tensorflow as tf  # noqa: E402
 
 from cgan_mnist_tf import data, models, run_options, train  # noqa: E402
 from pix2pix_tf import bench as pix2pix_bench  # noqa: E402  The generic counters and probes.
+from pix2pix_tf.common import benchmarking  # noqa: E402
 
 BASELINE = {"jit_compile": False, "mixed_precision": "float32", "cache": False,
             "fused_optimizer": False}
@@ -60,34 +61,18 @@ def fixed_batch(options, seed=0):
     return images, labels
 
 
-class Case:
+class Case(benchmarking.TimedCase):
     """One configuration's GAN and the train function fit() would run."""
 
     def __init__(self, name, options, batch):
-        self.name = name
-        self.options = options
+        super().__init__(name, options)
         keras.utils.set_random_seed(options["seed"])
         self.gan = train.build_gan(options)
         self.gan.make_train_function()
         self.iterator = iter(tf.data.Dataset.from_tensors(batch).repeat())
-        self.window_seconds = []
 
-    def run(self, steps):
-        logs = None
-        for _ in range(steps):
-            logs = self.gan.train_function(self.iterator)
-        return float(logs["d_loss"])  # Waits for the last step.
-
-    def warm_up(self, steps):
-        start = time.perf_counter()
-        self.run(1)  # Traces and compiles.
-        self.compile_seconds = time.perf_counter() - start
-        self.run(steps)
-
-    def time_window(self, steps):
-        start = time.perf_counter()
-        self.run(steps)
-        self.window_seconds.append((time.perf_counter() - start) / steps)
+    def run_step(self):
+        return self.gan.train_function(self.iterator)["d_loss"]
 
     def epoch_seconds(self, digits):
         """Seconds of the second of two fit() epochs over `digits` (the first traces)."""
@@ -98,16 +83,6 @@ class Case:
         timer = EpochTimer()
         self.gan.fit(dataset, epochs=2, verbose=0, shuffle=False, callbacks=[timer])
         return timer.seconds[-1]
-
-    def figures(self, batch_size, flops):
-        rates = [batch_size / s for s in self.window_seconds]
-        median_seconds = statistics.median(self.window_seconds)
-        return {"options": {k: self.options[k] for k in BASELINE},
-                "images_per_sec": statistics.median(rates), "images_per_sec_min": min(rates),
-                "images_per_sec_max": max(rates), "ms_per_step": 1e3 * median_seconds,
-                "gflops_achieved": flops / median_seconds / 1e9,
-                "compile_seconds": self.compile_seconds,
-                "window_ms_per_step": [round(1e3 * s, 3) for s in self.window_seconds]}
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -233,21 +208,10 @@ def main(argv=None, out=sys.stdout):
     cases = [Case("baseline" if args.baseline else "fast", options, batch)]
     if args.compare_baseline and not args.baseline:
         cases.append(Case("baseline", dict(options, **BASELINE), batch))
-    for case in cases:
-        case.warm_up(args.warmup)
-    for window in range(args.windows):
-        # ABBA order, so a load change during the run hits both cases alike.
-        for case in (cases if window % 2 == 0 else cases[::-1]):
-            case.time_window(args.steps)
-    for case in cases:
-        result["cases"][case.name] = case.figures(options["batch_size"],
-                                                  result["flops"]["train_step"])
-    if len(cases) == 2:
-        result["speedup"] = (result["cases"]["fast"]["images_per_sec"]
-                             / result["cases"]["baseline"]["images_per_sec"])
-        # Ratios of neighbouring windows, for their spread.
-        result["speedup_per_window"] = [
-            round(b / f, 3) for f, b in zip(cases[0].window_seconds, cases[1].window_seconds)]
+    result.update(benchmarking.compare(
+        cases, warmup=args.warmup, windows=args.windows, steps=args.steps,
+        batch_size=options["batch_size"], flops=result["flops"]["train_step"],
+        option_names=BASELINE))
 
     if args.epoch_images > 0:
         digits = data.load_mnist_5k()

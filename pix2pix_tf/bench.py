@@ -43,7 +43,7 @@ import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
 
 from pix2pix_tf import data, options as pix2pix_options, train  # noqa: E402
-from pix2pix_tf.common import image_io  # noqa: E402
+from pix2pix_tf.common import benchmarking, image_io  # noqa: E402
 
 BASELINE = {"jit_compile": False, "mixed_precision": "float32", "fused_optimizer": False,
             "cache": False}
@@ -134,44 +134,18 @@ def peak_rss_mb():
 
 # ---------------------------------------------------------------- timing
 
-class Case:
+class Case(benchmarking.TimedCase):
     """One configuration's model and training step, built as training builds them."""
 
     def __init__(self, name, opts, batch):
-        self.name = name
-        self.opts = opts
+        super().__init__(name, opts)
         keras.utils.set_random_seed(opts["seed"])
         self.model = train.build_model(opts)
         self.step = train.make_train_step(self.model, opts)
         self.batch = batch
-        self.window_seconds = []
 
-    def run(self, steps):
-        logs = None
-        for _ in range(steps):
-            logs = self.step(self.batch)
-        return float(logs["generator_loss_L1"])  # Waits for the last step.
-
-    def warm_up(self, steps):
-        start = time.perf_counter()
-        self.run(1)  # Traces and compiles.
-        self.compile_seconds = time.perf_counter() - start
-        self.run(steps)
-
-    def time_window(self, steps):
-        start = time.perf_counter()
-        self.run(steps)
-        self.window_seconds.append((time.perf_counter() - start) / steps)
-
-    def figures(self, batch_size, flops):
-        rates = [batch_size / s for s in self.window_seconds]
-        median_seconds = statistics.median(self.window_seconds)
-        return {"opts": {k: self.opts[k] for k in BASELINE},
-                "images_per_sec": statistics.median(rates), "images_per_sec_min": min(rates),
-                "images_per_sec_max": max(rates), "ms_per_step": 1e3 * median_seconds,
-                "gflops_achieved": flops / median_seconds / 1e9,
-                "compile_seconds": self.compile_seconds,
-                "window_ms_per_step": [round(1e3 * s, 2) for s in self.window_seconds]}
+    def run_step(self):
+        return self.step(self.batch)["generator_loss_L1"]
 
 
 def fixed_batch(opts, seed=0):
@@ -290,12 +264,12 @@ def format_table(result):
              f"load {result['load_average_before']} -> {result['load_average_after']}",
              f"{'row':<36}{'images/sec (min-max)':>26}{'ms/step':>10}{'GFLOP/s':>10}{'% peak':>8}"]
     for name, case in result["cases"].items():
-        peak = result["peak_gflops_bf16" if case["opts"]["mixed_precision"] == "bfloat16"
+        peak = result["peak_gflops_bf16" if case["options"]["mixed_precision"] == "bfloat16"
                       else "peak_gflops_fp32"]
         percent = f"{100 * case['gflops_achieved'] / peak:.1f}" if peak else "-"
-        flags = (f"xla={int(case['opts']['jit_compile'])} "
-                 f"fused={int(case['opts']['fused_optimizer'])} "
-                 f"{case['opts']['mixed_precision']}")
+        flags = (f"xla={int(case['options']['jit_compile'])} "
+                 f"fused={int(case['options']['fused_optimizer'])} "
+                 f"{case['options']['mixed_precision']}")
         spread = (f"{case['images_per_sec']:.3f} ({case['images_per_sec_min']:.3f}-"
                   f"{case['images_per_sec_max']:.3f})")
         lines.append(f"{name + ' ' + flags:<36}{spread:>26}{case['ms_per_step']:>10.1f}"
@@ -339,21 +313,10 @@ def main(argv=None, out=sys.stdout):
         cases = [Case("baseline" if args.baseline else "fast", opts, batch)]
         if args.compare_baseline and not args.baseline:
             cases.append(Case("baseline", dict(opts, **BASELINE), batch))
-        for case in cases:
-            case.warm_up(args.warmup)
-        for window in range(args.windows):
-            # ABBA order, so a load change during the run hits both cases alike.
-            for case in (cases if window % 2 == 0 else cases[::-1]):
-                case.time_window(args.steps)
-        for case in cases:
-            result["cases"][case.name] = case.figures(opts["batch_size"],
-                                                      result["flops"]["train_step"])
-        if len(cases) == 2:
-            result["speedup"] = (result["cases"]["fast"]["images_per_sec"]
-                                 / result["cases"]["baseline"]["images_per_sec"])
-            # Per-window ratios of neighbouring windows, for their spread.
-            result["speedup_per_window"] = [
-                round(b / f, 3) for f, b in zip(cases[0].window_seconds, cases[1].window_seconds)]
+        result.update(benchmarking.compare(
+            cases, warmup=args.warmup, windows=args.windows, steps=args.steps,
+            batch_size=opts["batch_size"], flops=result["flops"]["train_step"],
+            option_names=BASELINE))
         result["inference_ms_per_image"] = inference_ms(opts)
 
     if args.pipeline_images > 0 or args.pipeline_only:
