@@ -123,24 +123,9 @@ def parse_args(argv):
                         default=defaults["conditional"])
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--latent_dim", type=int, default=defaults["latent_dim"])
-    parser.add_argument("--jit_compile", action=argparse.BooleanOptionalAction,
-                        default=defaults["jit_compile"], help="XLA train step (training's default)")
-    parser.add_argument("--mixed_precision", choices=run_options.MIXED_PRECISION,
-                        default=defaults["mixed_precision"], help="(training's default)")
-    parser.add_argument("--cache", action=argparse.BooleanOptionalAction,
-                        default=defaults["cache"], help="scaled images in memory (epoch row)")
-    parser.add_argument("--fused_optimizer", action=argparse.BooleanOptionalAction,
-                        default=defaults["fused_optimizer"], help="(training's default)")
-    parser.add_argument("--steps", type=int, default=50, help="training steps per timed window")
-    parser.add_argument("--windows", type=int, default=6, help="timed windows (per case)")
-    parser.add_argument("--warmup", type=int, default=5, help="steps after the compiling one")
-    parser.add_argument("--baseline", action="store_true",
-                        help="time only the models with every optimisation off")
-    parser.add_argument("--compare_baseline", action="store_true",
-                        help="time the case and the baseline, alternating windows")
+    benchmarking.add_common_arguments(parser, defaults, steps=50, windows=6, warmup=5)
     parser.add_argument("--epoch_images", type=int, default=5000,
                         help="time one fit() epoch of the first N mnist_5k digits (0: skip)")
-    parser.add_argument("--json", default=None, help="write the figures to this file")
     args = parser.parse_args(argv)
     if args.batch_size < 1 or args.steps < 1 or args.windows < 1:
         parser.error("--batch_size, --steps and --windows must be positive")

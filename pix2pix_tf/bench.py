@@ -222,21 +222,7 @@ def parse_args(argv):
     parser.add_argument("--batch_size", type=int, default=1)
     parser.add_argument("--ngf", type=int, default=64)
     parser.add_argument("--ndf", type=int, default=64)
-    parser.add_argument("--jit_compile", action=argparse.BooleanOptionalAction,
-                        default=defaults["jit_compile"], help="XLA train step (training's default)")
-    parser.add_argument("--mixed_precision", choices=["float32", "bfloat16"],
-                        default=defaults["mixed_precision"], help="(training's default)")
-    parser.add_argument("--fused_optimizer", action=argparse.BooleanOptionalAction,
-                        default=defaults["fused_optimizer"], help="(training's default)")
-    parser.add_argument("--cache", action=argparse.BooleanOptionalAction,
-                        default=defaults["cache"], help="decoded-image cache for the pipeline row")
-    parser.add_argument("--steps", type=int, default=10, help="training steps per timed window")
-    parser.add_argument("--windows", type=int, default=5, help="timed windows (per case)")
-    parser.add_argument("--warmup", type=int, default=3, help="steps after the compiling one")
-    parser.add_argument("--baseline", action="store_true",
-                        help="time only the models with every optimisation off")
-    parser.add_argument("--compare_baseline", action="store_true",
-                        help="time the case and the baseline, alternating windows")
+    benchmarking.add_common_arguments(parser, defaults, steps=10, windows=5, warmup=3)
     parser.add_argument("--pipeline_only", action="store_true",
                         help="time only the input pipeline")
     parser.add_argument("--pipeline_images", type=int, default=200,
@@ -245,7 +231,6 @@ def parse_args(argv):
                         help="images for the pipeline row (default: generated JPEG pairs)")
     parser.add_argument("--intra_op_threads", type=int, default=0, help="0: TensorFlow's default")
     parser.add_argument("--inter_op_threads", type=int, default=0, help="0: TensorFlow's default")
-    parser.add_argument("--json", default=None, help="write the figures to this file")
     args = parser.parse_args(argv)
     opts = cli.default_options(crop_size=args.crop_size, batch_size=args.batch_size,
                                ngf=args.ngf, ndf=args.ndf, jit_compile=args.jit_compile,

@@ -1,5 +1,6 @@
 """Timing training steps side by side: what both benchmark harnesses share."""
 
+import argparse
 import statistics
 import time
 
@@ -66,3 +67,22 @@ def compare(cases, *, warmup, windows, steps, batch_size, flops, option_names):
         result["speedup_per_window"] = [
             round(b / f, 3) for f, b in zip(cases[0].window_seconds, cases[1].window_seconds)]
     return result
+
+
+def add_common_arguments(parser, defaults, steps, windows, warmup):
+    """The harnesses' shared flags: the speed flags (training's defaults), the
+    timing windows, the baseline comparison and the JSON output."""
+    speed_flag = dict(action=argparse.BooleanOptionalAction, help="(training's default)")
+    parser.add_argument("--jit_compile", default=defaults["jit_compile"], **speed_flag)
+    parser.add_argument("--mixed_precision", choices=["float32", "bfloat16"],
+                        default=defaults["mixed_precision"], help="(training's default)")
+    parser.add_argument("--fused_optimizer", default=defaults["fused_optimizer"], **speed_flag)
+    parser.add_argument("--cache", default=defaults["cache"], **speed_flag)
+    parser.add_argument("--steps", type=int, default=steps, help="training steps per timed window")
+    parser.add_argument("--windows", type=int, default=windows, help="timed windows (per case)")
+    parser.add_argument("--warmup", type=int, default=warmup, help="steps after the compiling one")
+    parser.add_argument("--baseline", action="store_true",
+                        help="time only the models with every optimisation off")
+    parser.add_argument("--compare_baseline", action="store_true",
+                        help="time the case and the baseline, alternating windows")
+    parser.add_argument("--json", default=None, help="write the figures to this file")
