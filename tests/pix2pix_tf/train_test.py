@@ -8,7 +8,8 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from pix2pix_tf import testing, train
+from pix2pix_tf import train
+from tests.support import pix2pix as testing
 from pix2pix_tf.common import checkpoints
 from pix2pix_tf.common.errors import UserError
 

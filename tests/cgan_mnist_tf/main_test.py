@@ -7,7 +7,7 @@ import sys
 import imageio.v3 as iio
 import tensorflow as tf
 
-from cgan_mnist_tf import testing
+from tests.support import cgan as testing
 
 
 def _cli(*args):

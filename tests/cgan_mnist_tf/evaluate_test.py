@@ -6,7 +6,7 @@ import os
 import tensorflow as tf
 
 from cgan_mnist_tf import evaluate
-from cgan_mnist_tf import testing
+from tests.support import cgan as testing
 
 
 class EvaluateTest(tf.test.TestCase):

@@ -14,9 +14,10 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from pix2pix_tf import testing
-from pix2pix_tf.common import distribute, distribute_testing
-from pix2pix_tf.main_test import REPO, program_stderr, read_events
+from tests.support import pix2pix as testing
+from pix2pix_tf.common import distribute
+from tests.support import distribute as distribute_testing
+from tests.pix2pix_tf.main_test import REPO, program_stderr, read_events
 
 LOSSES = ("discriminator_loss", "generator_loss_GAN", "generator_loss_L1")
 
@@ -74,7 +75,7 @@ class MirroredTest(tf.test.TestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.results = distribute_testing.run_with_logical_cpus(
-            "pix2pix_tf.distribute_test:pix2pix_one_step", num_devices=2)
+            "tests.pix2pix_tf.distribute_test:pix2pix_one_step", num_devices=2)
 
     def compare(self, optimizer):
         """{name: (single-device value, mirrored value)} of one run."""

@@ -10,7 +10,8 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from pix2pix_tf import export, options as pix2pix_options, testing, train
+from pix2pix_tf import export, options as pix2pix_options, train
+from tests.support import pix2pix as testing
 from pix2pix_tf.common import checkpoints, image_io
 
 # Runs in a fresh process: loads the SavedModel with nothing of this package.

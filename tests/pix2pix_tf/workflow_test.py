@@ -7,9 +7,10 @@ import sys
 
 import tensorflow as tf
 
-from pix2pix_tf import testing
+from tests.support import pix2pix as testing
+from tests.support import paths
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = paths.REPO_ROOT
 
 
 def cli(*args):

@@ -2,7 +2,8 @@ import numpy as np
 import tensorflow as tf
 
 from pix2pix_tf.common.errors import UserError
-from pix2pix_tf.dataset_tools import image_ops, testing
+from pix2pix_tf.dataset_tools import image_ops
+from tests.support import dataset_tools as testing
 
 
 class GrayscaleTest(tf.test.TestCase):

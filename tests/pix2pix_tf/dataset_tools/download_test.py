@@ -8,7 +8,8 @@ import threading
 import tensorflow as tf
 
 from pix2pix_tf.common.errors import UserError
-from pix2pix_tf.dataset_tools import download, testing
+from pix2pix_tf.dataset_tools import download
+from tests.support import dataset_tools as testing
 
 
 def quiet(*_):

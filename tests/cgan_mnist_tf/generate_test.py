@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from cgan_mnist_tf import generate
 from cgan_mnist_tf import grids
-from cgan_mnist_tf import testing
+from tests.support import cgan as testing
 from pix2pix_tf.common.errors import UserError
 
 

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from cgan_mnist_tf import data
 from cgan_mnist_tf import idx
-from cgan_mnist_tf import testing
+from tests.support import cgan as testing
 from pix2pix_tf.common.errors import UserError
 
 

@@ -6,7 +6,8 @@ import tensorflow as tf
 
 from pix2pix_tf.common import image_io
 from pix2pix_tf.common.errors import UserError
-from pix2pix_tf.dataset_tools import process, testing
+from pix2pix_tf.dataset_tools import process
+from tests.support import dataset_tools as testing
 
 
 def quiet(*_):

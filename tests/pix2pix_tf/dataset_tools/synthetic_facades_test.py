@@ -7,7 +7,7 @@ import tensorflow as tf
 from pix2pix_tf.common import image_io
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.dataset_tools import synthetic_facades as sf
-from pix2pix_tf.dataset_tools import testing
+from tests.support import dataset_tools as testing
 
 
 def quiet(*_):

@@ -5,7 +5,7 @@ tf.config.set_logical_device_configuration, which only works before
 TensorFlow sets up its devices; under pytest other suites have done that
 already, so the body of such a test runs in a fresh Python process:
 
-    results = run_with_logical_cpus("my_package.my_test:one_step", num_devices=2)
+    results = run_with_logical_cpus("tests.my_package.my_test:one_step", num_devices=2)
 
 where one_step(**kwargs), run in that process, returns a dict of arrays.
 `one_step_on_each` is the body of the usual check: one training step on one
@@ -22,7 +22,7 @@ import tempfile
 
 import numpy as np
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.support.paths import REPO_ROOT as REPO
 
 
 def run_with_logical_cpus(target, num_devices=2, timeout=300, **kwargs):

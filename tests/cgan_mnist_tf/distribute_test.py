@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import tensorflow as tf
 
-from cgan_mnist_tf import testing
-from pix2pix_tf.common import distribute_testing
+from tests.support import cgan as testing
+from tests.support import distribute as distribute_testing
 
 BATCH = 2
 
@@ -81,7 +81,7 @@ class MirroredTest(tf.test.TestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.results = distribute_testing.run_with_logical_cpus(
-            "cgan_mnist_tf.distribute_test:cgan_mirrored", num_devices=2,
+            "tests.cgan_mnist_tf.distribute_test:cgan_mirrored", num_devices=2,
             output_dir=tf.compat.v1.test.get_temp_dir())
 
     def test_one_mirrored_step_equals_one_single_device_step(self):

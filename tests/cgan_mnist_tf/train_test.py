@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from cgan_mnist_tf import train
-from cgan_mnist_tf import testing
+from tests.support import cgan as testing
 from pix2pix_tf.common.errors import UserError
 
 

@@ -12,9 +12,10 @@ import numpy as np
 import tensorflow as tf
 
 from pix2pix_tf.common import image_io
-from pix2pix_tf.dataset_tools import testing
+from tests.support import dataset_tools as testing
+from tests.support import paths
 
-TOOLS = os.path.dirname(os.path.abspath(__file__))
+TOOLS = paths.TOOLS_DIR
 
 
 def run_tool(script, *args, cwd):

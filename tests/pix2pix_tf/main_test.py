@@ -9,8 +9,9 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 from PIL import Image
+from tests.support import paths
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = paths.REPO_ROOT
 # Lines TensorFlow's C++ runtime writes to stderr on import, whatever the program does.
 TF_LOG_LINE = re.compile(r"^([IWEF]\d{4} |WARNING: All log messages before absl|"
                          r"To enable the following instructions)")

@@ -3,7 +3,8 @@ import os
 import tensorflow as tf
 
 from pix2pix_tf.common.errors import UserError
-from pix2pix_tf.dataset_tools import split, testing
+from pix2pix_tf.dataset_tools import split
+from tests.support import dataset_tools as testing
 
 
 def quiet(*_):

@@ -7,7 +7,8 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from pix2pix_tf import inference, testing, train
+from pix2pix_tf import inference, train
+from tests.support import pix2pix as testing
 from pix2pix_tf.common import image_io
 from pix2pix_tf.common.errors import UserError
 

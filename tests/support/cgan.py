@@ -10,8 +10,7 @@ from cgan_mnist_tf import train
 from pix2pix_tf.common import checkpoints
 from pix2pix_tf.common import options as common_options
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED_T10K = os.path.join(REPO_ROOT, "..", "shared", "data", "mnist-t10k")
+from tests.support.paths import REPO_ROOT, SHARED_T10K  # noqa: F401 (used by the suites)
 
 
 def tiny_digits(count, seed=0):
