@@ -1,5 +1,7 @@
 """Errors caused by what the user asked for, reported as one line without a traceback."""
 
+import contextlib
+import signal
 import sys
 
 
@@ -11,11 +13,65 @@ class UserError(Exception):
     """
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived during `interrupting_signals()`.
+
+    A BaseException (as KeyboardInterrupt), so that only `finally` blocks and
+    the entry points see it; they exit with the shell's status 128 + signal.
+    """
+
+    def __init__(self, signum):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def interrupting_signals():
+    """SIGINT and SIGTERM raise Interrupted inside the block, so that its
+    `finally` clean-ups run (SIGTERM's default action would kill the process
+    without them). In a thread other than the main one, signals are left alone.
+
+        with interrupting_signals():
+            try: ...write temporary files...
+            finally: ...remove them...
+    """
+    raised = []
+
+    def handle(signum, frame):
+        if not raised:  # Once: a second signal must not cut the clean-ups short.
+            raised.append(signum)
+            raise Interrupted(signum)
+
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[sig] = signal.signal(sig, handle)
+        except ValueError:  # Not the main thread.
+            pass
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def exit_status(signum):
+    """The status of a job ended by signal `signum`, as shells report it (143 for SIGTERM)."""
+    return 128 + int(signum)
+
+
 def run_reporting_user_errors(fn, *args, **kwargs):
-    """Calls fn; turns a UserError into `error: MESSAGE` on stderr and exit 2."""
+    """Calls fn; turns a UserError into `error: MESSAGE` on stderr and exit 2,
+    and an interruption (Ctrl-C, SIGTERM) into one line and the status 128 + signal."""
     try:
         return fn(*args, **kwargs)
     except UserError as e:
         message = " ".join(str(e).split())  # Always exactly one line.
         print(f"error: {message}", file=sys.stderr, flush=True)
         sys.exit(2)
+    except Interrupted as e:
+        print(f"stopped by {e}", file=sys.stderr, flush=True)
+        sys.exit(exit_status(e.signum))
+    except KeyboardInterrupt:
+        print("stopped by SIGINT", file=sys.stderr, flush=True)
+        sys.exit(exit_status(signal.SIGINT))

@@ -1,15 +1,18 @@
 """Downloading and safely extracting the pix2pix authors' datasets."""
 
+import contextlib
 import http.client
 import os
 import posixpath
+import re
 import shutil
 import tarfile
 import tempfile
 import urllib.error
 import urllib.request
 
-from pix2pix_tf.common.errors import UserError
+from pix2pix_tf.common import locks
+from pix2pix_tf.common.errors import Interrupted, UserError, interrupting_signals
 from pix2pix_tf.dataset_tools import progress
 
 DATASETS = ("facades", "cityscapes", "maps", "edges2shoes", "edges2handbags", "night2day")
@@ -17,6 +20,9 @@ DEFAULT_URL_BASE = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/"
 URL_ENV = "PIX2PIX_DATASETS_URL"
 TIMEOUT_SECONDS = 15  # Connect and per-read; a dead network fails fast instead of hanging.
 CHUNK_BYTES = 1 << 16
+# The staging folder of a download in progress, beside its result: .NAME-download-XXXXXXXX.
+STAGING_PREFIX = ".{}-download-"
+STAGING_PATTERN = re.compile(r"^\.[\w.-]+-download-\w+$")
 
 
 def url_base(override=None, environ=os.environ):
@@ -123,8 +129,29 @@ def dataset_root(extracted, name):
     return extracted
 
 
+def remove_stale_staging(output_dir, log=print):
+    """Removes the staging folders of downloads that were killed (SIGKILL, a
+    power cut): those no live process holds the lock of. Returns their paths."""
+    removed = []
+    for entry in sorted(os.listdir(output_dir)):
+        path = os.path.join(output_dir, entry)
+        if not STAGING_PATTERN.match(entry) or not os.path.isdir(path):
+            continue
+        with locks.directory_lock(path, wait=False) as free:
+            if free:  # Removed while holding its lock: no download can be using it.
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+                log(f"removed {path}, left by an interrupted download")
+    return removed
+
+
 def download(name, output_dir=".", base=None, stream=None, log=print):
-    """Downloads NAME.tar.gz and leaves output_dir/NAME complete, or nothing at all."""
+    """Downloads NAME.tar.gz and leaves output_dir/NAME complete, or nothing at all.
+
+    The archive goes to a staging folder beside the result, removed however
+    the download ends: SIGINT and SIGTERM raise Interrupted after removing it;
+    one left by a killed process is removed by the next download into output_dir.
+    """
     if name not in DATASETS:
         raise UserError(f"unknown dataset {name!r}; choose one of "
                         f"{', '.join(DATASETS + ('synthetic_facades',))}")
@@ -132,23 +159,34 @@ def download(name, output_dir=".", base=None, stream=None, log=print):
     if os.path.exists(final):
         log(f"{final} already exists; nothing to do (delete it to download again)")
         return final
-    os.makedirs(output_dir, exist_ok=True)
-    url = dataset_url(name, url_base(base))
-    log(f"downloading {url}")
-    # Temporary files live beside the result so the final rename stays on one disk.
-    work = tempfile.mkdtemp(prefix=f".{name}-download-", dir=output_dir)
     try:
-        archive = os.path.join(work, f"{name}.tar.gz")
-        with open(archive, "wb") as f:
-            try:
-                fetch(url, f, stream=stream)
-            except UserError as e:
-                raise UserError(f"{e}; {offline_advice(name, url)}") from e
-        extracted = os.path.join(work, "extracted")
-        os.makedirs(extracted)
-        log(f"extracting into {final}")
-        extract(archive, extracted, f"{name}.tar.gz")
-        os.replace(dataset_root(extracted, name), final)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        os.makedirs(output_dir, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create --output_dir {output_dir}: {e.strerror}") from e
+    url = dataset_url(name, url_base(base))
+    with interrupting_signals(), contextlib.ExitStack() as staging:
+        # Under the folder's lock, so that no other download removes a staging
+        # folder between its creation and its lock.
+        with locks.directory_lock(output_dir):
+            remove_stale_staging(output_dir, log)
+            # Beside the result, so that the final rename stays on one disk.
+            work = tempfile.mkdtemp(prefix=STAGING_PREFIX.format(name), dir=output_dir)
+            staging.enter_context(locks.directory_lock(work))
+            staging.callback(shutil.rmtree, work, ignore_errors=True)
+        try:
+            log(f"downloading {url}")
+            archive = os.path.join(work, f"{name}.tar.gz")
+            with open(archive, "wb") as f:
+                try:
+                    fetch(url, f, stream=stream)
+                except UserError as e:
+                    raise UserError(f"{e}; {offline_advice(name, url)}") from e
+            extracted = os.path.join(work, "extracted")
+            os.makedirs(extracted)
+            log(f"extracting into {final}")
+            extract(archive, extracted, f"{name}.tar.gz")
+            os.replace(dataset_root(extracted, name), final)
+        except Interrupted as e:
+            log(f"download of {name} stopped by {e}; removing its partial files")
+            raise
     return final

@@ -14,7 +14,7 @@ import tempfile
 import numpy as np
 
 from pix2pix_tf.common import image_io
-from pix2pix_tf.common.errors import UserError
+from pix2pix_tf.common.errors import UserError, interrupting_signals
 from pix2pix_tf.dataset_tools import progress
 
 NAME = "synthetic_facades"
@@ -340,11 +340,13 @@ def generate(output_dir=".", count=400, seed=0, stream=None, log=print):
     os.makedirs(output_dir, exist_ok=True)
     log(f"generating {final} ({counts['train']} train, {counts['val']} val, seed {seed})")
     # Built beside the target and renamed at the end: an interruption leaves no partial folder.
-    work = tempfile.mkdtemp(prefix=f".{NAME}-", dir=output_dir)
-    try:
-        write_splits(work, count, seed, stream=stream)
-        os.chmod(work, 0o777 & ~_umask())  # mkdtemp made it private; the dataset is not.
-        os.replace(work, final)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    # SIGINT and SIGTERM raise, so that the `finally` removes it then too.
+    with interrupting_signals():
+        work = tempfile.mkdtemp(prefix=f".{NAME}-", dir=output_dir)
+        try:
+            write_splits(work, count, seed, stream=stream)
+            os.chmod(work, 0o777 & ~_umask())  # mkdtemp made it private; the dataset is not.
+            os.replace(work, final)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     return final

@@ -1,15 +1,21 @@
 import functools
+import glob
 import http.server
 import io
 import os
+import signal
+import subprocess
+import sys
 import tarfile
 import threading
+import time
 
 import tensorflow as tf
 
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.dataset_tools import download
 from tests.support import dataset_tools as testing
+from tests.support import paths
 
 
 def quiet(*_):
@@ -39,7 +45,9 @@ def link_entry(name, target, kind=tarfile.SYMTYPE):
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
-    """Serves `routes`: path -> (bytes sent, Content-Length announced)."""
+    """Serves `routes`: path -> (bytes sent, Content-Length announced). When
+    fewer bytes are sent than announced, the connection stays open (a stalled
+    transfer) until the server's `release` event is set."""
 
     def do_GET(self):
         route = self.server.routes.get(self.path)
@@ -51,6 +59,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(length))
         self.end_headers()
         self.wfile.write(body)
+        if len(body) < length:
+            self.wfile.flush()
+            self.server.release.wait(60)
 
     def log_message(self, *args):
         pass
@@ -62,6 +73,8 @@ class DownloadTest(tf.test.TestCase):
         super().setUp()
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.routes = {}
+        self.server.release = threading.Event()
+        self.addCleanup(self.server.release.set)
         thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                                   daemon=True)
         thread.start()
@@ -147,6 +160,58 @@ class DownloadTest(tf.test.TestCase):
         with self.assertRaisesRegex(UserError, "cannot reach.*PIX2PIX_DATASETS_URL"):
             self.download("facades")
         self.assert_nothing_left()
+
+    def start_stalled_download(self, others=()):
+        """tools/download-dataset.py in its own process, stalled after it wrote
+        part of the archive to its staging folder (not one of `others`);
+        returns (process, staging)."""
+        body = tar_gz([file_entry("facades/train/1.jpg", os.urandom(200_000))])
+        self.serve("facades", body[:len(body) // 2], length=len(body))
+        process = subprocess.Popen(
+            [sys.executable, os.path.join(paths.TOOLS_DIR, "download-dataset.py"), "facades",
+             "--output_dir", self.out, "--url_base", self.base],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(process.kill)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            archives = [path for path in glob.glob(os.path.join(self.out, ".facades-download-*",
+                                                                "facades.tar.gz"))
+                        if os.path.dirname(path) not in others]
+            if archives and os.path.getsize(archives[0]) >= download.CHUNK_BYTES:
+                return process, os.path.dirname(archives[0])
+            self.assertIsNone(process.poll(), process.stderr.read() if process.poll() else "")
+            time.sleep(0.05)
+        self.fail("the download did not start")
+
+    def test_signals_remove_the_staging_folder_without_a_traceback(self):
+        for sig, status in ((signal.SIGTERM, 143), (signal.SIGINT, 130)):
+            with self.subTest(sig.name):
+                process, _ = self.start_stalled_download()
+                process.send_signal(sig)
+                stdout, stderr = process.communicate(timeout=60)
+                self.assertEqual(process.returncode, status, stderr)
+                self.assertNotIn("Traceback", stderr)
+                self.assertEqual(stderr.strip().splitlines()[-1], f"stopped by {sig.name}")
+                self.assertIn("removing its partial files", stdout)
+                self.assert_nothing_left()
+
+    def test_a_later_download_removes_a_killed_ones_staging_folder(self):
+        process, staging = self.start_stalled_download()
+        second, second_staging = self.start_stalled_download(others=[staging])
+        process.kill()
+        process.wait()
+        self.assertTrue(os.path.isdir(staging))
+        self.serve("facades", tar_gz([file_entry("facades/train/1.jpg", b"one")]))
+        messages = []
+        download.download("facades", self.out, self.base, stream=io.StringIO(),
+                          log=messages.append)
+        self.assertIn(f"removed {staging}, left by an interrupted download", messages)
+        # The other download was alive: its staging folder is its own.
+        self.assertNotIn(second_staging, " ".join(messages))
+        second.kill()
+        second.wait()
+        self.assertEqual(download.remove_stale_staging(self.out, log=quiet), [second_staging])
+        self.assertEqual(sorted(os.listdir(self.out)), ["facades"])
 
     def test_url_base_precedence(self):
         env = {download.URL_ENV: "http://mirror/x"}

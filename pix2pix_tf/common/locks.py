@@ -1,0 +1,114 @@
+"""One process at a time per folder: exclusive OS file locks that die with their process.
+
+The locks are fcntl.flock. The kernel releases one when its process ends,
+however it ends (a crash or SIGKILL included), so a lock is never left stale.
+A training run locks a small file in its folder (FolderLock), which stays
+behind holding the pid of the last process that took it (deleting it would
+let two processes lock two different files of the same name); temporary
+folders are locked themselves (directory_lock), leaving no file.
+"""
+
+import contextlib
+import fcntl
+import os
+import socket
+
+from pix2pix_tf.common.errors import UserError
+
+LOCK_FILE = ".lock"
+
+
+class FolderLock:
+    """An exclusive lock on `folder` (created if missing) through its lock file, held from
+    `acquire()` (or entering the `with` block) until `release()`, the end of
+    the block, or the end of the process.
+
+        with FolderLock(output_dir, "--output_dir", "a training run"):
+            ...  # No other process holds output_dir.
+    """
+
+    def __init__(self, folder, flag="--output_dir", user="a training run"):
+        self.folder = folder
+        self.path = os.path.join(folder, LOCK_FILE)
+        self.flag = flag
+        self.user = user
+        self._fd = None
+
+    def acquire(self):
+        """Takes the lock, or raises UserError naming the process that holds it."""
+        try:
+            os.makedirs(self.folder, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as e:
+            raise UserError(f"cannot use {self.flag} {self.folder}: {e.strerror} "
+                            f"({e.filename or self.folder})") from e
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_holder(fd)
+            os.close(fd)
+            raise UserError(f"{self.flag} {self.folder} is in use by {self.user}"
+                            f"{' (' + holder + ')' if holder else ''}: wait for it to end or "
+                            f"choose another {self.flag}") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"process {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self):
+        if self._fd is not None:
+            os.close(self._fd)  # Closing the last descriptor releases the flock.
+            self._fd = None
+
+    @property
+    def held(self):
+        return self._fd is not None
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()
+        return False
+
+
+def is_locked(folder):
+    """Whether a live process holds the FolderLock of `folder` (False if it has none)."""
+    try:
+        fd = os.open(os.path.join(folder, LOCK_FILE), os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def directory_lock(path, wait=True):
+    """Holds an exclusive flock on the folder `path` itself during the block.
+
+    Yields True once it is held; with wait=False, yields False at once if
+    another process holds it (the block then must not touch the folder).
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+def _read_holder(fd):
+    """What the holder wrote in the lock file ("process PID on HOST"), or ''."""
+    try:
+        return os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
