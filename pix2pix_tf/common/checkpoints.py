@@ -1,5 +1,7 @@
 """Checkpoints of a run (keep the latest) and saving on Ctrl-C / SIGTERM."""
 
+import glob
+import logging
 import os
 import signal
 
@@ -8,17 +10,46 @@ import tensorflow as tf
 from pix2pix_tf.common.errors import UserError
 
 
+RANDOM_STATES = "random_states"
+
+
+def random_states(*models):
+    """The random-generator states of `models`' layers (Keras' SeedGenerator
+    variables, e.g. of dropout), which `model.weights` leaves out: a
+    checkpoint needs them for a resumed run to draw the same numbers."""
+    states = []
+    for model in models:
+        weights = {id(w) for w in model.weights}
+        states += [v for v in model.variables if id(v) not in weights]
+    return states
+
+
 class RunCheckpoint:
     """The trackable state of a run, saved to and restored from a folder.
 
     `trackables` are the objects tf.train.Checkpoint tracks: models, built
-    optimizers, and tf.Variables such as the global step.
+    optimizers, and tf.Variables such as the global step. `random_states`
+    (see random_states()) are saved too; a checkpoint made without them (by
+    an earlier version) still restores, with `restored_random_states` False.
     """
 
-    def __init__(self, output_dir, **trackables):
+    def __init__(self, output_dir, random_states=None, **trackables):
+        if random_states is not None:
+            trackables[RANDOM_STATES] = list(random_states)
+        self.trackables = trackables
         self.checkpoint = tf.train.Checkpoint(**trackables)
-        self.manager = tf.train.CheckpointManager(
-            self.checkpoint, output_dir, max_to_keep=1, checkpoint_name="ckpt")
+        self.output_dir = output_dir
+        self._manager = None
+        self.restored_random_states = None
+
+    @property
+    def manager(self):
+        # Made at the first save: it reads the folder's `checkpoint` file,
+        # which restore() checks first (and test or export never need).
+        if self._manager is None:
+            self._manager = tf.train.CheckpointManager(
+                self.checkpoint, self.output_dir, max_to_keep=1, checkpoint_name="ckpt")
+        return self._manager
 
     def save(self, step):
         return self.manager.save(checkpoint_number=int(step))
@@ -28,25 +59,94 @@ class RunCheckpoint:
 
         With partial=False every saved object must find its match (resuming
         training); with partial=True only the objects given here are restored
-        (the generator alone, for test and export).
+        (the generator alone, for test and export). A missing, corrupt or
+        partial checkpoint, or one of another model, is a UserError naming
+        the file.
         """
         path = latest_checkpoint(checkpoint_dir)
-        status = self.checkpoint.restore(path)
-        if partial:
-            status.expect_partial()
-        else:
-            status.assert_existing_objects_matched()
+        saved = saved_objects(path)
+        checkpoint = self.checkpoint
+        self.restored_random_states = RANDOM_STATES in saved
+        if RANDOM_STATES in self.trackables and not self.restored_random_states:
+            checkpoint = tf.train.Checkpoint(**{name: value for name, value in self.trackables.items()
+                                                if name != RANDOM_STATES})
+        try:
+            status = checkpoint.restore(path)
+            if partial:
+                status.expect_partial()
+            else:
+                status.assert_existing_objects_matched()
+        except AssertionError as e:
+            raise UserError(f"{path} does not hold the model of its options.json "
+                            f"({_first_line(e)})") from e
+        except (tf.errors.OpError, ValueError, IndexError) as e:
+            raise UserError(f"{_data_files(path)} is corrupt or incomplete ({_first_line(e)}): "
+                            f"the checkpoint {path} cannot be restored") from e
         return path
 
 
 def latest_checkpoint(checkpoint_dir):
-    """The path of the newest checkpoint in `checkpoint_dir`, or UserError."""
+    """The path of the newest checkpoint in `checkpoint_dir`, or UserError,
+    also when its `checkpoint` file or the files it names are missing or unreadable."""
     if not os.path.isdir(checkpoint_dir):
         raise UserError(f"--checkpoint {checkpoint_dir} does not exist")
-    path = tf.train.latest_checkpoint(checkpoint_dir)
-    if path is None:
+    state_file = os.path.join(checkpoint_dir, "checkpoint")
+    if not os.path.exists(state_file):
         raise UserError(f"--checkpoint {checkpoint_dir} holds no checkpoint")
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # It warns, then returns None, for an unparsable file.
+    try:
+        state = tf.train.get_checkpoint_state(checkpoint_dir)
+    except (UnicodeDecodeError, ValueError, tf.errors.OpError) as e:
+        raise UserError(f"{state_file} is corrupt ({_first_line(e)}): it should name "
+                        "the latest checkpoint") from e
+    finally:
+        logger.setLevel(level)
+    if state is None or not state.model_checkpoint_path:
+        raise UserError(f"{state_file} is corrupt: it should name the latest checkpoint")
+    path = state.model_checkpoint_path  # Made absolute (joined to checkpoint_dir) if relative.
+    _check_files(path)
     return path
+
+
+def holds_checkpoint(folder):
+    """Whether `folder` has a `checkpoint` file (intact or not): a run's folder."""
+    return os.path.isfile(os.path.join(folder, "checkpoint"))
+
+
+def saved_objects(path):
+    """The names of the objects (generator, optimizers...) the checkpoint `path` holds."""
+    try:
+        names = [name for name, _ in tf.train.list_variables(path)]
+    except (tf.errors.OpError, ValueError) as e:
+        raise UserError(f"{path}.index is corrupt or incomplete ({_first_line(e)}): "
+                        f"the checkpoint {path} cannot be restored") from e
+    return {name.split("/")[0] for name in names}
+
+
+def _check_files(path):
+    """UserError unless the index and every data shard of checkpoint `path` exist."""
+    index = path + ".index"
+    if not os.path.isfile(index):
+        raise UserError(f"{index} is missing: the checkpoint {path} is incomplete")
+    shards = glob.glob(glob.escape(path) + ".data-*-of-*")
+    if not shards:
+        raise UserError(f"{path}.data-00000-of-00001 is missing: the checkpoint {path} is incomplete")
+    expected = int(shards[0].rsplit("-of-", 1)[1])
+    if len(shards) != expected:
+        raise UserError(f"the checkpoint {path} is incomplete: {len(shards)} of its "
+                        f"{expected} data files ({path}.data-*) are there")
+
+
+def _data_files(path):
+    shards = glob.glob(glob.escape(path) + ".data-*-of-*")
+    return shards[0] if len(shards) == 1 else f"{path}.data-*"
+
+
+def _first_line(error):
+    text = getattr(error, "message", None) or str(error) or type(error).__name__
+    return " ".join(text.split())[:300]
 
 
 class StopRequests:
