@@ -15,10 +15,12 @@ import tensorflow as tf
 from PIL import Image
 
 from pix2pix_tf import colors
-from pix2pix_tf.common import image_io
+from pix2pix_tf.common import files, image_io
 from pix2pix_tf.common.errors import UserError
 
 AUTOTUNE = tf.data.AUTOTUNE
+# An error message names at most this many bad files (and counts the others).
+MAX_NAMED_FILES = 5
 
 
 def list_image_files(input_dir):
@@ -38,41 +40,66 @@ def list_image_files(input_dir):
     return [os.path.join(input_dir, n) for n in names]
 
 
-def check_image_files(paths, paired):
-    """Reads every file's header (not its pixels): a decodable image, and for
-    A|B pairs an even width, so the two halves have the same size.
+def check_image_file(path):
+    """Why `path` cannot be an input image, or None if it can.
+
+    Its name must be valid UTF-8 (TensorFlow's file names are), and the whole
+    file must decode, not only its header: a truncated JPEG has a good one.
+    """
+    return _inspect_image(path, decode=True)[0]
+
+
+def _inspect_image(path, decode):
+    """(why the file is unusable or None, its (width, height) or None)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return "its name is not valid UTF-8 (rename it)", None
+    try:
+        with Image.open(path) as image:
+            size = image.size
+            if decode:
+                # JPEGs decode at 1/8 scale: all of the file is read, in less time.
+                image.draft("RGB", (max(1, size[0] // 8), max(1, size[1] // 8)))
+                image.load()
+    except Exception as e:  # PIL raises many kinds for a bad or truncated file.
+        return f"is not a decodable image ({type(e).__name__}: {e})", None
+    return None, size
+
+
+def check_image_files(paths, paired, decode=False):
+    """Checks every file before anything is written: a decodable image (its
+    header; with `decode`, all of it) with a valid UTF-8 name, and for A|B
+    pairs an even width, so the two halves have the same size. Every bad file
+    is named in one UserError, by its bytes when its name is not UTF-8.
 
     Returns the median width/height ratio of the files: 2 for square A|B
     pairs, 1 for square photos; test mode compares it with training's.
     """
-    aspects = []
+    bad, aspects = [], []
     for path in paths:
-        try:
-            with Image.open(path) as image:
-                width, height = image.size
-        except Exception as e:  # PIL raises several kinds for a bad file.
-            raise UserError(f"{path} is not a decodable image ({type(e).__name__})") from e
-        if paired and width % 2:
-            raise UserError(
-                f"{path} is {width}x{height}: an A|B pair needs an even width "
-                "so that its two halves are the same size")
-        aspects.append(width / height)
+        reason, size = _inspect_image(path, decode)
+        if reason is None and paired and size[0] % 2:
+            reason = (f"is {size[0]}x{size[1]}: an A|B pair needs an even width "
+                      "so that its two halves are the same size")
+        if reason:
+            bad.append(f"{files.printable(path)} {reason}")
+        else:
+            aspects.append(size[0] / size[1])
+    if bad:
+        shown = "; ".join(bad[:MAX_NAMED_FILES])
+        more = f"; and {len(bad) - MAX_NAMED_FILES} more" if len(bad) > MAX_NAMED_FILES else ""
+        count = f"{len(bad)} of the {len(paths)} images cannot be used: " if len(bad) > 1 else ""
+        raise UserError(count + shown + more)
     return float(np.median(aspects))
 
 
 def find_undecodable(paths):
-    """The first file whose pixels (not only its header) fail to decode, or None.
-
-    Only called after the pipeline failed, to name the culprit: decoding every
-    file up front would cost a whole epoch of reading on large datasets.
-    """
-    for path in paths:
-        try:
-            with Image.open(path) as image:
-                image.load()
-        except Exception:  # PIL raises several kinds for a truncated file.
-            return path
-    return None
+    """The first file that check_image_file() finds unusable, printable, or None:
+    to name the culprit after the pipeline failed on a file that changed
+    since it was checked."""
+    bad = next((path for path in paths if check_image_file(path)), None)
+    return None if bad is None else files.printable(bad)
 
 
 def decode(path):

@@ -24,5 +24,15 @@ def write_atomic(path, data):
         raise
 
 
+def printable(path):
+    """`path` for a message: as it is if its name is valid UTF-8, else its
+    bytes (b'caf\\xe9.png'), which can be printed and say what is wrong."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:  # os.listdir's surrogate escapes of undecodable bytes.
+        return repr(os.fsencode(path))
+
+
 def write_json(path, value):
     write_atomic(path, json.dumps(value, sort_keys=True, indent=4) + "\n")

@@ -308,6 +308,48 @@ class FileFormatTest(DataTestCase):
         with self.assertRaisesRegex(UserError, "bad.png is not a decodable image"):
             data.check_image_files([good, bad], paired=False)
 
+    def truncated_jpeg(self, folder, name="cut.jpg"):
+        path = os.path.join(folder, name)
+        Image.fromarray(identical_halves(0)).save(path, quality=90)
+        with open(path, "rb") as f:
+            content = f.read()
+        with open(path, "wb") as f:
+            f.write(content[:len(content) * 2 // 3])  # A valid header, then a cut.
+        return path
+
+    def test_check_image_file_decodes_the_whole_file(self):
+        folder = self.make_dir("whole")
+        good = write(os.path.join(folder, "good.jpg"), identical_halves(1))
+        cut = self.truncated_jpeg(folder)
+        self.assertIsNone(data.check_image_file(good))
+        self.assertRegex(data.check_image_file(cut), "is not a decodable image.*truncated")
+        # The header alone is fine: only decode=True finds it.
+        data.check_image_files([good, cut], paired=True)
+        with self.assertRaisesRegex(UserError, r"^\S+/whole/cut\.jpg is not a decodable image"):
+            data.check_image_files([good, cut], paired=True, decode=True)
+
+    def test_names_that_are_not_utf8_are_given_by_their_bytes(self):
+        folder = self.make_dir("names")
+        raw = os.path.join(os.fsencode(folder), b"caf\xe9.png")
+        write(raw, identical_halves(2))
+        path = os.path.join(folder, os.fsdecode(b"caf\xe9.png"))  # As os.listdir gives it.
+        self.assertEqual(data.list_image_files(folder), [path])
+        self.assertEqual(data.check_image_file(path), "its name is not valid UTF-8 (rename it)")
+        with self.assertRaises(UserError) as caught:
+            data.check_image_files([path], paired=True)
+        self.assertEqual(str(caught.exception),
+                         repr(raw) + " its name is not valid UTF-8 (rename it)")
+        str(caught.exception).encode("utf-8")  # Printable: no surrogate escapes.
+
+    def test_every_bad_file_is_named_in_one_error(self):
+        folder = self.make_dir("several")
+        good = write(os.path.join(folder, "good.png"), identical_halves(3))
+        cuts = [self.truncated_jpeg(folder, f"{i}.jpg") for i in range(7)]
+        with self.assertRaisesRegex(
+                UserError, r"^7 of the 8 images cannot be used: .*0\.jpg is not a decodable "
+                           r"image.*4\.jpg is not a decodable image [^;]*; and 2 more$"):
+            data.check_image_files([good] + cuts, paired=True, decode=True)
+
 
 if __name__ == "__main__":
     tf.test.main()
