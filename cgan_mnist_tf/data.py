@@ -65,6 +65,8 @@ def _read_idx_pair(images_path, labels_path):
 
 
 def _checked(images, labels, where):
+    if len(images) == 0:
+        raise UserError(f"{where} holds no images")
     if images.shape[1:] != (28, 28):
         raise UserError(f"{where}: images are {images.shape[1:]}, expected 28x28")
     if len(labels) and (labels.min() < 0 or labels.max() >= NUM_CLASSES):

@@ -61,6 +61,18 @@ class DataDirTest(tf.test.TestCase):
         with self.assertRaisesRegex(UserError, "train-images-idx3-ubyte.gz is not an IDX file"):
             data.load_data_dir(folder)
 
+    def test_idx_files_without_images(self):
+        folder = testing.write_idx_dir(os.path.join(self.get_temp_dir(), "empty"), 10, 10)
+        for split in ("train", "t10k"):
+            with self.subTest(split):
+                idx.write_idx(os.path.join(folder, f"{split}-images-idx3-ubyte.gz"),
+                              np.zeros((0, 28, 28), np.uint8))
+                idx.write_idx(os.path.join(folder, f"{split}-labels-idx1-ubyte.gz"),
+                              np.zeros((0,), np.uint8))
+                with self.assertRaisesRegex(UserError, f"{split}-images-idx3-ubyte.gz holds no images"):
+                    data.load_data_dir(folder)
+                testing.write_idx_dir(folder, 10, 10)
+
     def test_real_t10k_folder_when_present(self):
         if not testing.shared_t10k_files():
             self.skipTest("../shared/data/mnist-t10k is not beside the repository")
