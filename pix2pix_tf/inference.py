@@ -45,17 +45,6 @@ def check_layout(paths, opts):
             f"trained on {layout} of width/height {trained:.2f}: wrong folder or wrong checkpoint?")
 
 
-def _writable_output_dir(output_dir):
-    if not output_dir:
-        raise UserError("--output_dir is required")
-    try:
-        os.makedirs(output_dir, exist_ok=True)
-        files.write_atomic(os.path.join(output_dir, ".write-test"), "")
-        os.remove(os.path.join(output_dir, ".write-test"))
-    except OSError as e:
-        raise UserError(f"cannot write to --output_dir {output_dir}: {e.strerror}") from e
-
-
 def _resize_width(images, aspect_ratio):
     """The reference's --aspect_ratio: written images are width = height * ratio."""
     if aspect_ratio == 1.0:
@@ -76,7 +65,7 @@ def run(opts, given=(), write_images=True, log=print):
     check_layout(paths, opts)
     if opts["max_steps"]:
         paths = paths[:opts["max_steps"] * opts["batch_size"]]
-    _writable_output_dir(opts["output_dir"])
+    files.check_writable_dir(opts["output_dir"])
 
     dataset = data.test_dataset(paths, batch_size=opts["batch_size"],
                                 which_direction=opts["which_direction"],

@@ -4,6 +4,8 @@ import json
 import os
 import tempfile
 
+from pix2pix_tf.common.errors import UserError
+
 
 def write_atomic(path, data):
     """Writes bytes or text to `path` through a temporary file and a rename."""
@@ -22,6 +24,23 @@ def write_atomic(path, data):
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def check_writable_dir(path, flag="--output_dir"):
+    """Makes the folder `path` if needed and checks that a file can be written
+    in it: a UserError naming `flag` otherwise (a file in the way, no
+    permission, a read-only disk), before any work is done."""
+    if not path:
+        raise UserError(f"{flag} is required")
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UserError(f"{flag} {printable(path)} is a file, not a folder")
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as e:
+        raise UserError(f"cannot write to {flag} {printable(path)}: "
+                        f"{e.strerror or type(e).__name__}") from e
 
 
 def printable(path):

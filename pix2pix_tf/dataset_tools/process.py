@@ -3,7 +3,7 @@
 import multiprocessing
 import os
 
-from pix2pix_tf.common import image_io
+from pix2pix_tf.common import files, image_io
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.dataset_tools import image_ops, progress
 
@@ -98,13 +98,15 @@ def run(input_dir, output_dir, operation, b_dir=None, size=256, pad=False, worke
     """Processes every image of input_dir into output_dir; returns (written, skipped)."""
     if workers < 1:
         raise UserError(f"--workers must be at least 1, got {workers}")
+    if operation == "resize" and size < 1:
+        raise UserError(f"--size must be at least 1, got {size}")
     tasks, skipped = plan(input_dir, output_dir, operation, b_dir)
+    files.check_writable_dir(output_dir)
     if skipped:
         log(f"skipping {skipped} images whose output already exists in {output_dir}")
     if not tasks:
         log("nothing to do")
         return 0, skipped
-    os.makedirs(output_dir, exist_ok=True)
     reporter = progress.Reporter(len(tasks), progress.counting_line, stream=stream)
     jobs = [(task, operation, size, pad) for task in tasks]
     done = 0

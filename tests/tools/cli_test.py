@@ -79,6 +79,22 @@ class CliTest(tf.test.TestCase):
                      "--operation", "combine", "--workers", "2", cwd=self.root),
             "1.png.*1.jpg.*sizes differ")
 
+    def test_unusable_output_dir(self):
+        image_io.write_image(os.path.join(self.root, "a", "1.png"), np.zeros((8, 8, 3), np.uint8))
+        with open(os.path.join(self.root, "file"), "w") as f:
+            f.write("in the way")
+        cases = {"file": "--output_dir file is a file, not a folder",
+                 os.path.join("file", "out"): "cannot write to --output_dir file/out: Not a directory",
+                 "/proc/out": "cannot write to --output_dir /proc/out"}
+        for output_dir, message in cases.items():
+            with self.subTest(output_dir):
+                self.assert_one_line_error(
+                    run_tool("process.py", "--input_dir", "a", "--output_dir", output_dir,
+                             "--operation", "grayscale", cwd=self.root), message)
+        self.assert_one_line_error(
+            run_tool("process.py", "--input_dir", "a", "--output_dir", "o", "--operation", "resize",
+                     "--size", "0", cwd=self.root), "--size must be at least 1, got 0")
+
     def test_synthetic_facades(self):
         result = run_tool("download-dataset.py", "synthetic_facades", "--count", "4", cwd=self.root)
         self.assertEqual(result.returncode, 0, result.stderr)
