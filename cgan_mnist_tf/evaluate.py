@@ -8,6 +8,7 @@ from cgan_mnist_tf import classifier as classifier_lib
 from cgan_mnist_tf import data
 from cgan_mnist_tf import generate
 from cgan_mnist_tf import metrics
+from cgan_mnist_tf import run_options
 from pix2pix_tf.common import files
 from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common.errors import UserError
@@ -28,13 +29,13 @@ def generated_images(generator, conditional, latent_dim, per_class, seed, batch_
 
 def evaluate(options, given=()):
     """Scores the generator of options["checkpoint"]; returns the metrics dict."""
+    options = run_options.with_defaults(options)
+    run_options.check(options)
     checkpoint_dir = options.get("checkpoint")
     if not checkpoint_dir:
         raise UserError("--mode eval needs --checkpoint, the output folder of a training run")
-    per_class = int(options.get("eval_samples") or 100)
-    epochs = int(options.get("classifier_epochs") or 3)
-    if per_class < 2 or epochs < 1:
-        raise UserError("--eval_samples must be at least 2 and --classifier_epochs at least 1")
+    per_class = options["eval_samples"]
+    epochs = options["classifier_epochs"]
     saved = common_options.load_options(checkpoint_dir)
     # The data the classifier learns from: as given, else the run's own.
     dataset = (options.get("dataset", "mnist") if "dataset" in given or "dataset" not in saved
@@ -42,6 +43,7 @@ def evaluate(options, given=()):
     data_dir = (options.get("data_dir") if "data_dir" in given or "dataset" in given
                 else saved.get("data_dir"))
     output_dir = options.get("output_dir") if "output_dir" in given else checkpoint_dir
+    files.check_writable_dir(output_dir)
 
     generator, model_options, path = generate.load_generator(checkpoint_dir)
     digits = data.load(dataset, data_dir)

@@ -9,6 +9,7 @@ from cgan_mnist_tf import grids
 from cgan_mnist_tf import models
 from cgan_mnist_tf import run_options
 from pix2pix_tf.common import checkpoints
+from pix2pix_tf.common import files
 from pix2pix_tf.common import image_io
 from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common.errors import UserError
@@ -86,17 +87,33 @@ def interpolation_grid(generator, conditional, latent_dim, labels, num, seed):
     return grids.image_grid(sample(generator, True, z, np.repeat(labels, num)), rows=len(labels))
 
 
+def check_output(output):
+    """UserError unless `output` can become a PNG or JPEG file (checked before any work)."""
+    if os.path.isdir(output):
+        raise UserError(f"--output {files.printable(output)} is a folder; give the image's file "
+                        f"name, e.g. {os.path.join(files.printable(output), 'generated.png')}")
+    if not image_io.is_image_file(output):
+        raise UserError(f"--output {files.printable(output)} must end in "
+                        f"{', '.join(image_io.IMAGE_EXTENSIONS)}: the image format follows it")
+    files.check_writable_dir(os.path.dirname(output) or ".", flag="the folder of --output")
+
+
 def generate(options):
     """--mode generate: writes the grid to options["output"] and returns its path."""
+    options = run_options.with_defaults(options)
+    run_options.check(options)
     checkpoint_dir = options.get("checkpoint")
     if not checkpoint_dir:
         raise UserError("--mode generate needs --checkpoint, the output folder of a training run")
-    output = options.get("output") or os.path.join(checkpoint_dir, "generated.png")
-    num = int(options.get("num") or 8)
-    if num < 1:
-        raise UserError("--num must be at least 1")
+    num = options["num"]
     labels = parse_labels(options["labels"]) if options.get("labels") else None
+    rows = len(labels) if labels else NUM_CLASSES
+    if rows * num > run_options.MAX_GRID_IMAGES:
+        raise UserError(f"{rows} labels x --num {num} is {rows * num} images; the grid holds at "
+                        f"most {run_options.MAX_GRID_IMAGES}")
     generator, model_options, path = load_generator(checkpoint_dir)
+    output = options.get("output") or os.path.join(checkpoint_dir, "generated.png")
+    check_output(output)
     make_grid = interpolation_grid if options.get("interpolate") else label_grid
     grid = make_grid(generator, model_options["conditional"], model_options["latent_dim"], labels,
                      num, int(options.get("seed") or 0))

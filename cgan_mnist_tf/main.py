@@ -54,11 +54,14 @@ flags.DEFINE_string("tpu", None, "--strategy tpu: TPU name, grpc:// address or '
 flags.DEFINE_boolean("sync_batchnorm", D["sync_batchnorm"], "With several replicas, batch norm "
                      "uses the statistics of the global batch rather than each replica's part.")
 flags.DEFINE_string("labels", None, "generate: comma-separated digits, one row each (default 0..9).")
-flags.DEFINE_integer("num", 8, "generate: samples per label (steps of the walk with --interpolate).")
+flags.DEFINE_integer("num", D["num"], "generate: samples per label (steps of the walk with "
+                     f"--interpolate), at most {run_options.MAX_NUM}.")
 flags.DEFINE_string("output", None, "generate: the PNG to write (default CHECKPOINT/generated.png).")
 flags.DEFINE_boolean("interpolate", False, "generate: walk z between two points for each label.")
-flags.DEFINE_integer("eval_samples", 100, "eval: generated images per class.")
-flags.DEFINE_integer("classifier_epochs", 3, "eval: epochs of the classifier (trained once, cached).")
+flags.DEFINE_integer("eval_samples", D["eval_samples"], "eval: generated images per class, "
+                     f"2 to {run_options.MAX_EVAL_SAMPLES}.")
+flags.DEFINE_integer("classifier_epochs", D["classifier_epochs"],
+                     "eval: epochs of the classifier (trained once, cached).")
 
 FLAGS = flags.FLAGS
 OPTION_FLAGS = ("output_dir", "checkpoint", "model", "conditional", "dataset", "data_dir", "epochs",

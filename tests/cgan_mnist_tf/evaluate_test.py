@@ -6,6 +6,7 @@ import os
 import tensorflow as tf
 
 from cgan_mnist_tf import evaluate
+from pix2pix_tf.common.errors import UserError
 from tests.support import cgan as testing
 
 
@@ -36,6 +37,23 @@ class EvaluateTest(tf.test.TestCase):
             again = evaluate.evaluate(options)
         self.assertIn("eval classifier: cached", out.getvalue())
         self.assertEqual(again["classifier_accuracy"], result["classifier_accuracy"])
+
+    def test_bad_sample_counts_and_output_dirs_are_refused_before_any_work(self):
+        run_dir = os.path.join(self.get_temp_dir(), "checked_run")
+        testing.untrained_run(run_dir, latent_dim=8)
+        blocker = os.path.join(self.get_temp_dir(), "blocker")
+        with open(blocker, "w") as f:
+            f.write("a file")
+        cases = (({"eval_samples": 0}, "^--eval_samples must be between 2 and 10000, not 0$"),
+                 ({"eval_samples": 10_001}, "^--eval_samples must be between 2 and 10000"),
+                 ({"classifier_epochs": 0}, "^--classifier_epochs must be at least 1, not 0$"),
+                 ({"output_dir": blocker}, f"^--output_dir {blocker} is a file, not a folder$"),
+                 ({"output_dir": "/proc/eval"}, "^cannot write to --output_dir /proc/eval"))
+        for options, message in cases:
+            with self.subTest(**options):
+                with self.assertRaisesRegex(UserError, message):
+                    evaluate.evaluate({"checkpoint": run_dir, **options}, given=set(options))
+                self.assertFalse(os.path.exists(os.path.join(run_dir, "metrics.json")))
 
     def test_unconditional_run_has_no_conditional_accuracy(self):
         data_dir = testing.write_idx_dir(os.path.join(self.get_temp_dir(), "tiny2"), 40, 20)

@@ -79,6 +79,32 @@ class GenerateTest(tf.test.TestCase):
                                       "output": os.path.join(self.get_temp_dir(), "plain.png")})
         self.assertEqual(iio.imread(path).shape, (2 * 30 + 2, 10 * 30 + 2))
 
+    def test_num_out_of_bounds(self):
+        for num in (0, -3, 1001):
+            with self.subTest(num=num):
+                with self.assertRaisesRegex(UserError, f"^--num must be between 1 and 1000, not {num}$"):
+                    self._generate(num=num)
+        with self.assertRaisesRegex(UserError, "30 labels x --num 1000 is 30000 images"):
+            self._generate(num=1000, labels=",".join(["1"] * 30))
+
+    def test_unusable_output(self):
+        root = self.get_temp_dir()
+        blocker = os.path.join(root, "blocker")
+        with open(blocker, "w") as f:
+            f.write("a file")
+        cases = {
+            root: f"--output {root} is a folder; give the image's file name",
+            os.path.join(root, "grid.gif"): f"--output {root}/grid.gif must end in .png, .jpg, .jpeg",
+            os.path.join(root, "grid"): f"--output {root}/grid must end in .png, .jpg, .jpeg",
+            os.path.join(blocker, "grid.png"): f"the folder of --output {blocker} is a file",
+            "/proc/grid.png": "cannot write to the folder of --output /proc",
+        }
+        for output, message in cases.items():
+            with self.subTest(output):
+                with self.assertRaisesRegex(UserError, "^" + message):
+                    self._generate(output=output)
+                self.assertFalse(os.path.isfile(output))
+
     def test_missing_checkpoint(self):
         with self.assertRaisesRegex(UserError, "does not exist"):
             generate.generate({"checkpoint": os.path.join(self.get_temp_dir(), "nowhere")})
