@@ -26,6 +26,7 @@ def load_generator(opts, given, log=print):
                                          strict=False)
     for message in messages:
         log(message)
+    pix2pix_options.check(opts)
     opts["image_aspect"] = saved.get("image_aspect")
     generator = pix2pix_options.generator_from_options(opts)
     path = checkpoints.RunCheckpoint(opts["checkpoint"], generator=generator).restore(

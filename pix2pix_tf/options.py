@@ -1,6 +1,8 @@
 """What the pix2pix options mean beyond their flags: which define the model,
 their checks, and the values derived from others."""
 
+import math
+
 from pix2pix_tf import data, models
 from pix2pix_tf.common.errors import UserError
 
@@ -20,7 +22,9 @@ def scale_size(options):
 
 
 def check(options):
-    """Raises UserError for values that cannot train."""
+    """Raises UserError for values that cannot train or test (every mode calls
+    it, after the checkpoint's model options are merged in)."""
+    _check_numbers(options)
     try:
         models.check_crop_size(options["crop_size"])
     except ValueError as e:
@@ -37,6 +41,36 @@ def check(options):
     if options["discriminator"] == "patch" and options["crop_size"] // 2 ** options["n_layers_D"] < 4:
         raise UserError(f"--n_layers_D {options['n_layers_D']} is too deep for "
                         f"--crop_size {options['crop_size']}")
+
+
+def _check_numbers(options):
+    def integer(name, low, optional=False):
+        value = options.get(name)
+        if value is None and optional:
+            return
+        if not isinstance(value, int) or value < low:
+            raise UserError(f"--{name} must be at least {low}, not {value}")
+
+    def number(name, low, high=None, low_open=False):
+        value = options.get(name)
+        ok = (isinstance(value, (int, float)) and math.isfinite(value)
+              and (value > low if low_open else value >= low) and (high is None or value < high))
+        if not ok:
+            bounds = (f"in [{low}, {high})" if high is not None else
+                      f"more than {low}" if low_open else f"at least {low}")
+            raise UserError(f"--{name} must be a number {bounds}, not {value}")
+
+    for name in ("max_steps", "max_epochs"):
+        integer(name, 0, optional=True)
+    integer("scale_size", 1, optional=True)
+    for name in ("summary_freq", "progress_freq", "display_freq", "save_freq",
+                 "intra_op_threads", "inter_op_threads", "seed"):
+        integer(name, 0)
+    number("lr", 0, low_open=True)
+    number("beta1", 0, 1)
+    number("l1_weight", 0)
+    number("gan_weight", 0)
+    number("aspect_ratio", 0, low_open=True)
 
 
 def generator_from_options(opts, sync_batchnorm=False):
