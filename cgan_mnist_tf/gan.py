@@ -7,6 +7,7 @@ import tensorflow as tf
 from cgan_mnist_tf import losses
 from pix2pix_tf import optimizers
 from pix2pix_tf.common import distribute
+from pix2pix_tf.common.nonfinite import NonFiniteWatch
 
 METRICS = ("d_loss", "g_loss", "d_x", "d_g_z")
 NOISE_KEYS = ("d_z", "d_labels", "g_z", "g_labels")
@@ -28,6 +29,11 @@ class ConditionalGAN(keras.Model):
         self.conditional = conditional
         self.num_classes = num_classes
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRICS}
+        # The noise of the steps comes from this generator, whose state a
+        # checkpoint holds (checkpoints.random_states): a resumed run draws
+        # the same noise as an uninterrupted one.
+        self.noise_seed = keras.random.SeedGenerator(name="noise_seed")
+        self.nonfinite = NonFiniteWatch()
         # The functional networks are built: nothing for fit() to build by
         # calling the model (which has no call()), e.g. on a distributed dataset.
         self.built = True
@@ -54,8 +60,9 @@ class ConditionalGAN(keras.Model):
 
     def sample_inputs(self, batch_size):
         """Noise z ~ N(0, 1) and labels drawn uniformly from the classes."""
-        z = tf.random.normal((batch_size, self.latent_dim))
-        labels = tf.random.uniform((batch_size,), 0, self.num_classes, dtype=tf.int32)
+        z = keras.random.normal((batch_size, self.latent_dim), seed=self.noise_seed)
+        labels = keras.random.randint((batch_size,), 0, self.num_classes, dtype="int32",
+                                      seed=self.noise_seed)
         return z, labels
 
     def train_step(self, data):
@@ -94,6 +101,7 @@ class ConditionalGAN(keras.Model):
         variables = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, variables), variables))
 
+        self.nonfinite.note(self.g_optimizer.iterations, [d_loss, g_loss])
         values = {"d_loss": d_loss, "g_loss": g_loss,
                   "d_x": _scaled(losses.mean_probability(real_logits), share),
                   "d_g_z": _scaled(losses.mean_probability(fake_logits), share)}

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from pix2pix_tf import losses
 from pix2pix_tf.common import distribute
+from pix2pix_tf.common.nonfinite import NonFiniteWatch
 
 
 class SmoothedLoss(keras.metrics.Metric):
@@ -45,6 +46,7 @@ class Pix2Pix(keras.Model):
         self.l1_weight = l1_weight
         self.trackers = [SmoothedLoss(name) for name in
                          ("discriminator_loss", "generator_loss_GAN", "generator_loss_L1")]
+        self.nonfinite = NonFiniteWatch()
 
     def compile(self, generator_optimizer, discriminator_optimizer, **kwargs):
         super().compile(**kwargs)
@@ -91,6 +93,7 @@ class Pix2Pix(keras.Model):
             d_loss, g_loss_gan, g_loss_l1 = distribute.sum_over_replicas(
                 [d_loss, g_loss_gan, g_loss_l1])
 
+        self.nonfinite.note(self.generator_optimizer.iterations, [d_loss, g_loss_gan, g_loss_l1])
         for tracker, value in zip(self.trackers, (d_loss, g_loss_gan, g_loss_l1)):
             tracker.update_state(value)
         return {tracker.name: tracker.result() for tracker in self.trackers}
