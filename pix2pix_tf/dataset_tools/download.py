@@ -11,9 +11,8 @@ import tempfile
 import urllib.error
 import urllib.request
 
-from pix2pix_tf.common import locks
+from pix2pix_tf.common import locks, progress
 from pix2pix_tf.common.errors import Interrupted, UserError, interrupting_signals
-from pix2pix_tf.dataset_tools import progress
 
 DATASETS = ("facades", "cityscapes", "maps", "edges2shoes", "edges2handbags", "night2day")
 DEFAULT_URL_BASE = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/"

@@ -14,8 +14,8 @@ import tempfile
 import numpy as np
 
 from pix2pix_tf.common import image_io
+from pix2pix_tf.common import progress
 from pix2pix_tf.common.errors import UserError, interrupting_signals
-from pix2pix_tf.dataset_tools import progress
 
 NAME = "synthetic_facades"
 SIZE = 256

@@ -6,6 +6,7 @@ import os
 import tensorflow as tf
 
 from cgan_mnist_tf import evaluate
+from cgan_mnist_tf.options import Options
 from pix2pix_tf.common.errors import UserError
 from tests.support import cgan as testing
 
@@ -16,7 +17,7 @@ class EvaluateTest(tf.test.TestCase):
         data_dir = testing.write_idx_dir(os.path.join(self.get_temp_dir(), "tiny"), 60, 30)
         run_dir = os.path.join(self.get_temp_dir(), "run")
         testing.untrained_run(run_dir, data_dir, latent_dim=8)
-        options = {"checkpoint": run_dir, "eval_samples": 5, "classifier_epochs": 1}
+        options = Options(checkpoint=run_dir, eval_samples=5, classifier_epochs=1)
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             result = evaluate.evaluate(options)
@@ -52,7 +53,7 @@ class EvaluateTest(tf.test.TestCase):
         for options, message in cases:
             with self.subTest(**options):
                 with self.assertRaisesRegex(UserError, message):
-                    evaluate.evaluate({"checkpoint": run_dir, **options}, given=set(options))
+                    evaluate.evaluate(Options(checkpoint=run_dir, **options), given=set(options))
                 self.assertFalse(os.path.exists(os.path.join(run_dir, "metrics.json")))
 
     def test_unconditional_run_has_no_conditional_accuracy(self):
@@ -60,7 +61,7 @@ class EvaluateTest(tf.test.TestCase):
         run_dir = os.path.join(self.get_temp_dir(), "plain")
         testing.untrained_run(run_dir, data_dir, latent_dim=8, conditional=False)
         with contextlib.redirect_stdout(io.StringIO()):
-            result = evaluate.evaluate({"checkpoint": run_dir, "eval_samples": 3, "classifier_epochs": 1})
+            result = evaluate.evaluate(Options(checkpoint=run_dir, eval_samples=3, classifier_epochs=1))
         self.assertIsNone(result["conditional_accuracy"])
         self.assertIsInstance(result["frechet_distance"], float)
         self.assertAllClose(sum(result["predicted_class_shares"]), 1.0)

@@ -11,6 +11,7 @@ import tensorflow as tf
 from cgan_mnist_tf import evaluate as cgan_evaluate
 from cgan_mnist_tf import generate as cgan_generate
 from cgan_mnist_tf import train as cgan_train
+from cgan_mnist_tf.options import Options as CganOptions
 from pix2pix_tf import export, inference, train
 from pix2pix_tf.common import checkpoints
 from pix2pix_tf.common.errors import UserError
@@ -143,12 +144,12 @@ class CganCorruptCheckpointTest(tf.test.TestCase):
         with open(os.path.join(intact, "checkpoint"), "w") as f:
             f.write('model_checkpoint_path: "ckpt-2"\n')
         modes = {
-            "train (resume)": lambda run: cgan_train.train({"checkpoint": run, "epochs": 2}),
+            "train (resume)": lambda run: cgan_train.train(CganOptions(checkpoint=run, epochs=2)),
             "generate": lambda run: cgan_generate.generate(
-                {"checkpoint": run, "output": os.path.join(root, "g.png")}),
+                CganOptions(mode="generate", checkpoint=run, output=os.path.join(root, "g.png"))),
             "eval": lambda run: cgan_evaluate.evaluate(
-                {"checkpoint": run, "output_dir": os.path.join(root, "eval"),
-                 "eval_samples": 2, "classifier_epochs": 1}, given={"output_dir"}),
+                CganOptions(mode="eval", checkpoint=run, output_dir=os.path.join(root, "eval"),
+                            eval_samples=2, classifier_epochs=1), given={"output_dir"}),
         }
         for corrupt in (truncate_data, garble_index, remove_data, garble_state_file):
             for mode, run in modes.items():

@@ -1,13 +1,13 @@
 import tensorflow as tf
 
-from cgan_mnist_tf import run_options
+from cgan_mnist_tf import options as cgan_options
 from pix2pix_tf.common.errors import UserError
 
 
 class CheckTest(tf.test.TestCase):
 
     def test_defaults_pass(self):
-        run_options.check(run_options.with_defaults({}))
+        cgan_options.check(cgan_options.Options())
 
     def test_each_numeric_option_out_of_range_is_named(self):
         cases = {
@@ -26,7 +26,7 @@ class CheckTest(tf.test.TestCase):
             for value in values:
                 with self.subTest(name=name, value=value):
                     with self.assertRaisesRegex(UserError, f"^--{name} must be .*, not {value}$"):
-                        run_options.check(run_options.with_defaults({name: value}))
+                        cgan_options.check(cgan_options.Options(**{name: value}))
 
 
 if __name__ == "__main__":
