@@ -106,7 +106,7 @@ def generate(options):
         raise UserError("--mode generate needs --checkpoint, the output folder of a training run")
     num = options.num
     labels = parse_labels(options.labels) if options.labels else None
-    rows = len(labels) if labels else NUM_CLASSES
+    rows = len(labels) if labels else data.NUM_CLASSES
     if rows * num > cgan_options.MAX_GRID_IMAGES:
         raise UserError(f"{rows} labels x --num {num} is {rows * num} images; the grid holds at "
                         f"most {cgan_options.MAX_GRID_IMAGES}")
