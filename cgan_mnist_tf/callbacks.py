@@ -27,6 +27,7 @@ class Samples(keras.callbacks.Callback):
         self.interval = max(1, int(interval))
         self.step = int(start_step)
         self.last_written = None
+        self.logs = None
 
     def write(self, logs=None):
         images = self.gan.generate(self.fixed_z, self.fixed_labels, training=False)
@@ -41,12 +42,14 @@ class Samples(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.step += 1
+        self.logs = logs
         if self.step % self.interval == 0:
             self.write(logs)
 
-    def on_train_end(self, logs=None):
+    def write_last(self):
+        """The grid of the last step, once the run's fit() calls are over."""
         if self.last_written != self.step:
-            self.write(logs)
+            self.write(self.logs)
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
@@ -63,6 +66,20 @@ class EpochCheckpoint(keras.callbacks.Callback):
             return
         self.epoch.assign(epoch + 1)
         self.run_checkpoint.save(self.step_fn())
+
+
+class StopOnNonFinite(keras.callbacks.Callback):
+    """Ends fit() with a UserError naming the step whose losses were NaN or
+    infinite. fit() waits for each step's logs anyway (its callbacks read
+    them), so reading the model's NonFiniteWatch costs no extra wait."""
+
+    def __init__(self, nonfinite, checkpoint_dir):
+        super().__init__()
+        self.nonfinite = nonfinite
+        self.checkpoint_dir = checkpoint_dir
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.nonfinite.check(self.checkpoint_dir)
 
 
 class StopOnRequest(keras.callbacks.Callback):

@@ -228,25 +228,46 @@ def to_model_range(images, image_size=28):
     return images
 
 
+def steps_per_epoch(num_images, batch_size, drop_remainder=False):
+    """Batches in an epoch of training_dataset."""
+    return num_images // batch_size if drop_remainder else -(-num_images // batch_size)
+
+
+def epoch_order(num_images, seed, epoch):
+    """The shuffled image indices of one epoch: a pure function of (seed,
+    epoch), so a resumed run sees each epoch in the order an uninterrupted
+    run would."""
+    return tf.random.experimental.stateless_shuffle(
+        tf.range(num_images, dtype=tf.int64),
+        seed=tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64)]))
+
+
 def training_dataset(images, labels, batch_size, image_size=28, seed=0, cache=False,
-                     drop_remainder=False):
-    """Shuffled, batched (image, label) pairs in [-1, 1], prefetched (AUTOTUNE).
+                     drop_remainder=False, epochs=(0, 1), skip_batches=0):
+    """Batches (image, label) in [-1, 1] of the epochs [first, last) = `epochs`
+    one after the other, each shuffled by epoch_order(), the first without
+    its first `skip_batches` batches (a run resumed in the middle of an
+    epoch); prefetched (AUTOTUNE).
 
     Without `cache` the uint8 images are scaled (and resized) per batch inside
     the pipeline; with it they are scaled once, kept in memory as float32 (4x
     the bytes: 188 MB for MNIST's 60,000, 245 MB resized to 32x32) and only
-    shuffled and batched. The batches are the same either way.
-    drop_remainder: leave out the last, partial batch (several replicas or a
-    TPU need whole global batches).
+    gathered into batches. The batches are the same either way.
+    drop_remainder: leave out the last, partial batch of each epoch (several
+    replicas or a TPU need whole global batches).
     """
-    labels = labels.astype(np.int32)
-    if cache:
-        ds = tf.data.Dataset.from_tensor_slices((to_model_range(images, image_size), labels))
-    else:
-        ds = tf.data.Dataset.from_tensor_slices((images, labels))
-    ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    if not cache:
-        ds = ds.map(lambda x, y: (to_model_range(x, image_size), y),
-                    num_parallel_calls=tf.data.AUTOTUNE)
+    labels = tf.constant(labels.astype(np.int32))
+    pixels = to_model_range(images, image_size) if cache else tf.constant(images)
+    num_images = len(images)
+
+    def one_epoch(epoch):
+        order = epoch_order(num_images, seed, epoch)
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder)
+
+    def gather(indices):
+        batch = tf.gather(pixels, indices)
+        return (batch if cache else to_model_range(batch, image_size)), tf.gather(labels, indices)
+
+    ds = tf.data.Dataset.range(*epochs).flat_map(one_epoch).skip(skip_batches)
+    ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)

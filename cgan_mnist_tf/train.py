@@ -57,7 +57,7 @@ def build_gan(options, sync_batchnorm=False, dropout=True):
 
 def check(options, strategy):
     """UserError for options that cannot train on `strategy`."""
-    common_options.check_positive(options, "epochs", "batch_size", "sample_interval")
+    cgan_options.check(options)
     distribute.check_batch_size(options.batch_size, strategy, options.strategy)
     if options.jit_compile and strategy.num_replicas_in_sync > 1:
         # Keras compiles strategy.run itself, over every replica's device,
@@ -74,11 +74,14 @@ def run_state(options):
 
 
 def run_checkpoint(gan, directory, state):
-    """The checkpoint of a run. Its keys (d_optimizer, g_optimizer) are those
-    of the first version, so every run folder made since still resumes."""
+    """The checkpoint of a run: everything a step depends on (weights,
+    optimizers, epoch, the random states of dropout and of the noise). Its
+    keys (d_optimizer, g_optimizer) are those of the first version, so every
+    run folder made since still resumes."""
     return checkpoints.RunCheckpoint(
         directory, generator=gan.generator, discriminator=gan.discriminator,
-        d_optimizer=gan.discriminator_optimizer, g_optimizer=gan.generator_optimizer, **state)
+        d_optimizer=gan.discriminator_optimizer, g_optimizer=gan.generator_optimizer,
+        random_states=checkpoints.random_states(gan), nonfinite=gan.nonfinite, **state)
 
 
 def current_step(gan):
@@ -130,15 +133,9 @@ def train(options, given=(), strategy=None):
         digits = data.load(options.dataset, options.data_dir)
     # Several replicas (or a TPU) need whole global batches: the last, partial
     # batch of each epoch is left out.
-    full_batches = distribute.needs_full_batches(strategy)
-    if full_batches and len(digits.train_images) < options.batch_size:
+    if distribute.needs_full_batches(strategy) and len(digits.train_images) < options.batch_size:
         raise UserError(f"--batch_size {options.batch_size} is more than the "
                         f"{len(digits.train_images)} training images")
-    image_size = models.output_shape(options.model, options.conditional)[0]
-    dataset = data.training_dataset(digits.train_images, digits.train_labels,
-                                    options.batch_size, image_size, options.seed,
-                                    cache=options.cache, drop_remainder=full_batches)
-    dataset = distribute.distribute_dataset(strategy, dataset)
 
     with strategy.scope():
         sync = options.sync_batchnorm and strategy.num_replicas_in_sync > 1
@@ -146,22 +143,30 @@ def train(options, given=(), strategy=None):
     state = run_state(options)
     checkpoint_dir = distribute.checkpoint_directory(output_dir, strategy)
     checkpoint = run_checkpoint(gan, checkpoint_dir, state)
-    if options.checkpoint:
-        path = checkpoint.restore(options.checkpoint)
-        log(f"resumed {path}: step {current_step(gan)}, {int(state['epoch'].numpy())} epochs done")
-    if chief:
-        common_options.save_options(output_dir, options, data_source=digits.source)
+    # One run per folder: held until the run ends (or its process dies).
+    with checkpoints.run_folder(output_dir, options.checkpoint, writes=chief):
+        if options.checkpoint:
+            path = checkpoint.restore(options.checkpoint)
+            log(f"resumed {path}: step {current_step(gan)}, {int(state['epoch'].numpy())} "
+                "epochs done")
+            if not checkpoint.restored_random_states:
+                log(f"{path} was saved by an earlier version, without the random states of "
+                    "dropout and of the noise: the run goes on, but not bit for bit as it "
+                    "would have without the stop")
+        if chief:
+            common_options.save_options(output_dir, options, data_source=digits.source)
 
-    start_epoch = int(state["epoch"].numpy())
-    samples_dir = os.path.join(output_dir, SAMPLES_DIR)
-    writer = tf.summary.create_file_writer(os.path.join(output_dir, LOGS_DIR)) if chief else None
-    stopped = None
-    if start_epoch < options.epochs:
-        stopped = fit(gan, dataset, options, state, checkpoint, writer, samples_dir, chief)
-    else:
-        log(f"{start_epoch} epochs already done (--epochs {options.epochs}): nothing to train")
-    step = current_step(gan)
-    checkpoint.save(step)
+        start_epoch = int(state["epoch"].numpy())
+        samples_dir = os.path.join(output_dir, SAMPLES_DIR)
+        writer = tf.summary.create_file_writer(os.path.join(output_dir, LOGS_DIR)) if chief else None
+        stopped = None
+        if start_epoch < options.epochs:
+            stopped = fit(gan, digits, options, strategy, state, checkpoint, writer, samples_dir,
+                          chief, log)
+        else:
+            log(f"{start_epoch} epochs already done (--epochs {options.epochs}): nothing to train")
+        step = current_step(gan)
+        checkpoint.save(step)
     distribute.remove_worker_directory(checkpoint_dir, strategy)
     result = TrainResult(step, int(state["epoch"].numpy()), stopped, output_dir, None,
                          len(digits.train_images), digits.source, gan)
@@ -171,23 +176,58 @@ def train(options, given=(), strategy=None):
     return result
 
 
-def fit(gan, dataset, options, state, checkpoint, writer, samples_dir, chief):
-    """Keras' fit() from the run's epoch to --epochs, with samples, summaries,
+def fit(gan, digits, options, strategy, state, checkpoint, writer, samples_dir, chief, log):
+    """Keras' fit() from the run's step to --epochs, with samples, summaries,
     a checkpoint every epoch and Ctrl-C / SIGTERM handling; returns the
-    stopping signal's name, or None."""
-    start_epoch = int(state["epoch"].numpy())
+    stopping signal's name, or None.
+
+    Each epoch's order is a function of (seed, epoch), and a run stopped in
+    the middle of an epoch goes on from its next batch (fit() only starts
+    epochs from their first batch: that rest of an epoch is a fit() of its
+    own), so the batches are those of an uninterrupted run.
+    """
+    full_batches = distribute.needs_full_batches(strategy)
+    steps_per_epoch = data.steps_per_epoch(len(digits.train_images), options.batch_size,
+                                           full_batches)
+    epoch = int(state["epoch"].numpy())
+    done = current_step(gan) - epoch * steps_per_epoch  # Steps of the unfinished epoch.
+    if not 0 <= done < steps_per_epoch:  # --batch_size changed, or a foreign checkpoint.
+        log(f"step {current_step(gan)} is not within epoch {epoch + 1} of {steps_per_epoch} "
+            "steps: training that epoch from its first batch")
+        done = 0
+    image_size = models.output_shape(options.model, options.conditional)[0]
+
+    def batches(last_epoch, skip):
+        dataset = data.training_dataset(
+            digits.train_images, digits.train_labels, options.batch_size, image_size,
+            options.seed, cache=options.cache, drop_remainder=full_batches,
+            epochs=(epoch, last_epoch), skip_batches=skip)
+        return distribute.distribute_dataset(strategy, dataset)
+
     _, fixed_labels = callbacks.fixed_inputs(options.latent_dim, options.seed)
     with checkpoints.StopRequests() as stop:
-        run_callbacks = [callbacks.StopOnRequest(stop)]
+        run_callbacks = [callbacks.StopOnNonFinite(gan.nonfinite, checkpoint.output_dir),
+                         callbacks.StopOnRequest(stop)]
+        samples = None
         if chief:
-            run_callbacks.append(callbacks.Samples(
-                gan, state["fixed_z"], fixed_labels, samples_dir, writer,
-                options.sample_interval, current_step(gan)))
+            samples = callbacks.Samples(gan, state["fixed_z"], fixed_labels, samples_dir, writer,
+                                        options.sample_interval, current_step(gan))
+            run_callbacks.append(samples)
         run_callbacks.append(callbacks.EpochCheckpoint(checkpoint, state["epoch"],
                                                        lambda: current_step(gan)))
-        gan.fit(dataset, epochs=options.epochs, initial_epoch=start_epoch, shuffle=False,
-                verbose=(1 if sys.stdout.isatty() else 2) if chief else 0,
-                callbacks=run_callbacks)
+        verbose = (1 if sys.stdout.isatty() else 2) if chief else 0
+        stopped_in_rest = False
+        if done:
+            gan.fit(batches(epoch + 1, done), epochs=epoch + 1, initial_epoch=epoch,
+                    steps_per_epoch=steps_per_epoch - done, shuffle=False, verbose=verbose,
+                    callbacks=run_callbacks)
+            epoch, stopped_in_rest = epoch + 1, bool(stop.requested)
+        if not stopped_in_rest and epoch < options.epochs:
+            gan.fit(batches(options.epochs, 0), epochs=options.epochs, initial_epoch=epoch,
+                    steps_per_epoch=steps_per_epoch, shuffle=False, verbose=verbose,
+                    callbacks=run_callbacks)
+        if samples is not None:
+            samples.write_last()
         return stop.requested
 
 

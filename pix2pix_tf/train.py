@@ -62,14 +62,19 @@ def decoded_cache(paths, options, log=print):
 
 
 def run_checkpoint(model, output_dir, global_step):
+    """Everything a step depends on: weights, optimizers, the step (which fixes
+    the data order and jitter) and dropout's random states."""
     return checkpoints.RunCheckpoint(
         output_dir, generator=model.generator, discriminator=model.discriminator,
         generator_optimizer=model.generator_optimizer,
-        discriminator_optimizer=model.discriminator_optimizer, global_step=global_step)
+        discriminator_optimizer=model.discriminator_optimizer, global_step=global_step,
+        random_states=checkpoints.random_states(model.generator, model.discriminator),
+        nonfinite=model.nonfinite)
 
 
 def _every(step, freq, last):
-    return freq > 0 and (step % freq == 0 or step == last)
+    """Whether a thing done every `freq` steps is done at `step`; always at the last step."""
+    return freq > 0 and (step % freq == 0 or last)
 
 
 class Summaries:
@@ -137,16 +142,13 @@ def prepare(options, given=(), log=print):
         for message in messages:
             log(message)
     pix2pix_options.check(options)
-    paths = data.list_image_files(options.input_dir)
-    options = replace(options, image_aspect=data.check_image_files(
-        paths, paired=not options.lab_colorization))
     if not options.output_dir:
         raise UserError("--mode train needs --output_dir")
-    output_dir = os.path.abspath(options.output_dir)
-    resuming_here = options.checkpoint and os.path.abspath(options.checkpoint) == output_dir
-    if not resuming_here and os.path.isdir(output_dir) and tf.train.latest_checkpoint(output_dir):
-        raise UserError(f"--output_dir {options.output_dir} already holds a checkpoint: resume it "
-                        f"with --checkpoint {options.output_dir}, or choose another --output_dir")
+    paths = data.list_image_files(options.input_dir)
+    # Every file decoded now: a truncated one would stop the run later, after
+    # options.json and checkpoints were written.
+    options = replace(options, image_aspect=data.check_image_files(
+        paths, paired=not options.lab_colorization, decode=True))
     return options, paths
 
 
@@ -165,14 +167,21 @@ class Run:
     max_steps: typing.Optional[int]  # None: until stopped, the reference's default.
 
     def save(self, step):
+        """Saves the checkpoint of `step` (once) and returns its path; UserError
+        instead if a loss became NaN or infinite (the last good one stays)."""
         self.global_step.assign(step)
         return self.checkpoint.save(step)
+
+    def check_losses(self):
+        """UserError if a step's losses were NaN or infinite (waits for the device)."""
+        self.model.nonfinite.check(self.checkpoint_dir)
 
 
 @dataclasses.dataclass
 class TrainResult:
     step: int  # The global step reached.
     model: gan.Pix2Pix  # The trained networks.
+    stopped: typing.Optional[str] = None  # The signal that stopped the run early, if one did.
 
 
 def build(options, strategy, num_images):
@@ -205,10 +214,14 @@ def build(options, strategy, num_images):
 
 
 def restore(run, log=print):
-    """Restores --checkpoint into the run (weights, optimizers, step), if given."""
+    """Restores --checkpoint into the run (weights, optimizers, step, random
+    states), if given."""
     if run.options.checkpoint:
         path = run.checkpoint.restore(run.options.checkpoint)
         log(f"resumed from {path} at step {int(run.global_step.numpy())}")
+        if not run.checkpoint.restored_random_states:
+            log(f"{path} was saved by an earlier version, without dropout's random state: "
+                "the run goes on, but not bit for bit as it would have without the stop")
 
 
 def epoch_batches(run, paths, cache, step):
@@ -246,7 +259,10 @@ def loop(run, paths, log=print):
                         summaries.write(step, logs, batch)
                     if _every(step, options.display_freq, last):
                         summaries.display(step, batch)
-                    meter.step(step, logs, show=_every(step, options.progress_freq, last))
+                    show = _every(step, options.progress_freq, last)
+                    if show:
+                        run.check_losses()  # The progress line waits for the step anyway.
+                    meter.step(step, logs, show=show)
                     if _every(step, options.save_freq, False):
                         run.save(step)
                     if stop.requested:
@@ -280,18 +296,20 @@ def train(options, given=(), log=print):
         log = _quiet  # The chief reports for the run.
     options, paths = prepare(options, given, log)
     run = build(options, strategy, len(paths))
-    restore(run, log)
-    if run.chief:
-        os.makedirs(options.output_dir, exist_ok=True)
-        save_options(options.output_dir, options)
-    until = run.max_steps if run.max_steps is not None else "interrupted (Ctrl-C saves and stops)"
-    log(f"training on {len(paths)} images from {options.input_dir}, {run.steps_per_epoch} steps "
-        f"per epoch, until step {until}")
-    step, stopped = loop(run, paths, log)
-    if not stopped:
-        log(f"saved {run.save(step)} at step {step}")
+    # One run per folder: held until the run ends (or its process dies).
+    with checkpoints.run_folder(options.output_dir, options.checkpoint, writes=run.chief):
+        restore(run, log)
+        if run.chief:
+            save_options(options.output_dir, options)
+        until = (run.max_steps if run.max_steps is not None
+                 else "interrupted (Ctrl-C saves and stops)")
+        log(f"training on {len(paths)} images from {options.input_dir}, {run.steps_per_epoch} "
+            f"steps per epoch, until step {until}")
+        step, stopped = loop(run, paths, log)
+        if not stopped:
+            log(f"saved {run.save(step)} at step {step}")
     distribute.remove_worker_directory(run.checkpoint_dir, strategy)
-    return TrainResult(step, run.model)
+    return TrainResult(step, run.model, stopped)
 
 
 def _quiet(line):

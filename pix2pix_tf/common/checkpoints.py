@@ -1,5 +1,6 @@
-"""Checkpoints of a run (keep the latest) and saving on Ctrl-C / SIGTERM."""
+"""Checkpoints of a run (keep the latest), its folder (one run at a time), and saving on Ctrl-C / SIGTERM."""
 
+import contextlib
 import glob
 import logging
 import os
@@ -7,6 +8,7 @@ import signal
 
 import tensorflow as tf
 
+from pix2pix_tf.common import locks
 from pix2pix_tf.common.errors import UserError
 
 
@@ -31,15 +33,19 @@ class RunCheckpoint:
     optimizers, and tf.Variables such as the global step. `random_states`
     (see random_states()) are saved too; a checkpoint made without them (by
     an earlier version) still restores, with `restored_random_states` False.
+    `nonfinite`, a NonFiniteWatch of the model: save() refuses, with a
+    UserError, weights that a NaN or infinite loss spoiled.
     """
 
-    def __init__(self, output_dir, random_states=None, **trackables):
+    def __init__(self, output_dir, random_states=None, nonfinite=None, **trackables):
         if random_states is not None:
             trackables[RANDOM_STATES] = list(random_states)
         self.trackables = trackables
         self.checkpoint = tf.train.Checkpoint(**trackables)
         self.output_dir = output_dir
+        self.nonfinite = nonfinite
         self._manager = None
+        self._saved = None  # (step, path) of the last save.
         self.restored_random_states = None
 
     @property
@@ -52,7 +58,13 @@ class RunCheckpoint:
         return self._manager
 
     def save(self, step):
-        return self.manager.save(checkpoint_number=int(step))
+        """Saves the checkpoint of `step` and returns its path; once per step
+        (saving the same state again would only count one more save)."""
+        if self.nonfinite is not None:
+            self.nonfinite.check(self.output_dir)
+        if self._saved is None or self._saved[0] != int(step):
+            self._saved = int(step), self.manager.save(checkpoint_number=int(step))
+        return self._saved[1]
 
     def restore(self, checkpoint_dir, partial=False):
         """Restores the latest checkpoint in `checkpoint_dir`, returns its path.
@@ -147,6 +159,25 @@ def _data_files(path):
 def _first_line(error):
     text = getattr(error, "message", None) or str(error) or type(error).__name__
     return " ".join(text.split())[:300]
+
+
+@contextlib.contextmanager
+def run_folder(output_dir, resume_dir=None, writes=True):
+    """The block of a training run that writes `output_dir`: holds the
+    folder's lock (one run per folder; a second one stops at once naming the
+    first's process) and refuses a folder holding another run's checkpoint
+    unless the run resumes there (`resume_dir`, its --checkpoint).
+    writes=False (the non-chief workers of a cluster): no lock, no check.
+    """
+    if not writes:
+        yield
+        return
+    with locks.FolderLock(output_dir, "--output_dir", "another training run"):
+        resuming_here = resume_dir and os.path.abspath(resume_dir) == os.path.abspath(output_dir)
+        if not resuming_here and holds_checkpoint(output_dir):
+            raise UserError(f"--output_dir {output_dir} already holds a checkpoint: resume it "
+                            f"with --checkpoint {output_dir}, or choose another --output_dir")
+        yield
 
 
 class StopRequests:

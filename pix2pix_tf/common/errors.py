@@ -62,9 +62,14 @@ def exit_status(signum):
 
 def run_reporting_user_errors(fn, *args, **kwargs):
     """Calls fn; turns a UserError into `error: MESSAGE` on stderr and exit 2,
-    and an interruption (Ctrl-C, SIGTERM) into one line and the status 128 + signal."""
+    and an interruption (Ctrl-C, SIGTERM) into one line and the status 128 + signal.
+
+    A result with a `stopped` signal name (a training run that saved and
+    stopped on SIGTERM or Ctrl-C) also exits with 128 + that signal, so that
+    a job scheduler sees the job as terminated, not finished.
+    """
     try:
-        return fn(*args, **kwargs)
+        result = fn(*args, **kwargs)
     except UserError as e:
         message = " ".join(str(e).split())  # Always exactly one line.
         print(f"error: {message}", file=sys.stderr, flush=True)
@@ -75,3 +80,7 @@ def run_reporting_user_errors(fn, *args, **kwargs):
     except KeyboardInterrupt:
         print("stopped by SIGINT", file=sys.stderr, flush=True)
         sys.exit(exit_status(signal.SIGINT))
+    stopped = getattr(result, "stopped", None)
+    if stopped:
+        sys.exit(exit_status(signal.Signals[stopped]))
+    return result

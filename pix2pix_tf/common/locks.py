@@ -13,6 +13,7 @@ import fcntl
 import os
 import socket
 
+from pix2pix_tf.common import files
 from pix2pix_tf.common.errors import UserError
 
 LOCK_FILE = ".lock"
@@ -21,7 +22,8 @@ LOCK_FILE = ".lock"
 class FolderLock:
     """An exclusive lock on `folder` (created if missing) through its lock file, held from
     `acquire()` (or entering the `with` block) until `release()`, the end of
-    the block, or the end of the process.
+    the block, or the end of the process. A block that fails leaves no folder
+    behind if the lock created it and nothing else was written in it.
 
         with FolderLock(output_dir, "--output_dir", "a training run"):
             ...  # No other process holds output_dir.
@@ -33,21 +35,24 @@ class FolderLock:
         self.flag = flag
         self.user = user
         self._fd = None
+        self._created = False
 
     def acquire(self):
-        """Takes the lock, or raises UserError naming the process that holds it."""
+        """Takes the lock, or raises UserError naming the process that holds it
+        (or saying why the folder cannot be used)."""
+        self._created = not os.path.lexists(self.folder)
+        files.check_writable_dir(self.folder, self.flag)
         try:
-            os.makedirs(self.folder, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as e:
-            raise UserError(f"cannot use {self.flag} {self.folder}: {e.strerror} "
-                            f"({e.filename or self.folder})") from e
+            raise UserError(f"cannot write to {self.flag} {files.printable(self.folder)}: "
+                            f"{e.strerror}") from e
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = _read_holder(fd)
             os.close(fd)
-            raise UserError(f"{self.flag} {self.folder} is in use by {self.user}"
+            raise UserError(f"{self.flag} {files.printable(self.folder)} is in use by {self.user}"
                             f"{' (' + holder + ')' if holder else ''}: wait for it to end or "
                             f"choose another {self.flag}") from None
         os.ftruncate(fd, 0)
@@ -67,24 +72,12 @@ class FolderLock:
     def __enter__(self):
         return self.acquire()
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, *exc):
+        if exc_type is not None and self._created and os.listdir(self.folder) == [LOCK_FILE]:
+            os.remove(self.path)  # Still held: no other process can be using the folder.
+            os.rmdir(self.folder)
         self.release()
         return False
-
-
-def is_locked(folder):
-    """Whether a live process holds the FolderLock of `folder` (False if it has none)."""
-    try:
-        fd = os.open(os.path.join(folder, LOCK_FILE), os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        return False
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager

@@ -2,6 +2,8 @@
 
 import tensorflow as tf
 
+from pix2pix_tf.common.errors import UserError
+
 
 class NonFiniteWatch:
     """The first training step whose losses were NaN or infinite, noted on the device.
@@ -29,3 +31,15 @@ class NonFiniteWatch:
         """The first noted step, or None (waits for the steps run so far)."""
         step = int(self.variable.numpy())
         return None if step < 0 else step
+
+    def check(self, checkpoint_dir):
+        """Raises UserError if a step's losses were not finite: call it before
+        saving, so that `checkpoint_dir` keeps the last good checkpoint."""
+        step = self.first_step()
+        if step is None:
+            return
+        latest = tf.train.latest_checkpoint(checkpoint_dir)
+        kept = f"the last good checkpoint, {latest}, is kept" if latest else "no checkpoint was saved"
+        raise UserError(f"the losses became NaN or infinite at step {step}: training stopped "
+                        f"without saving the spoiled weights; {kept}. Lower --lr, or check "
+                        "the data")

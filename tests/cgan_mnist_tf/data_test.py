@@ -158,6 +158,23 @@ class LoadTest(tf.test.TestCase):
                 self.assertAllEqual(x0, x1)
                 self.assertAllEqual(y0, y1)
 
+    def test_each_epoch_has_its_own_order_which_a_resumed_run_sees_again(self):
+        images, labels = testing.tiny_digits(10)  # Label i is image i's index here.
+
+        def batches(**kwargs):
+            ds = data.training_dataset(images, labels, 4, seed=3, **kwargs)
+            return [y.numpy().tolist() for _, y in ds]
+
+        whole = batches(epochs=(0, 3))
+        self.assertEqual([len(b) for b in whole], [4, 4, 2] * 3)
+        orders = [sum(whole[3 * e:3 * e + 3], []) for e in range(3)]
+        for order in orders:
+            self.assertCountEqual(order, range(10))
+        self.assertLen({tuple(order) for order in orders}, 3)
+        # A run resumed at epoch 1, after its first batch, gets the rest as they were.
+        self.assertEqual(batches(epochs=(1, 3), skip_batches=1), whole[4:])
+        self.assertEqual(batches(epochs=(2, 3)), whole[6:])
+
     def test_drop_remainder_keeps_only_whole_batches(self):
         images, labels = testing.tiny_digits(10)
         sizes = [len(y) for _, y in data.training_dataset(images, labels, 4, drop_remainder=True)]

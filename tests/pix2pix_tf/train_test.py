@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -7,14 +8,17 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 from PIL import Image
+from tensorflow.core.protobuf import trackable_object_graph_pb2
 
 from pix2pix_tf import train
+from tests.support import legacy
 from tests.support import pix2pix as testing
 from pix2pix_tf.common import checkpoints, options as common_options, threads
 from pix2pix_tf.common.errors import UserError
 
 OPTIMIZER_ITERATIONS = "generator_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"
 GLOBAL_STEP = "global_step/.ATTRIBUTES/VARIABLE_VALUE"
+OBJECT_GRAPH = "_CHECKPOINTABLE_OBJECT_GRAPH"
 
 
 def tiny(**overrides):
@@ -35,6 +39,21 @@ def checkpoint_values(path):
     reader = tf.train.load_checkpoint(path)
     return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
             if name != "_CHECKPOINTABLE_OBJECT_GRAPH"}
+
+
+def every_checkpoint_tensor(path):
+    """Every tensor of the checkpoint, its object graph and save counter
+    included; in the graph, the variables' Keras names (dropout_7/...) are left
+    out: they count the models made before in the process, not the run."""
+    reader = tf.train.load_checkpoint(path)
+    values = {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
+    graph = trackable_object_graph_pb2.TrackableObjectGraph()
+    graph.ParseFromString(values[OBJECT_GRAPH])
+    for node in graph.nodes:
+        for attribute in node.attributes:
+            attribute.ClearField("full_name")
+    values[OBJECT_GRAPH] = graph.SerializeToString(deterministic=True)
+    return values
 
 
 class TrainTestCase(tf.test.TestCase):
@@ -125,6 +144,80 @@ class ResumeTest(TrainTestCase):
             train.train(tiny(input_dir=self.input_dir, output_dir=out), log=self.log)
 
 
+class ExactResumeTest(TrainTestCase):
+    """Stopped at step N and resumed to 2N, a run ends bit for bit where an
+    uninterrupted 2N-step run does, with dropout on (the default)."""
+
+    def test_stop_and_resume_equals_an_uninterrupted_run(self):
+        pairs = make_pairs(os.path.join(self.tmp, "four"), count=4)  # The stop is mid-epoch.
+        whole, parts = os.path.join(self.tmp, "whole"), os.path.join(self.tmp, "parts")
+        common = dict(input_dir=pairs, save_freq=3)
+        self.assertTrue(tiny().dropout)
+        train.train(tiny(output_dir=whole, max_steps=6, **common), log=self.log)
+        train.train(tiny(output_dir=parts, max_steps=3, **common), log=self.log)
+        self.lines = []
+        train.train(tiny(output_dir=parts, checkpoint=parts, max_steps=6, **common),
+                    given={"checkpoint", "max_steps"}, log=self.log)
+        self.assertFalse(any("earlier version" in line for line in self.lines), self.lines)
+        expected = every_checkpoint_tensor(tf.train.latest_checkpoint(whole))
+        resumed = every_checkpoint_tensor(tf.train.latest_checkpoint(parts))
+        self.assertTrue(any(name.startswith("random_states/") for name in expected), expected)
+        self.assertCountEqual(resumed, expected)
+        differing = [name for name in expected
+                     if not np.array_equal(resumed[name], expected[name])]
+        self.assertEqual(differing, [])
+
+    def test_a_checkpoint_made_before_random_states_resumes_and_says_so(self):
+        run_dir = legacy.copy_legacy_pix2pix_run(os.path.join(self.tmp, "legacy"))
+        step = train.train(tiny(input_dir=legacy.LEGACY_PIX2PIX_PAIRS, output_dir=run_dir,
+                                checkpoint=run_dir, max_steps=3),
+                           given={"checkpoint", "max_steps"}, log=self.log).step
+        self.assertEqual(step, 3)
+        self.assertTrue(any("without dropout's random state: the run goes on, but not bit for "
+                            "bit" in line for line in self.lines), self.lines)
+        saved = checkpoint_values(tf.train.latest_checkpoint(run_dir))
+        self.assertTrue(any(name.startswith("random_states/") for name in saved))
+
+
+class NonFiniteLossTest(TrainTestCase):
+
+    def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(self):
+        out = os.path.join(self.tmp, "diverged")
+        # A learning rate this large throws the weights out of float range after one step.
+        with self.assertRaisesRegex(
+                UserError, r"^the losses became NaN or infinite at step 2: .*the last good "
+                           rf"checkpoint, {re.escape(out)}/ckpt-1, is kept"):
+            train.train(tiny(input_dir=self.input_dir, output_dir=out, max_steps=5, save_freq=1,
+                             lr=1e30), log=self.log)
+        self.assertEqual(os.path.basename(tf.train.latest_checkpoint(out)), "ckpt-1")
+        values = checkpoint_values(tf.train.latest_checkpoint(out))
+        self.assertTrue(all(np.all(np.isfinite(v)) for v in values.values()
+                            if np.issubdtype(np.asarray(v).dtype, np.floating)))
+
+
+class LastStepTest(TrainTestCase):
+
+    def test_the_last_step_gets_its_progress_line_summary_and_display(self):
+        out = os.path.join(self.tmp, "odd")
+        train.train(tiny(input_dir=self.input_dir, output_dir=out, max_steps=3, progress_freq=2,
+                         summary_freq=2, display_freq=2), log=self.log)
+        progress = [line for line in self.lines if line.startswith("progress")]
+        self.assertLen(progress, 2, self.lines)
+        self.assertIn("global step 2/3", progress[0])
+        self.assertIn("global step 3/3", progress[1])
+        steps = set()
+        for name in os.listdir(out):
+            if name.startswith("events.out.tfevents"):
+                for record in tf.data.TFRecordDataset(os.path.join(out, name)):
+                    event = tf.compat.v1.Event.FromString(record.numpy())
+                    if any(value.tag == "generator_loss_L1" for value in event.summary.value):
+                        steps.add(event.step)
+        self.assertEqual(sorted(steps), [2, 3])
+        shown = sorted(name for name in os.listdir(os.path.join(out, "images"))
+                       if name.endswith("-outputs.png"))
+        self.assertEqual(shown, ["step-00000002-outputs.png", "step-00000003-outputs.png"])
+
+
 class StopTest(TrainTestCase):
 
     def test_sigterm_saves_a_checkpoint_and_stops(self):
@@ -183,16 +276,22 @@ class BadInputTest(TrainTestCase):
             f.write(b"\x89PNG this is not really a png")
         self.assert_user_error(r"broken/7\.png is not a decodable image", input_dir=folder)
 
-    def test_truncated_image_is_named(self):
+    def test_truncated_image_is_named_before_anything_is_written(self):
         folder = make_pairs(os.path.join(self.tmp, "truncated"), count=4)
         path = os.path.join(folder, "3.png")
         with open(path, "rb") as f:
             content = f.read()
         with open(path, "wb") as f:
             f.write(content[:len(content) // 2])  # A valid header, then nothing.
-        out = os.path.join(self.tmp, "out")
-        with self.assertRaisesRegex(UserError, r"truncated/3\.png could not be decoded"):
-            train.train(tiny(input_dir=folder, output_dir=out, max_steps=8), log=self.log)
+        self.assert_user_error(r"truncated/3\.png is not a decodable image .*truncated",
+                               input_dir=folder, cache=False)
+
+    def test_file_name_that_is_not_utf8_is_named_by_its_bytes(self):
+        folder = make_pairs(os.path.join(self.tmp, "names"), count=2)
+        os.rename(os.path.join(folder, "1.png"),
+                  os.path.join(os.fsencode(folder), b"caf\xe9.png"))
+        self.assert_user_error(re.escape(repr(os.fsencode(folder) + b"/caf\xe9.png"))
+                               + " its name is not valid UTF-8", input_dir=folder)
 
     def test_odd_width_pair(self):
         folder = make_pairs(os.path.join(self.tmp, "odd"))

@@ -6,6 +6,8 @@ import shutil
 from tests.support.paths import REPO_ROOT
 
 LEGACY_PIX2PIX_RUN = os.path.join(REPO_ROOT, "tests", "data", "legacy_pix2pix_run")
+# The four A|B pairs it was trained on.
+LEGACY_PIX2PIX_PAIRS = os.path.join(REPO_ROOT, "tests", "data", "legacy_pix2pix_pairs")
 
 
 def copy_legacy_pix2pix_run(destination):
