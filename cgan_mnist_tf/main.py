@@ -41,5 +41,10 @@ def main(argv):
     run_reporting_user_errors(run, options, given)
 
 
-if __name__ == "__main__":
+def entry():
+    """The cgan-mnist-tf command (console_scripts) and python -m cgan_mnist_tf.main."""
     app.run(main)
+
+
+if __name__ == "__main__":
+    entry()

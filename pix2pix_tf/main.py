@@ -51,6 +51,11 @@ def main(argv):
     run_reporting_user_errors(run, options, given)
 
 
-if __name__ == "__main__":
+def entry():
+    """The pix2pix-tf command (console_scripts) and python -m pix2pix_tf.main."""
     flags.mark_flag_as_required("mode")
     app.run(main)
+
+
+if __name__ == "__main__":
+    entry()

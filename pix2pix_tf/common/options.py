@@ -100,7 +100,10 @@ def _base_type(annotation):
 
 
 def define_flags(options_class, flag_values):
-    """Defines one absl flag per option of `options_class` in `flag_values`."""
+    """Defines one absl flag per option of `options_class` in `flag_values`,
+    listed by --help as flags of the program being run."""
+    import sys
+
     from absl import flags
 
     definers = {bool: flags.DEFINE_boolean, int: flags.DEFINE_integer,
@@ -114,6 +117,9 @@ def define_flags(options_class, flag_values):
         else:
             definers[_base_type(f.type)](f.name, f.default, f.metadata["help"],
                                          flag_values=flag_values)
+        # --help shows the key flags of sys.argv[0]'s module; these are defined
+        # here, so they would otherwise only show under --helpfull.
+        flag_values.register_key_flag_for_module(sys.argv[0], flag_values[f.name])
 
 
 def from_flags(options_class, flag_values):
