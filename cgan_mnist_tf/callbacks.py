@@ -60,9 +60,18 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.run_checkpoint = run_checkpoint
         self.epoch = epoch
         self.step_fn = step_fn
+        self.batches = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.model.stop_training:  # Stopped mid-epoch: that epoch is not finished.
+        # A stop request ends fit() early; the epoch is finished only if its
+        # last batch was trained (fit()'s `steps` is the epoch's length).
+        if self.model.stop_training and self.batches < self.params.get("steps", 0):
             return
         self.epoch.assign(epoch + 1)
         self.run_checkpoint.save(self.step_fn())

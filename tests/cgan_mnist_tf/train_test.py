@@ -2,12 +2,16 @@ import contextlib
 import io
 import json
 import os
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.core.protobuf import trackable_object_graph_pb2
 
+from cgan_mnist_tf import callbacks
 from cgan_mnist_tf import train
 from cgan_mnist_tf.options import Options
+from pix2pix_tf.common import checkpoints
 from pix2pix_tf.common import options as common_options
 from tests.support import cgan as testing
 from pix2pix_tf.common.errors import UserError
@@ -123,6 +127,153 @@ class TrainTest(tf.test.TestCase):
             out = os.path.join(self.get_temp_dir(), "run_" + "_".join(map(str, extra.values())))
             summary = _quiet(train.train, self._options(out, batch_size=24, **extra))
             self.assertEqual(summary.step, 2)
+
+
+def every_checkpoint_tensor(path):
+    """Every tensor of the checkpoint, its object graph included; in the graph,
+    the variables' Keras names (dense_7/...) are left out: they count the
+    models made before in the process, not the run."""
+    reader = tf.train.load_checkpoint(path)
+    values = {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
+    graph = trackable_object_graph_pb2.TrackableObjectGraph()
+    graph.ParseFromString(values["_CHECKPOINTABLE_OBJECT_GRAPH"])
+    for node in graph.nodes:
+        for attribute in node.attributes:
+            attribute.ClearField("full_name")
+    values["_CHECKPOINTABLE_OBJECT_GRAPH"] = graph.SerializeToString(deterministic=True)
+    return values
+
+
+def stop_at(step):
+    """A StopOnRequest that requests the stop after `step`, as SIGTERM then would."""
+
+    class StopAtStep(callbacks.StopOnRequest):
+        def on_train_batch_end(self, batch, logs=None):
+            if int(self.model.generator_optimizer.iterations) == step:
+                self.stop.requested = "SIGTERM"
+            super().on_train_batch_end(batch, logs)
+
+    return mock.patch.object(train.callbacks, "StopOnRequest", StopAtStep)
+
+
+class ExactResumeTest(tf.test.TestCase):
+    """Stopped and resumed, a run ends bit for bit where an uninterrupted one
+    does, with dropout (the discriminator's) and fresh noise every step."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.data_dir = testing.write_idx_dir(
+            os.path.join(tf.compat.v1.test.get_temp_dir(), "exact_digits"), 48, 10)
+
+    def options(self, output_dir, **extra):
+        # 48 images in batches of 12: 4 steps per epoch.
+        return Options(**{"output_dir": output_dir, "data_dir": self.data_dir, "batch_size": 12,
+                          "latent_dim": 8, "sample_interval": 100, "seed": 4, **extra})
+
+    def compare(self, whole, parts, ignore=()):
+        expected = every_checkpoint_tensor(tf.train.latest_checkpoint(whole))
+        resumed = every_checkpoint_tensor(tf.train.latest_checkpoint(parts))
+        self.assertLen([name for name in expected if name.startswith("random_states/")], 3)
+        self.assertCountEqual(resumed, expected)
+        differing = [name for name in expected
+                     if name not in ignore and not np.array_equal(resumed[name], expected[name])]
+        self.assertEqual(differing, [])
+
+    def test_stopped_after_n_steps_and_resumed_to_2n_equals_an_uninterrupted_run(self):
+        whole = os.path.join(self.get_temp_dir(), "whole")
+        parts = os.path.join(self.get_temp_dir(), "parts")
+        self.assertEqual(_quiet(train.train, self.options(whole, epochs=2)).step, 8)
+        self.assertEqual(_quiet(train.train, self.options(parts, epochs=1)).step, 4)
+        result = _quiet(train.train, Options(checkpoint=parts, epochs=2),
+                        given={"checkpoint", "epochs"})
+        self.assertEqual((result.step, result.epoch), (8, 2))
+        self.compare(whole, parts)
+
+    def test_stopped_in_the_middle_of_an_epoch(self):
+        whole = os.path.join(self.get_temp_dir(), "whole_mid")
+        parts = os.path.join(self.get_temp_dir(), "parts_mid")
+        _quiet(train.train, self.options(whole, epochs=3))
+        with stop_at(6):
+            result = _quiet(train.train, self.options(parts, epochs=3))
+        self.assertEqual((result.step, result.epoch, result.stopped), (6, 1, "SIGTERM"))
+        result = _quiet(train.train, Options(checkpoint=parts), given={"checkpoint"})
+        self.assertEqual((result.step, result.epoch), (12, 3))
+        # The stop wrote one checkpoint more: only the count of saves differs.
+        self.compare(whole, parts, ignore=("save_counter/.ATTRIBUTES/VARIABLE_VALUE",))
+
+    def test_stopped_after_the_last_batch_of_an_epoch_counts_it_done(self):
+        parts = os.path.join(self.get_temp_dir(), "parts_end")
+        with stop_at(4):
+            result = _quiet(train.train, self.options(parts, epochs=2))
+        self.assertEqual((result.step, result.epoch), (4, 1))
+
+    def test_a_checkpoint_made_before_random_states_resumes_and_says_so(self):
+        out = os.path.join(self.get_temp_dir(), "legacy")
+        options = self.options(out, epochs=1)
+        gan = train.build_gan(options)
+        checkpoints.RunCheckpoint(  # As the previous version saved it.
+            out, generator=gan.generator, discriminator=gan.discriminator,
+            d_optimizer=gan.discriminator_optimizer, g_optimizer=gan.generator_optimizer,
+            **train.run_state(options)).save(0)
+        common_options.save_options(out, options)
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            result = train.train(Options(checkpoint=out), given={"checkpoint"})
+        self.assertEqual(result.step, 4)
+        self.assertIn("without the random states of dropout and of the noise: the run goes on, "
+                      "but not bit for bit", printed.getvalue())
+
+
+class RunFolderTest(tf.test.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.data_dir = testing.write_idx_dir(
+            os.path.join(tf.compat.v1.test.get_temp_dir(), "folder_digits"), 32, 10)
+
+    def options(self, output_dir, **extra):
+        return Options(**{"output_dir": output_dir, "data_dir": self.data_dir, "batch_size": 16,
+                          "latent_dim": 8, "sample_interval": 1, "epochs": 1, **extra})
+
+    def test_a_finished_run_folder_is_not_overwritten(self):
+        out = os.path.join(self.get_temp_dir(), "finished")
+        _quiet(train.train, self.options(out))
+        with open(os.path.join(out, "options.json")) as f:
+            before = f.read()
+        samples = sorted(os.listdir(os.path.join(out, "samples")))
+        with self.assertRaisesRegex(UserError, f"^--output_dir {out} already holds a checkpoint: "
+                                               f"resume it with --checkpoint {out}"):
+            _quiet(train.train, self.options(out, seed=9, latent_dim=16))
+        with open(os.path.join(out, "options.json")) as f:
+            self.assertEqual(f.read(), before)
+        self.assertEqual(sorted(os.listdir(os.path.join(out, "samples"))), samples)
+        self.assertTrue(tf.train.latest_checkpoint(out).endswith("ckpt-2"))
+
+    def test_unusable_output_dir_is_one_error(self):
+        blocker = os.path.join(self.get_temp_dir(), "blocker")
+        with open(blocker, "w") as f:
+            f.write("a file")
+        for output_dir, message in ((blocker, f"--output_dir {blocker} is a file, not a folder"),
+                                    ("/proc/cgan_run", "cannot write to --output_dir /proc/cgan_run")):
+            with self.subTest(output_dir):
+                with self.assertRaisesRegex(UserError, "^" + message):
+                    _quiet(train.train, self.options(output_dir))
+
+    def test_nan_loss_stops_with_the_step_and_saves_no_spoiled_weights(self):
+        out = os.path.join(self.get_temp_dir(), "diverged")
+        # A learning rate this large spoils the first step: D's update makes G's loss infinite.
+        with self.assertRaisesRegex(UserError, r"^the losses became NaN or infinite at step 1: "
+                                               r".*no checkpoint was saved"):
+            _quiet(train.train, self.options(out, lr=1e30, epochs=3))
+        self.assertIsNone(tf.train.latest_checkpoint(out))
+
+    def test_latent_dim_must_be_positive(self):
+        out = os.path.join(self.get_temp_dir(), "latent")
+        with self.assertRaisesRegex(UserError, "^--latent_dim must be at least 1, not 0$"):
+            _quiet(train.train, self.options(out, latent_dim=0))
+        self.assertFalse(os.path.exists(out))
 
 
 if __name__ == "__main__":
