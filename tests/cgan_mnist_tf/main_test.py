@@ -1,8 +1,12 @@
 import gzip
 import json
 import os
+import re
+import signal
+import socket
 import subprocess
 import sys
+import time
 
 import imageio.v3 as iio
 import tensorflow as tf
@@ -14,6 +18,14 @@ def _cli(*args):
     env = {**os.environ, "PYTHONPATH": testing.REPO_ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.run([sys.executable, "-m", "cgan_mnist_tf.main", *args], cwd=testing.REPO_ROOT,
                           env=env, capture_output=True, text=True, timeout=300)
+
+
+def _start(*args):
+    env = {**os.environ, "PYTHONPATH": testing.REPO_ROOT, "TF_CPP_MIN_LOG_LEVEL": "3",
+           "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "cgan_mnist_tf.main", *args],
+                            cwd=testing.REPO_ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
 
 
 class MainTest(tf.test.TestCase):
@@ -72,6 +84,36 @@ class MainTest(tf.test.TestCase):
         result = _cli("--mode", "train", "--output_dir", os.path.join(self.get_temp_dir(), "r2"),
                       "--data_dir", corrupt)
         self.assertOneLineError(result, "t10k-labels-idx1-ubyte.gz is not an IDX file")
+
+
+    def test_a_second_run_into_a_busy_folder_stops_and_sigterm_exits_143(self):
+        data_dir = testing.write_idx_dir(os.path.join(self.get_temp_dir(), "busy_digits"), 40, 10)
+        run_dir = os.path.join(self.get_temp_dir(), "busy")
+        args = ["--mode", "train", "--output_dir", run_dir, "--data_dir", data_dir,
+                "--batch_size", "20", "--latent_dim", "8", "--sample_interval", "1"]
+        first = _start(*args, "--epochs", "100000")
+        self.addCleanup(first.kill)
+        samples = os.path.join(run_dir, "samples")
+        deadline = time.time() + 240
+        while not (os.path.isdir(samples) and os.listdir(samples)):  # Training has started.
+            self.assertLess(time.time(), deadline)
+            self.assertIsNone(first.poll(), first.stderr.read() if first.poll() is not None else "")
+            time.sleep(0.2)
+
+        second = _cli(*args, "--epochs", "1", "--seed", "2")
+        self.assertOneLineError(second, f"^error: --output_dir {run_dir} is in use by another "
+                                        f"training run \\(process {first.pid} on "
+                                        f"{re.escape(socket.gethostname())}\\)")
+
+        first.send_signal(signal.SIGTERM)
+        stdout, stderr = first.communicate(timeout=120)
+        self.assertEqual(first.returncode, 143, stderr)
+        self.assertNotIn("Traceback", stderr)
+        stopped = re.search(r"stopped by SIGTERM at step (\d+)", stdout)
+        self.assertIsNotNone(stopped, stdout)
+        self.assertTrue(tf.train.latest_checkpoint(run_dir).endswith(f"ckpt-{stopped.group(1)}"))
+        with open(os.path.join(run_dir, "options.json")) as f:
+            self.assertEqual(json.load(f)["seed"], 0)  # The first run's, untouched.
 
 
 if __name__ == "__main__":

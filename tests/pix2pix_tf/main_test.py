@@ -2,6 +2,8 @@ import json
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +25,13 @@ def run_main(*args):
     env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
     return subprocess.run([sys.executable, "-m", "pix2pix_tf.main", *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=300)
+
+
+def start_main(*args):
+    """pix2pix_tf.main in a process of its own, its output unbuffered."""
+    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, "-m", "pix2pix_tf.main", *args], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def program_stderr(stderr):
@@ -142,6 +151,74 @@ class MainTest(tf.test.TestCase):
         self.assertEqual(program_stderr(result.stderr),
                          [f"error: --input_dir {missing} does not exist or is not a folder"])
         self.assertFalse(os.path.exists(output_dir))
+
+
+class ConcurrencyTest(tf.test.TestCase):
+    """Two real training processes into one folder; SIGTERM's exit status."""
+
+    def test_a_second_run_into_a_busy_folder_stops_and_sigterm_exits_143(self):
+        tmp = tempfile.mkdtemp(dir=self.get_temp_dir())
+        pairs = os.path.join(tmp, "pairs")
+        os.makedirs(pairs)
+        for i in range(2):
+            image = np.random.default_rng(i).integers(0, 256, size=(32, 64, 3), dtype=np.uint8)
+            Image.fromarray(image).save(os.path.join(pairs, f"{i}.png"))
+        out = os.path.join(tmp, "shared")
+        base = ["--mode", "train", "--input_dir", pairs, "--output_dir", out, "--crop_size", "32",
+                "--ngf", "4", "--ndf", "4", "--summary_freq", "0"]
+        args = base + ["--max_steps", "100000", "--progress_freq", "1", "--save_freq", "0"]
+        first = start_main(*args, "--seed", "1")
+        self.addCleanup(first.kill)
+        for line in first.stdout:  # Training has started: the folder is the first run's.
+            if line.startswith("progress"):
+                break
+        self.assertIsNone(first.poll(), first.stderr.read() if first.poll() is not None else "")
+
+        second = run_main(*args, "--seed", "2")
+        self.assertEqual(second.returncode, 2, second.stderr)
+        self.assertNotIn("Traceback", second.stderr)
+        self.assertEqual(program_stderr(second.stderr), [
+            f"error: --output_dir {out} is in use by another training run (process {first.pid} "
+            f"on {socket.gethostname()}): wait for it to end or choose another --output_dir"])
+
+        first.send_signal(signal.SIGTERM)
+        stdout, stderr = first.communicate(timeout=120)
+        self.assertEqual(first.returncode, 143, stderr)
+        self.assertNotIn("Traceback", stderr)
+        stopped = re.search(r"stopped by SIGTERM at step (\d+); saved (\S+);", stdout)
+        self.assertIsNotNone(stopped, stdout)
+        self.assertEqual(tf.train.latest_checkpoint(out), stopped.group(2))
+        with open(os.path.join(out, "options.json")) as f:
+            self.assertEqual(json.load(f)["seed"], 1)  # The first run's, untouched.
+
+        # The lock went with the process: the run resumes.
+        step = int(stopped.group(1))
+        resumed = run_main(*base, "--checkpoint", out, "--max_steps", str(step + 1))
+        self.assertEqual(resumed.returncode, 0, resumed.stderr)
+        self.assertIn(f"at step {step + 1}", resumed.stdout.splitlines()[-1])
+
+    def test_bad_input_files_are_named_in_one_line_before_anything_is_written(self):
+        tmp = tempfile.mkdtemp(dir=self.get_temp_dir())
+        pairs = os.path.join(tmp, "pairs")
+        os.makedirs(pairs)
+        image = np.random.default_rng(0).integers(0, 256, size=(32, 64, 3), dtype=np.uint8)
+        Image.fromarray(image).save(os.path.join(pairs, "good.png"))
+        Image.fromarray(image).save(os.path.join(os.fsencode(pairs), b"caf\xe9.png"))
+        Image.fromarray(image).save(os.path.join(pairs, "cut.jpg"), quality=90)
+        with open(os.path.join(pairs, "cut.jpg"), "r+b") as f:
+            f.truncate(os.path.getsize(os.path.join(pairs, "cut.jpg")) * 2 // 3)
+        out = os.path.join(tmp, "run")
+        result = run_main("--mode", "train", "--input_dir", pairs, "--output_dir", out,
+                          "--crop_size", "32", "--max_steps", "1")
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
+        errors = program_stderr(result.stderr)
+        self.assertLen(errors, 1, result.stderr)
+        self.assertIn("error: 2 of the 3 images cannot be used: ", errors[0])
+        self.assertIn(repr(os.fsencode(pairs) + b"/caf\xe9.png") + " its name is not valid UTF-8",
+                      errors[0])
+        self.assertRegex(errors[0], re.escape(pairs) + "/cut.jpg is not a decodable image .*truncated")
+        self.assertFalse(os.path.exists(out))
 
 
 if __name__ == "__main__":
