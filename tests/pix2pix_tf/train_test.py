@@ -318,6 +318,19 @@ class BadInputTest(TrainTestCase):
         missing = os.path.join(self.tmp, "missing")
         self.assert_user_error(f"--checkpoint {missing} does not exist", checkpoint=missing)
 
+    def test_unusable_output_dir(self):
+        blocker = os.path.join(self.tmp, "blocker")
+        with open(blocker, "w") as f:
+            f.write("a file")
+        for output_dir, message in ((blocker, f"--output_dir {blocker} is a file, not a folder"),
+                                    (os.path.join(blocker, "run"), "cannot write to --output_dir "
+                                     f"{blocker}/run: Not a directory"),
+                                    ("/proc/pix2pix_run", "cannot write to --output_dir /proc")):
+            with self.subTest(output_dir):
+                with self.assertRaisesRegex(UserError, "^" + re.escape(message)):
+                    train.train(tiny(input_dir=self.input_dir, output_dir=output_dir,
+                                     max_steps=1), log=self.log)
+
     def test_missing_output_dir(self):
         with self.assertRaisesRegex(UserError, "--mode train needs --output_dir"):
             train.train(tiny(input_dir=self.input_dir, output_dir=None), log=self.log)
