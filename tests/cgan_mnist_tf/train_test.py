@@ -6,7 +6,6 @@ from unittest import mock
 
 import numpy as np
 import tensorflow as tf
-from tensorflow.core.protobuf import trackable_object_graph_pb2
 
 from cgan_mnist_tf import callbacks
 from cgan_mnist_tf import train
@@ -14,6 +13,7 @@ from cgan_mnist_tf.options import Options
 from pix2pix_tf.common import checkpoints
 from pix2pix_tf.common import options as common_options
 from tests.support import cgan as testing
+from tests.support.checkpoints import every_checkpoint_tensor
 from pix2pix_tf.common.errors import UserError
 
 
@@ -127,21 +127,6 @@ class TrainTest(tf.test.TestCase):
             out = os.path.join(self.get_temp_dir(), "run_" + "_".join(map(str, extra.values())))
             summary = _quiet(train.train, self._options(out, batch_size=24, **extra))
             self.assertEqual(summary.step, 2)
-
-
-def every_checkpoint_tensor(path):
-    """Every tensor of the checkpoint, its object graph included; in the graph,
-    the variables' Keras names (dense_7/...) are left out: they count the
-    models made before in the process, not the run."""
-    reader = tf.train.load_checkpoint(path)
-    values = {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
-    graph = trackable_object_graph_pb2.TrackableObjectGraph()
-    graph.ParseFromString(values["_CHECKPOINTABLE_OBJECT_GRAPH"])
-    for node in graph.nodes:
-        for attribute in node.attributes:
-            attribute.ClearField("full_name")
-    values["_CHECKPOINTABLE_OBJECT_GRAPH"] = graph.SerializeToString(deterministic=True)
-    return values
 
 
 def stop_at(step):

@@ -2,7 +2,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 from PIL import Image
-from tests.support import paths
+from tests.support import checkpoints, paths
 
 REPO = paths.REPO_ROOT
 # Lines TensorFlow's C++ runtime writes to stderr on import, whatever the program does.
@@ -181,10 +180,7 @@ class ConcurrencyTest(tf.test.TestCase):
             f"error: --output_dir {out} is in use by another training run (process {first.pid} "
             f"on {socket.gethostname()}): wait for it to end or choose another --output_dir"])
 
-        first.send_signal(signal.SIGTERM)
-        stdout, stderr = first.communicate(timeout=120)
-        self.assertEqual(first.returncode, 143, stderr)
-        self.assertNotIn("Traceback", stderr)
+        stdout, _ = checkpoints.sigterm(self, first)
         stopped = re.search(r"stopped by SIGTERM at step (\d+); saved (\S+);", stdout)
         self.assertIsNotNone(stopped, stdout)
         self.assertEqual(tf.train.latest_checkpoint(out), stopped.group(2))

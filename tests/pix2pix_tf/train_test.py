@@ -8,17 +8,16 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 from PIL import Image
-from tensorflow.core.protobuf import trackable_object_graph_pb2
 
 from pix2pix_tf import train
 from tests.support import legacy
 from tests.support import pix2pix as testing
+from tests.support.checkpoints import every_checkpoint_tensor
 from pix2pix_tf.common import checkpoints, options as common_options, threads
 from pix2pix_tf.common.errors import UserError
 
 OPTIMIZER_ITERATIONS = "generator_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"
 GLOBAL_STEP = "global_step/.ATTRIBUTES/VARIABLE_VALUE"
-OBJECT_GRAPH = "_CHECKPOINTABLE_OBJECT_GRAPH"
 
 
 def tiny(**overrides):
@@ -39,21 +38,6 @@ def checkpoint_values(path):
     reader = tf.train.load_checkpoint(path)
     return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
             if name != "_CHECKPOINTABLE_OBJECT_GRAPH"}
-
-
-def every_checkpoint_tensor(path):
-    """Every tensor of the checkpoint, its object graph and save counter
-    included; in the graph, the variables' Keras names (dropout_7/...) are left
-    out: they count the models made before in the process, not the run."""
-    reader = tf.train.load_checkpoint(path)
-    values = {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
-    graph = trackable_object_graph_pb2.TrackableObjectGraph()
-    graph.ParseFromString(values[OBJECT_GRAPH])
-    for node in graph.nodes:
-        for attribute in node.attributes:
-            attribute.ClearField("full_name")
-    values[OBJECT_GRAPH] = graph.SerializeToString(deterministic=True)
-    return values
 
 
 class TrainTestCase(tf.test.TestCase):
