@@ -149,7 +149,7 @@ def projection_discriminator(num_classes=NUM_CLASSES, width=32):
     """Projection discriminator (Miyato & Koyama 2018), spectrally normalised, 28x28:
 
     image -> conv3 w/2 -> conv4/2 w (14x14) -> conv4/2 2w (7x7) -> conv3 2w, LeakyReLU 0.1
-    -> mean over positions = phi(x); logit = psi(phi(x)) + <embed(y), phi(x)>.
+    -> sum over positions = phi(x); logit = psi(phi(x)) + <embed(y), phi(x)>.
     """
     image = keras.Input(MNIST_SHAPE, name="image")
     y = keras.Input((), dtype="int32", name="label")
@@ -158,9 +158,10 @@ def projection_discriminator(num_classes=NUM_CLASSES, width=32):
                                      (2 * width, 3, 1)):
         x = _sn(layers.Conv2D(filters, kernel, strides, padding="same"))(x)
         x = layers.LeakyReLU(0.1)(x)
-    # The mean rather than the paper's sum over positions: the same up to a
-    # constant 49, which keeps the logits near 1 where the hinge acts.
-    features = layers.GlobalAveragePooling2D(dtype="float32", name="phi")(x)
+    # The paper's sum over positions, not the mean: with every layer 1-Lipschitz
+    # the mean leaves D's logits too small to tell real from fake (tried).
+    features = layers.Lambda(lambda t: ops.sum(ops.cast(t, "float32"), axis=(1, 2)),
+                             output_shape=(2 * width,), dtype="float32", name="phi")(x)
     unconditional = _sn(layers.Dense(1, dtype="float32"))(features)
     embedded = layers.Embedding(num_classes, 2 * width, dtype="float32", name="projection")(y)
     projection = ops.sum(embedded * features, axis=-1, keepdims=True)
