@@ -92,8 +92,8 @@ def check_small_data(options, given):
     faithful = options.model in models.FAITHFUL_MODELS or not options.conditional
     mixed = sorted(key for key in SMALL_DATA_KEYS if key in given)
     if faithful and mixed:
-        raise UserError(f"--{', --'.join(mixed)} apply to --model dcgan_proj only; the "
-                        "articles' models (mlp, conv, --noconditional) train as the articles do")
+        raise UserError(f"--{', --'.join(mixed)}: only for --model dcgan_proj; the articles' "
+                        "models (mlp, conv, --noconditional) train as the articles do")
     if not 0.0 <= options.ema_decay < 1.0:
         raise UserError(f"--ema_decay {options.ema_decay} must be in [0, 1)")
     try:

@@ -185,7 +185,7 @@ class DcganProjRunTest(tf.test.TestCase):
     def test_faithful_models_refuse_the_small_data_options(self):
         out = os.path.join(self.get_temp_dir(), "refused")
         for model in ("mlp", "conv"):
-            with self.assertRaisesRegex(UserError, "--loss apply to --model dcgan_proj only"):
+            with self.assertRaisesRegex(UserError, "--loss: only for --model dcgan_proj"):
                 train.train(Options(output_dir=out, model=model, loss="hinge"),
                             given={"output_dir", "model", "loss"})
         with self.assertRaisesRegex(UserError, "--diffaugment: unknown DiffAugment"):
