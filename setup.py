@@ -8,6 +8,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["pix2pix_tf", "pix2pix_tf.*", "cgan_mnist_tf", "cgan_mnist_tf.*"]),
+    package_data={"pix2pix_tf": ["web/*"]},  # The page pix2pix_tf.serve serves.
     install_requires=[
         "tensorflow>=2.16",
         "keras>=3",
@@ -21,5 +22,5 @@ setup(
         "scikit-image",
         "mlxtend",
     ],
-    extras_require={"test": ["pytest"]},
+    extras_require={"test": ["pytest", "selenium"]},
 )

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from pix2pix_tf import data
 from pix2pix_tf.common import image_io
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import OPTIONS_FILE, load_options
@@ -182,19 +183,16 @@ def load_examples(examples_dir, run_options, log=print, limit=MAX_EXAMPLES):
     """[(file name, PNG bytes of its input side)] of the first `limit` images of `examples_dir`."""
     if not examples_dir:
         return []
-    if not os.path.isdir(examples_dir):
-        raise UserError(f"--examples_dir {examples_dir} does not exist or is not a folder")
-    names = sorted(n for n in os.listdir(examples_dir) if image_io.is_image_file(n))
     examples = []
-    for name in names:
+    for path in data.list_image_files(examples_dir, flag="--examples_dir"):
         if len(examples) == limit:
             break
         try:
-            image = image_io.read_rgb(os.path.join(examples_dir, name))
+            image = image_io.read_rgb(path)
         except UserError as e:
-            log(f"skipping example: {e}")
+            log(f"skipping an example: {e}")
             continue
-        examples.append((name, image_io.encode(input_side(image, run_options))))
+        examples.append((os.path.basename(path), image_io.encode(input_side(image, run_options))))
     return examples
 
 
