@@ -158,7 +158,7 @@ def train(options, given=(), strategy=None):
             run_callbacks = [callbacks.StopOnRequest(stop)]
             if chief:
                 run_callbacks.append(callbacks.Samples(
-                    gan, state["fixed_z"], fixed_labels, samples_dir, writer,
+                    gan, state["fixed_z"], fixed_labels, output_dir, samples_dir, writer,
                     options["sample_interval"], start_step))
             run_callbacks.append(callbacks.EpochCheckpoint(run_checkpoint, state["epoch"],
                                                            lambda: current_step(gan)))

@@ -106,11 +106,12 @@ class Summaries:
     only the chief (`write_files`) writes them.
     """
 
-    def __init__(self, model, opts, strategy=None, write_files=True):
+    def __init__(self, model, opts, strategy=None, write_files=True, start_step=0):
         self.model = model
         self.opts = opts
         self.write_files = write_files
         self.writer = tf.summary.create_file_writer(opts["output_dir"]) if write_files else None
+        self.losses = report.loss_history(opts["output_dir"], start_step) if write_files else None
         self.image_dir = os.path.join(opts["output_dir"], "images")
         self._predict = distribute.gathered(strategy or tf.distribute.get_strategy(),
                                             model.predict_step)
@@ -127,6 +128,7 @@ class Summaries:
         images, predictions = self._images(batch)
         if not self.write_files:
             return
+        self.losses.add(step, logs)
         with self.writer.as_default(step=step):
             for name, value in logs.items():
                 tf.summary.scalar(name, value)
@@ -142,8 +144,13 @@ class Summaries:
             return
         first = {kind: image[0].numpy() for kind, image in images.items()}
         report.save_image_set(self.image_dir, f"step-{step:08d}", first)
-        report.write_index(os.path.join(self.opts["output_dir"], "index.html"),
-                           ["step", *report.KINDS], report.training_rows(self.image_dir))
+        self.plot_losses()
+        report.write_training_index(self.opts["output_dir"], self.image_dir)
+
+    def plot_losses(self):
+        """losses.png (and losses.json) of the losses written so far."""
+        if self.write_files:
+            self.losses.write_plot(report.LOSS_PANELS)
 
 
 def prepare(opts, given=(), log=print):
@@ -232,10 +239,11 @@ def train(opts, given=(), log=print):
 
     train_step = make_train_step(model, opts, strategy)
     cache = decoded_cache(paths, opts, log)
-    summaries = Summaries(model, opts, strategy, write_files=chief)
+    summaries = Summaries(model, opts, strategy, write_files=chief, start_step=step)
 
     def save():
         global_step.assign(step)
+        summaries.plot_losses()
         return checkpoint.save(step)
 
     first_step = step
