@@ -84,6 +84,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     """Routes a request to the server's model; every error becomes JSON."""
 
     server_version = "pix2pix_tf"
+    # HTTP/1.1 for "Expect: 100-continue" (curl sends it before large bodies),
+    # but every connection closes after its response: an idle keep-alive
+    # connection would hold one of the pool's threads.
+    protocol_version = "HTTP/1.1"
     timeout = SOCKET_TIMEOUT
 
     # --- routing
@@ -134,15 +138,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
             status, content_type, body = self._json(
                 {"error": f"internal error: {type(e).__name__}: {e}"}, 500)
             headers = {}
+        self._send(status, content_type, body, headers, head)
+
+    def _send(self, status, content_type, body, headers=(), head=False):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
-        for name, value in headers.items():
+        for name, value in dict(headers).items():
             self.send_header(name, value)
+        self.send_header("Connection", "close")
         self.end_headers()
         if not head:
             self.wfile.write(body)
+
+    def handle_expect_100(self):
+        """Refuses a body announced over the limit before the client sends it."""
+        try:
+            self._body_length()
+        except HTTPError as e:
+            self._send(*self._json({"error": str(e)}, e.status))
+            return False
+        return super().handle_expect_100()
 
     def do_GET(self):
         self._dispatch("GET")
@@ -170,30 +187,30 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # --- requests and responses
 
-    def _body(self):
-        """The request body, checked against the size limit before it is read."""
+    def _body_length(self):
+        """The Content-Length of the request; HTTPError if missing, bad or over the limit."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            self.close_connection = True
             raise HTTPError(411, "chunked bodies are not supported: send a Content-Length")
         length = self.headers.get("Content-Length")
         if length is None:
-            self.close_connection = True
             raise HTTPError(411, "a Content-Length header is required")
         try:
             length = int(length)
         except ValueError:
             length = -1
         if length < 0:
-            self.close_connection = True
             raise HTTPError(400, f"bad Content-Length: {self.headers['Content-Length']}")
         limit = self.server.max_request_bytes
         if length > limit:
-            self.close_connection = True  # The unread body must not be taken for a next request.
             raise HTTPError(413, f"the body is {length} bytes, more than the limit of {limit} "
                                  "(--max_request_mb)")
+        return length
+
+    def _body(self):
+        """The request body, checked against the size limit before it is read."""
+        length = self._body_length()
         body = self.rfile.read(length)
         if len(body) < length:
-            self.close_connection = True
             raise HTTPError(400, f"the body ended after {len(body)} of {length} bytes")
         return body
 

@@ -239,6 +239,15 @@ class ServeTest(tf.test.TestCase):
         response = connection.getresponse()
         self.assert_error(response.status, 413, response.read())
         connection.close()
+        # The same, asking first whether to send it (as curl does for large bodies).
+        connection = http.client.HTTPConnection(host, port, timeout=30)
+        connection.putrequest("POST", "/v1/models/pix2pix:predict")
+        connection.putheader("Content-Length", str(17 * 2 ** 20))
+        connection.putheader("Expect", "100-continue")
+        connection.endheaders()
+        response = connection.getresponse()
+        self.assert_error(response.status, 413, response.read())
+        connection.close()
         # No Content-Length at all.
         with socket.create_connection((host, port), timeout=30) as raw:
             raw.sendall(b"POST /translate HTTP/1.1\r\nHost: x\r\n\r\n")
