@@ -231,11 +231,13 @@ class ServedModel:
         run_dir = run_of(export_dir)
         run_options = load_options(run_dir) if run_dir else None
         examples_dir = examples_dir or default_examples_dir(run_options)
+        examples = load_examples(examples_dir, run_options, log)
         try:
-            translator = load_translator(export_dir)
+            return cls(export_dir, load_translator(export_dir), examples)
         except (OSError, ValueError, KeyError, tf.errors.OpError) as e:
-            raise UserError(f"cannot load the SavedModel in {export_dir}: {e}") from e
-        return cls(export_dir, translator, load_examples(examples_dir, run_options, log))
+            # A SavedModel that is not a pix2pix export, or a damaged one.
+            raise UserError(f"cannot serve the SavedModel in {export_dir}: "
+                            f"{type(e).__name__}: {e}") from e
 
     def _call(self, image):
         with self._lock:

@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from pix2pix_tf import export, served_model
+from pix2pix_tf import export, serve, served_model
 from pix2pix_tf.common import files, image_io
 from pix2pix_tf.common.errors import UserError
 from tests.support import pix2pix as testing
@@ -125,6 +125,13 @@ class ServeTest(tf.test.TestCase):
                               ("", "--model is required")):
             with self.assertRaisesRegex(UserError, message):
                 served_model.find_export(path)
+
+    def test_an_address_in_use_is_a_user_error(self):
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            with self.assertRaisesRegex(UserError, "cannot listen on 127.0.0.1:"):
+                serve.make_server(self.run_dir, port=busy.getsockname()[1], log=quiet)
 
     def test_command_line_bad_model_is_one_error_line(self):
         result = subprocess.run([sys.executable, "-m", "pix2pix_tf.serve", "--model",
