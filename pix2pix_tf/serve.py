@@ -12,6 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
+from pix2pix_tf import served_model, server  # noqa: E402
 from pix2pix_tf.common.checkpoints import StopRequests  # noqa: E402
 from pix2pix_tf.common.errors import UserError, run_reporting_user_errors  # noqa: E402
 
@@ -36,8 +37,6 @@ def make_server(model, host="127.0.0.1", port=8000, max_request_mb=16, examples_
     Raises:
         UserError: a bad --model or --examples_dir, or an address in use.
     """
-    from pix2pix_tf import served_model, server  # TensorFlow loads only once the flags parsed.
-
     if max_request_mb <= 0:
         raise UserError(f"--max_request_mb must be positive, not {max_request_mb}")
     served = served_model.ServedModel.load(model, examples_dir, log)
