@@ -71,5 +71,10 @@ def main(argv):
                               FLAGS.examples_dir, log=lambda line: print(line, flush=True))
 
 
-if __name__ == "__main__":
+def entry():
+    """The pix2pix-serve command (console_scripts) and python -m pix2pix_tf.serve."""
     app.run(main)
+
+
+if __name__ == "__main__":
+    entry()

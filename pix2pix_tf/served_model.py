@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from pix2pix_tf import data
+from pix2pix_tf import data, export, options as pix2pix_options
 from pix2pix_tf.common import image_io
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import OPTIONS_FILE, load_options
@@ -83,10 +83,8 @@ def find_export(path, log=print):
 def export_run(run_dir, log=print):
     """`--mode export --checkpoint RUN --output_dir RUN`, with the defaults of
     the other options (the paper's batch statistics and dropout)."""
-    from pix2pix_tf import export, main  # main defines the flags whose defaults these are.
-
-    options = main.default_options(mode="export", checkpoint=run_dir, output_dir=run_dir)
-    export.export(options, log=log)
+    export.export(pix2pix_options.default_options(mode="export", checkpoint=run_dir,
+                                                  output_dir=run_dir), log=log)
 
 
 def version_of(export_dir):
