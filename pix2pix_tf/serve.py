@@ -6,6 +6,7 @@ raw images for curl, and a web page to draw on.
 """
 
 import os
+import sys
 import threading
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -73,6 +74,10 @@ def main(argv):
 
 def entry():
     """The pix2pix-serve command (console_scripts) and python -m pix2pix_tf.serve."""
+    # --help lists the flags of sys.argv[0]'s module, which for the installed
+    # command is its script, not this module.
+    for name in ("model", "host", "port", "max_request_mb", "examples_dir"):
+        FLAGS.register_key_flag_for_module(sys.argv[0], FLAGS[name])
     app.run(main)
 
 
