@@ -109,7 +109,7 @@ class ResumeTest(TrainTestCase):
 
     def test_losses_plotted_on_the_display_page_at_the_end_and_across_a_resume(self):
         out = os.path.join(self.tmp, "run")
-        train.train(options(input_dir=self.input_dir, output_dir=out, max_steps=3, summary_freq=1,
+        train.train(tiny(input_dir=self.input_dir, output_dir=out, max_steps=3, summary_freq=1,
                             display_freq=2, progress_freq=1), log=self.log)
         with open(os.path.join(out, "losses.json")) as f:
             records = json.load(f)
@@ -128,7 +128,7 @@ class ResumeTest(TrainTestCase):
                         "generator_loss_L1": 123.0})
         with open(os.path.join(out, "losses.json"), "w") as f:
             json.dump(records, f)
-        train.train(options(input_dir=self.input_dir, output_dir=out, checkpoint=out, max_steps=5,
+        train.train(tiny(input_dir=self.input_dir, output_dir=out, checkpoint=out, max_steps=5,
                             summary_freq=1), given={"checkpoint"}, log=self.log)
         with open(os.path.join(out, "losses.json")) as f:
             resumed = json.load(f)
