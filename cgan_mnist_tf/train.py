@@ -44,11 +44,9 @@ def build_gan(options, sync_batchnorm=False, dropout=True):
     dropout=False: no dropout (reproducible steps, for tests and comparisons).
     """
     with precision.dtype_policy(options.mixed_precision):
-        generator, discriminator = models.build(options.model, options.conditional,
-                                                options.latent_dim, dropout=dropout,
-                                                sync_batchnorm=sync_batchnorm)
-    gan = gan_lib.ConditionalGAN(generator, discriminator, options.latent_dim,
-                                 conditional=options.conditional)
+        gan = gan_lib.build_gan(options.model, options.conditional, options.latent_dim,
+                                *cgan_options.small_data(options), dropout=dropout,
+                                sync_batchnorm=sync_batchnorm)
     gan.compile(*gan_lib.make_optimizers(options.lr, options.beta1, options.fused_optimizer),
                 jit_compile=options.jit_compile)
     gan_lib.build_optimizers(gan)
@@ -78,6 +76,8 @@ def run_checkpoint(gan, directory, state):
     optimizers, epoch, the random states of dropout and of the noise). Its
     keys (d_optimizer, g_optimizer) are those of the first version, so every
     run folder made since still resumes."""
+    if gan.ema_generator is not None:
+        state = dict(state, ema_generator=gan.ema_generator)
     return checkpoints.RunCheckpoint(
         directory, generator=gan.generator, discriminator=gan.discriminator,
         d_optimizer=gan.discriminator_optimizer, g_optimizer=gan.generator_optimizer,
@@ -107,6 +107,7 @@ def prepare(options, given, log):
                                                             strict=True)
         for message in messages:
             log(message)
+    cgan_options.check_small_data(options, given)
     output_dir = options.output_dir or options.checkpoint
     if not output_dir:
         raise UserError("--mode train needs --output_dir (or --checkpoint to resume)")
@@ -210,8 +211,9 @@ def fit(gan, digits, options, strategy, state, checkpoint, writer, samples_dir, 
                          callbacks.StopOnRequest(stop)]
         samples = None
         if chief:
-            samples = callbacks.Samples(gan, state["fixed_z"], fixed_labels, samples_dir, writer,
-                                        options.sample_interval, current_step(gan))
+            samples = callbacks.Samples(gan, state["fixed_z"], fixed_labels, options.output_dir,
+                                        samples_dir, writer, options.sample_interval,
+                                        current_step(gan))
             run_callbacks.append(samples)
         run_callbacks.append(callbacks.EpochCheckpoint(checkpoint, state["epoch"],
                                                        lambda: current_step(gan)))
