@@ -154,20 +154,29 @@ def stop_at(step):
     return mock.patch.object(train.callbacks, "StopOnRequest", StopAtStep)
 
 
-class ExactResumeTest(tf.test.TestCase):
-    """Stopped and resumed, a run ends bit for bit where an uninterrupted one
-    does, with dropout (the discriminator's) and fresh noise every step."""
+class TinyRunTestCase(tf.test.TestCase):
+    """Runs on IMAGES tiny digits with the options DEFAULTS (and latent_dim 8)."""
+
+    IMAGES = 48
+    DEFAULTS = {}
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.data_dir = testing.write_idx_dir(
-            os.path.join(tf.compat.v1.test.get_temp_dir(), "exact_digits"), 48, 10)
+            os.path.join(tf.compat.v1.test.get_temp_dir(), cls.__name__), cls.IMAGES, 10)
 
     def options(self, output_dir, **extra):
-        # 48 images in batches of 12: 4 steps per epoch.
-        return Options(**{"output_dir": output_dir, "data_dir": self.data_dir, "batch_size": 12,
-                          "latent_dim": 8, "sample_interval": 100, "seed": 4, **extra})
+        return Options(**{"output_dir": output_dir, "data_dir": self.data_dir, "latent_dim": 8,
+                          **self.DEFAULTS, **extra})
+
+
+class ExactResumeTest(TinyRunTestCase):
+    """Stopped and resumed, a run ends bit for bit where an uninterrupted one
+    does, with dropout (the discriminator's) and fresh noise every step."""
+
+    # 48 images in batches of 12: 4 steps per epoch.
+    DEFAULTS = {"batch_size": 12, "sample_interval": 100, "seed": 4}
 
     def compare(self, whole, parts, ignore=()):
         expected = every_checkpoint_tensor(tf.train.latest_checkpoint(whole))
@@ -231,17 +240,10 @@ class ExactResumeTest(tf.test.TestCase):
                       "but not bit for bit", printed.getvalue())
 
 
-class RunFolderTest(tf.test.TestCase):
+class RunFolderTest(TinyRunTestCase):
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.data_dir = testing.write_idx_dir(
-            os.path.join(tf.compat.v1.test.get_temp_dir(), "folder_digits"), 32, 10)
-
-    def options(self, output_dir, **extra):
-        return Options(**{"output_dir": output_dir, "data_dir": self.data_dir, "batch_size": 16,
-                          "latent_dim": 8, "sample_interval": 1, "epochs": 1, **extra})
+    IMAGES = 32
+    DEFAULTS = {"batch_size": 16, "sample_interval": 1, "epochs": 1}
 
     def test_a_finished_run_folder_is_not_overwritten(self):
         out = os.path.join(self.get_temp_dir(), "finished")
