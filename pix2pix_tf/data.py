@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 import tensorflow as tf
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from pix2pix_tf import colors
 from pix2pix_tf.common import image_io
@@ -58,6 +58,40 @@ def check_image_files(paths, paired):
                 "so that its two halves are the same size")
         aspects.append(width / height)
     return float(np.median(aspects))
+
+
+def check_image_file(path):
+    """Why the image file `path` cannot be used, or None if its pixels decode.
+
+    Catches a name that is not valid UTF-8 (TensorFlow takes paths as UTF-8
+    strings), an unreadable file, a file that is no image, and a truncated one
+    (the whole image is decoded, not only its header).
+    """
+    try:
+        os.fsencode(path).decode("utf-8")
+    except UnicodeDecodeError:
+        return "its name is not valid UTF-8"
+    try:
+        with Image.open(path) as image:
+            image.load()
+    except UnidentifiedImageError:
+        return "not an image file"
+    except OSError as e:
+        if e.strerror:
+            return f"cannot be read: {e.strerror}"
+        return f"not a decodable image ({e})"  # PIL's "truncated" errors have no strerror.
+    except Exception as e:  # PIL raises several kinds for a broken file.
+        return f"not a decodable image ({type(e).__name__}: {e})"
+    return None
+
+
+def printable_path(path):
+    """`path` as text for messages: as it is if it is valid UTF-8, else its bytes."""
+    raw = os.fsencode(path)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return repr(raw)
 
 
 def find_undecodable(paths):
@@ -234,14 +268,18 @@ class DecodedImages:
 
 
 def test_dataset(paths, *, batch_size, which_direction, lab_colorization, crop_size):
-    """Batches (paths, inputs, targets) in file order, resized without jitter."""
+    """Batches (paths, inputs, targets) in file order, resized without jitter.
+
+    A file that fails to decode is left out (its path is missing from the
+    batches), so that one bad file does not stop a test run.
+    """
 
     def load(path):
         inputs, targets = split_pair(decode(path), which_direction, lab_colorization)
         return path, resize(inputs, crop_size), resize(targets, crop_size)
 
     ds = tf.data.Dataset.from_tensor_slices(list(paths))
-    ds = ds.map(load, num_parallel_calls=AUTOTUNE)
+    ds = ds.map(load, num_parallel_calls=AUTOTUNE).ignore_errors()
     return ds.batch(batch_size).prefetch(AUTOTUNE)
 
 

@@ -308,6 +308,38 @@ class FileFormatTest(DataTestCase):
         with self.assertRaisesRegex(UserError, "bad.png is not a decodable image"):
             data.check_image_files([good, bad], paired=False)
 
+    def test_check_image_file_names_what_is_wrong(self):
+        folder = self.make_dir("check_one")
+        good = write(os.path.join(folder, "good.jpg"), np.zeros((8, 8, 3)))
+        with open(good, "rb") as f:
+            contents = f.read()
+        truncated = os.path.join(folder, "truncated.jpg")
+        with open(truncated, "wb") as f:
+            f.write(contents[:len(contents) // 2])
+        text = os.path.join(folder, "text.png")
+        with open(text, "w") as f:
+            f.write("hello")
+        not_utf8 = os.path.join(os.fsencode(folder), b"\xff.png")
+        with open(not_utf8, "wb") as f:
+            f.write(contents)
+        self.assertIsNone(data.check_image_file(good))
+        self.assertRegex(data.check_image_file(truncated), "not a decodable image")
+        self.assertEqual(data.check_image_file(text), "not an image file")
+        self.assertEqual(data.check_image_file(os.fsdecode(not_utf8)), "its name is not valid UTF-8")
+        self.assertEqual(data.check_image_file(folder), "cannot be read: Is a directory")
+        self.assertEqual(data.printable_path(os.fsdecode(not_utf8)), repr(not_utf8))
+        self.assertEqual(data.printable_path(good), good)
+
+    def test_test_dataset_leaves_out_files_that_fail_to_decode(self):
+        folder = self.make_dir("leave_out")
+        paths = [write(os.path.join(folder, f"{i}.png"), np.zeros((4, 8, 3))) for i in range(3)]
+        with open(paths[1], "wb") as f:
+            f.write(b"broken")
+        batches = data.test_dataset(paths, batch_size=2, which_direction="AtoB",
+                                    lab_colorization=False, crop_size=4)
+        seen = [p.decode() for batch, _, _ in batches for p in batch.numpy()]
+        self.assertEqual(seen, [paths[0], paths[2]])
+
 
 if __name__ == "__main__":
     tf.test.main()
