@@ -1,11 +1,18 @@
 """Image files and the index.html that shows them side by side."""
 
 import html
+import io
 import os
+import urllib.parse
+
+import numpy as np
 
 from pix2pix_tf.common import files, image_io
 
 KINDS = ("inputs", "outputs", "targets")
+
+# The histograms test mode shows above its table.
+HISTOGRAMS = "histograms.png"
 
 
 def save_image_set(image_dir, name, images):
@@ -21,17 +28,18 @@ def save_image_set(image_dir, name, images):
 
 def write_index(path, columns, rows, heading=""):
     """Writes an HTML table: one row per dict of `rows`, one column per name
-    in `columns`; values ending in .png are shown as images, others as text."""
+    in `columns`; values that are image file paths (.png, .jpg, .jpeg,
+    relative to the page) are shown as images, others as text."""
     out = ["<!DOCTYPE html>", "<html><head><meta charset='utf-8'><title>pix2pix</title>",
-           "<style>td, th {padding: 4px; text-align: center} img {max-width: 256px}</style>",
+           "<style>td, th {padding: 4px; text-align: center} td img {max-width: 256px}</style>",
            "</head><body>", heading, "<table>",
            "<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in columns) + "</tr>"]
     for row in rows:
         cells = []
         for column in columns:
             value = row.get(column, "")
-            if isinstance(value, str) and value.endswith(".png"):
-                cells.append(f"<td><img src='{html.escape(value)}'></td>")
+            if isinstance(value, str) and image_io.is_image_file(value):
+                cells.append(f"<td><img src='{html.escape(image_url(value))}'></td>")
             elif isinstance(value, float):
                 cells.append(f"<td>{value:.4f}</td>")
             else:
@@ -39,6 +47,34 @@ def write_index(path, columns, rows, heading=""):
         out.append("<tr>" + "".join(cells) + "</tr>")
     out += ["</table>", "</body></html>", ""]
     files.write_atomic(path, "\n".join(out))
+
+
+def image_url(path):
+    """A relative file path as the src of an <img>: '#', '?', spaces... escaped."""
+    return urllib.parse.quote(path.replace(os.sep, "/"), safe="/")
+
+
+def write_histograms(path, rows, names):
+    """Writes a PNG of one histogram per metric in `names` over `rows`
+    (per-image dicts), drawn by matplotlib's Agg backend (no display needed)."""
+    # Imported here: matplotlib takes about a second to import, and only
+    # test mode draws.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(4.5 * len(names), 3.2), layout="constrained")
+    FigureCanvasAgg(figure)
+    for i, name in enumerate(names):
+        values = np.array([row[name] for row in rows], np.float64)
+        axes = figure.add_subplot(1, len(names), i + 1)
+        axes.hist(values, bins=int(np.clip(np.sqrt(len(values)), 5, 40)), color="#4a7ab5")
+        axes.axvline(values.mean(), color="#c33", linestyle="--", label=f"mean {values.mean():.4f}")
+        axes.set_xlabel(f"per-image {name}")
+        axes.set_ylabel("images")
+        axes.legend(loc="best", fontsize="small")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    files.write_atomic(path, buffer.getvalue())
 
 
 def training_rows(image_dir):
