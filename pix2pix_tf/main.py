@@ -17,13 +17,17 @@ from pix2pix_tf.common.errors import run_reporting_user_errors  # noqa: E402
 
 _ABSL_FLAGS = set(flags.FLAGS)
 
-flags.DEFINE_enum("mode", None, ["train", "test", "eval", "export"],
-                  "train; test: images, metrics and index.html of a folder; eval: metrics only; "
-                  "export: a SavedModel of the generator.")
-flags.DEFINE_string("input_dir", None, "Folder of A|B image pairs (or of photos with --lab_colorization).")
+flags.DEFINE_enum("mode", None, ["train", "test", "eval", "predict", "export"],
+                  "train; test: images, metrics and index.html of a folder of pairs; eval: metrics "
+                  "only; predict: translate input-only images (a folder or one file), written at "
+                  "their own size; export: a SavedModel of the generator for TensorFlow Serving, "
+                  "as OUTPUT_DIR/export/VERSION.")
+flags.DEFINE_string("input_dir", None, "Folder of A|B image pairs (or of photos with "
+                    "--lab_colorization); --mode predict: a folder of input images, or one.")
 flags.DEFINE_string("output_dir", None, "Where checkpoints, summaries and images go.")
 flags.DEFINE_integer("seed", None, "Random seed; a random one (saved in options.json) if not given.")
-flags.DEFINE_string("checkpoint", None, "Folder of a run to resume (train) or to use (test, export).")
+flags.DEFINE_string("checkpoint", None, "Folder of a run to resume (train) or to use (test, eval, "
+                    "predict, export).")
 
 flags.DEFINE_integer("max_steps", None, "Number of training steps, counted from the first run.")
 flags.DEFINE_integer("max_epochs", None, "Number of training epochs, counted from the first run.")
@@ -45,7 +49,8 @@ flags.DEFINE_boolean("sync_batchnorm", False, "With several replicas, batch norm
 flags.DEFINE_float("aspect_ratio", 1.0, "Width/height ratio of the images written by test mode.")
 flags.DEFINE_boolean("eval_mode", False, "Test/eval/export with moving batch-norm statistics and no "
                      "dropout (deterministic), instead of the paper's batch statistics and dropout.")
-flags.DEFINE_enum("output_filetype", "png", ["png", "jpeg"], "Image format the export returns.")
+flags.DEFINE_enum("output_filetype", "png", ["png", "jpeg"], "Image format predict writes and "
+                  "the export returns.")
 flags.DEFINE_boolean("lab_colorization", False, "Train a colouriser: lightness in, colour out.")
 flags.DEFINE_integer("batch_size", 1, "Images per batch.")
 flags.DEFINE_enum("which_direction", "AtoB", ["AtoB", "BtoA"], "Which half of each pair is the input.")
@@ -122,12 +127,13 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO lines drown the progress output.
     opts, given = options_from_flags()
-    from pix2pix_tf import export, inference, train
+    from pix2pix_tf import export, inference, predict, train
 
     run = {
         "train": train.train,
         "test": lambda opts, given: inference.run(opts, given, write_images=True),
         "eval": lambda opts, given: inference.run(opts, given, write_images=False),
+        "predict": predict.predict,
         "export": export.export,
     }[opts["mode"]]
     run_reporting_user_errors(run, opts, given)
