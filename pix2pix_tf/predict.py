@@ -13,7 +13,6 @@ colour from the network, upsampled. index.html shows input and output.
 
 import html
 import os
-import time
 
 import tensorflow as tf
 
@@ -115,17 +114,19 @@ def predict(opts, given=(), log=print):
                          "output": names[path] + extension})
         chunk.clear()
 
-    start = time.perf_counter()
+    speed = inference.Throughput()
     try:
         for path, rgb, small in dataset:
             chunk.append((path.numpy().decode(), rgb, small))
             if len(chunk) == inference.IMAGES_PER_CALL:
+                speed.add(len(chunk))
                 flush()
         if chunk:
+            speed.add(len(chunk))
             flush()
     finally:
         writer.wait()
-    seconds = time.perf_counter() - start
+    speed.stop()
     late = inference.skipped_in_pipeline(paths, outputs)
     inference.report_skipped(late, log)
     skipped += late
@@ -137,7 +138,7 @@ def predict(opts, given=(), log=print):
         log(f"replacing the index.html of an earlier run in {output_dir}")
     report.write_index(index, ["name", "input", "output"], rows,
                        f"<p>{len(rows)} images translated by {html.escape(opts['checkpoint'])}</p>")
-    log(f"translated {len(rows)} images in {seconds:.1f} s into {output_dir}")
+    log(f"translated {len(rows)} images into {output_dir}, {speed.describe()}")
     if skipped:
         log(f"skipped {len(skipped)} bad file{'s' if len(skipped) > 1 else ''} (named above)")
     log(f"wrote index at {index}")

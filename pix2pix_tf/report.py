@@ -61,6 +61,7 @@ def write_histograms(path, rows, names):
     # test mode draws.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=(4.5 * len(names), 3.2), layout="constrained")
     FigureCanvasAgg(figure)
@@ -71,6 +72,7 @@ def write_histograms(path, rows, names):
         axes.axvline(values.mean(), color="#c33", linestyle="--", label=f"mean {values.mean():.4f}")
         axes.set_xlabel(f"per-image {name}")
         axes.set_ylabel("images")
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.legend(loc="best", fontsize="small")
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
