@@ -36,9 +36,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from cgan_mnist_tf import data, models, run_options, train  # noqa: E402
+from cgan_mnist_tf import data, models, options as cgan_options, train  # noqa: E402
 from pix2pix_tf import bench as pix2pix_bench  # noqa: E402  The generic counters and probes.
-from pix2pix_tf.common import benchmarking  # noqa: E402
+from pix2pix_tf.common import benchmarking, options as common_options  # noqa: E402
 
 BASELINE = {"jit_compile": False, "mixed_precision": "float32", "cache": False,
             "fused_optimizer": False}
@@ -55,9 +55,9 @@ def step_flops(generator, discriminator, batch_size=1):
 def fixed_batch(options, seed=0):
     """A fixed (images, labels) batch in [-1, 1] of the case's shapes."""
     rng = np.random.default_rng(seed)
-    size = models.output_shape(options["model"], options["conditional"])
-    images = rng.uniform(-1, 1, (options["batch_size"],) + size).astype(np.float32)
-    labels = rng.integers(0, models.NUM_CLASSES, options["batch_size"]).astype(np.int32)
+    size = models.output_shape(options.model, options.conditional)
+    images = rng.uniform(-1, 1, (options.batch_size,) + size).astype(np.float32)
+    labels = rng.integers(0, models.NUM_CLASSES, options.batch_size).astype(np.int32)
     return images, labels
 
 
@@ -66,7 +66,7 @@ class Case(benchmarking.TimedCase):
 
     def __init__(self, name, options, batch):
         super().__init__(name, options)
-        keras.utils.set_random_seed(options["seed"])
+        keras.utils.set_random_seed(options.seed)
         self.gan = train.build_gan(options)
         self.gan.make_train_function()
         self.iterator = iter(tf.data.Dataset.from_tensors(batch).repeat())
@@ -76,10 +76,10 @@ class Case(benchmarking.TimedCase):
 
     def epoch_seconds(self, digits):
         """Seconds of the second of two fit() epochs over `digits` (the first traces)."""
-        image_size = models.output_shape(self.options["model"], self.options["conditional"])[0]
+        image_size = models.output_shape(self.options.model, self.options.conditional)[0]
         dataset = data.training_dataset(digits.train_images, digits.train_labels,
-                                        self.options["batch_size"], image_size,
-                                        self.options["seed"], cache=self.options["cache"])
+                                        self.options.batch_size, image_size,
+                                        self.options.seed, cache=self.options.cache)
         timer = EpochTimer()
         self.gan.fit(dataset, epochs=2, verbose=0, shuffle=False, callbacks=[timer])
         return timer.seconds[-1]
@@ -99,9 +99,9 @@ class EpochTimer(keras.callbacks.Callback):
 
 def inference_ms(options, repeats=50):
     """ms per image of the float32 generator (as generate and eval run it), batch 1."""
-    generator, _ = models.build(options["model"], options["conditional"], options["latent_dim"])
-    inputs = [tf.random.normal((1, options["latent_dim"])), tf.constant([3], tf.int32)]
-    if not options["conditional"]:
+    generator, _ = models.build(options.model, options.conditional, options.latent_dim)
+    inputs = [tf.random.normal((1, options.latent_dim)), tf.constant([3], tf.int32)]
+    if not options.conditional:
         inputs = inputs[0]
     generate = tf.function(lambda x: generator(x, training=False))
     for _ in range(3):
@@ -115,27 +115,27 @@ def inference_ms(options, repeats=50):
 
 
 def parse_args(argv):
-    defaults = run_options.DEFAULTS
+    defaults = cgan_options.Options()
     parser = argparse.ArgumentParser(prog="python -m cgan_mnist_tf.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", choices=models.MODELS, default=defaults["model"])
+    parser.add_argument("--model", choices=models.MODELS, default=defaults.model)
     parser.add_argument("--conditional", action=argparse.BooleanOptionalAction,
-                        default=defaults["conditional"])
+                        default=defaults.conditional)
     parser.add_argument("--batch_size", type=int, default=64)
-    parser.add_argument("--latent_dim", type=int, default=defaults["latent_dim"])
+    parser.add_argument("--latent_dim", type=int, default=defaults.latent_dim)
     benchmarking.add_common_arguments(parser, defaults, steps=50, windows=6, warmup=5)
     parser.add_argument("--epoch_images", type=int, default=5000,
                         help="time one fit() epoch of the first N mnist_5k digits (0: skip)")
     args = parser.parse_args(argv)
     if args.batch_size < 1 or args.steps < 1 or args.windows < 1:
         parser.error("--batch_size, --steps and --windows must be positive")
-    options = run_options.with_defaults({
+    options = cgan_options.Options(**{
         "model": args.model, "conditional": args.conditional, "batch_size": args.batch_size,
         "latent_dim": args.latent_dim, "jit_compile": args.jit_compile,
         "mixed_precision": args.mixed_precision, "cache": args.cache,
         "fused_optimizer": args.fused_optimizer, "seed": 0})
     if args.baseline:
-        options.update(BASELINE)
+        options = common_options.replace(options, **BASELINE)
     return args, options
 
 
@@ -175,27 +175,27 @@ def main(argv=None, out=sys.stdout):
     args, options = parse_args(sys.argv[1:] if argv is None else argv)
     info = pix2pix_bench.cpu_info()
     peak_fp32, peak_bf16 = pix2pix_bench.peak_gflops(info)
-    result = {"model": options["model"], "conditional": options["conditional"],
-              "batch_size": options["batch_size"], "steps": args.steps, "windows": args.windows,
+    result = {"model": options.model, "conditional": options.conditional,
+              "batch_size": options.batch_size, "steps": args.steps, "windows": args.windows,
               "cpu": info["model"], "cores": info["cores"], "mhz": info["mhz"],
               "tensorflow": tf.__version__, "keras": keras.__version__,
               "peak_gflops_fp32": peak_fp32, "peak_gflops_bf16": peak_bf16,
               "load_average_before": pix2pix_bench.load_average(), "cases": {}}
 
     # The count is the same for every dtype: count the float32 networks.
-    generator, discriminator = models.build(options["model"], options["conditional"],
-                                            options["latent_dim"])
-    result["flops"] = step_flops(generator, discriminator, options["batch_size"])
+    generator, discriminator = models.build(options.model, options.conditional,
+                                            options.latent_dim)
+    result["flops"] = step_flops(generator, discriminator, options.batch_size)
     result["generator_layer_macs"] = pix2pix_bench.model_macs(generator)
     del generator, discriminator
 
     batch = fixed_batch(options)
     cases = [Case("baseline" if args.baseline else "fast", options, batch)]
     if args.compare_baseline and not args.baseline:
-        cases.append(Case("baseline", dict(options, **BASELINE), batch))
+        cases.append(Case("baseline", common_options.replace(options, **BASELINE), batch))
     result.update(benchmarking.compare(
         cases, warmup=args.warmup, windows=args.windows, steps=args.steps,
-        batch_size=options["batch_size"], flops=result["flops"]["train_step"],
+        batch_size=options.batch_size, flops=result["flops"]["train_step"],
         option_names=BASELINE))
 
     if args.epoch_images > 0:

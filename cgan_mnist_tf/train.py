@@ -8,9 +8,11 @@ the others to a temporary folder.
 """
 
 import contextlib
+import dataclasses
 import io
 import os
 import sys
+import typing
 
 import keras
 import tensorflow as tf
@@ -20,20 +22,16 @@ from cgan_mnist_tf import data
 from cgan_mnist_tf import gan as gan_lib
 from cgan_mnist_tf import grids
 from cgan_mnist_tf import models
-from cgan_mnist_tf import run_options
+from cgan_mnist_tf import options as cgan_options
 from pix2pix_tf.common import checkpoints
 from pix2pix_tf.common import distribute
 from pix2pix_tf.common import options as common_options
+from pix2pix_tf.common import precision
 from pix2pix_tf.common.errors import UserError
 
 SAMPLES_DIR = "samples"
 LOGS_DIR = "logs"
 GIF_NAME = "samples.gif"
-
-
-def dtype_policy(options):
-    """The Keras dtype policy of --mixed_precision."""
-    return run_options.DTYPE_POLICIES[options.get("mixed_precision") or "float32"]
 
 
 def build_gan(options, sync_batchnorm=False, dropout=True):
@@ -45,148 +43,164 @@ def build_gan(options, sync_batchnorm=False, dropout=True):
     strategy; sync_batchnorm: batch norm over the global batch of the replicas.
     dropout=False: no dropout (reproducible steps, for tests and comparisons).
     """
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(dtype_policy(options))
-    try:
-        generator, discriminator = models.build(options["model"], options["conditional"],
-                                                options["latent_dim"], dropout=dropout,
+    with precision.dtype_policy(options.mixed_precision):
+        generator, discriminator = models.build(options.model, options.conditional,
+                                                options.latent_dim, dropout=dropout,
                                                 sync_batchnorm=sync_batchnorm)
-    finally:
-        keras.config.set_dtype_policy(previous)
-    gan = gan_lib.ConditionalGAN(generator, discriminator, options["latent_dim"],
-                                 conditional=options["conditional"])
-    gan.compile(*gan_lib.make_optimizers(options["lr"], options["beta1"],
-                                         bool(options.get("fused_optimizer"))),
-                jit_compile=bool(options.get("jit_compile")))
+    gan = gan_lib.ConditionalGAN(generator, discriminator, options.latent_dim,
+                                 conditional=options.conditional)
+    gan.compile(*gan_lib.make_optimizers(options.lr, options.beta1, options.fused_optimizer),
+                jit_compile=options.jit_compile)
     gan_lib.build_optimizers(gan)
     return gan
 
 
-def make_strategy(options):
-    """The tf.distribute strategy of --strategy (and --tpu); UserError if unusable."""
-    return distribute.make_strategy(options.get("strategy") or "default", options.get("tpu"))
-
-
-def check_strategy_options(options, strategy):
-    name = options.get("strategy") or "default"
-    distribute.check_batch_size(options["batch_size"], strategy, name)
-    if options.get("jit_compile") and strategy.num_replicas_in_sync > 1:
+def check(options, strategy):
+    """UserError for options that cannot train on `strategy`."""
+    common_options.check_positive(options, "epochs", "batch_size", "sample_interval")
+    distribute.check_batch_size(options.batch_size, strategy, options.strategy)
+    if options.jit_compile and strategy.num_replicas_in_sync > 1:
         # Keras compiles strategy.run itself, over every replica's device,
         # which XLA cannot do ("Trying to access resource ... located in device").
-        raise UserError(f"--jit_compile needs a single replica; --strategy {name} has "
-                        f"{strategy.num_replicas_in_sync} (use --nojit_compile)")
+        raise UserError(f"--jit_compile needs a single replica; --strategy {options.strategy} "
+                        f"has {strategy.num_replicas_in_sync} (use --nojit_compile)")
 
 
 def run_state(options):
     """The variables a checkpoint holds besides the networks and optimizers."""
-    fixed_z, _ = callbacks.fixed_inputs(options["latent_dim"], options["seed"])
+    fixed_z, _ = callbacks.fixed_inputs(options.latent_dim, options.seed)
     return {"epoch": tf.Variable(0, dtype=tf.int64, name="epoch"),
             "fixed_z": tf.Variable(fixed_z, name="fixed_z")}
 
 
+def run_checkpoint(gan, directory, state):
+    """The checkpoint of a run. Its keys (d_optimizer, g_optimizer) are those
+    of the first version, so every run folder made since still resumes."""
+    return checkpoints.RunCheckpoint(
+        directory, generator=gan.generator, discriminator=gan.discriminator,
+        d_optimizer=gan.discriminator_optimizer, g_optimizer=gan.generator_optimizer, **state)
+
+
 def current_step(gan):
-    return int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations))
+    return int(keras.ops.convert_to_numpy(gan.generator_optimizer.iterations))
+
+
+@dataclasses.dataclass
+class TrainResult:
+    step: int  # The generator's optimizer steps so far.
+    epoch: int  # Epochs done.
+    stopped: typing.Optional[str]  # The signal that stopped the run early, if one did.
+    output_dir: str
+    gif: typing.Optional[str]  # The samples' GIF (chief only).
+    images: int  # Training images.
+    data_source: str
+    gan: gan_lib.ConditionalGAN  # The trained networks.
+
+
+def prepare(options, given, log):
+    """The options of the run (merged with --checkpoint's) and its folder."""
+    if options.checkpoint:
+        options, _, messages = cgan_options.from_checkpoint(options, options.checkpoint, given,
+                                                            strict=True)
+        for message in messages:
+            log(message)
+    output_dir = options.output_dir or options.checkpoint
+    if not output_dir:
+        raise UserError("--mode train needs --output_dir (or --checkpoint to resume)")
+    return common_options.replace(options, output_dir=output_dir)
 
 
 def train(options, given=(), strategy=None):
-    """Trains (or resumes, with options["checkpoint"]) and returns a summary dict.
+    """Trains (or resumes, with options.checkpoint); returns a TrainResult.
 
     `given` names the options set on the command line, for the resume rules of
-    run_options.from_checkpoint. `strategy`: a tf.distribute strategy to use
+    cgan_options.from_checkpoint. `strategy`: a tf.distribute strategy to use
     instead of the one --strategy names (tests).
     """
-    options = run_options.with_defaults(options)
     # First: multi_worker must be set up before TensorFlow runs any op.
-    strategy = strategy or make_strategy(options)
+    strategy = strategy or distribute.make_strategy(options.strategy, options.tpu)
     chief = distribute.is_chief(strategy)
-    say = print if chief else _quiet
-    resume_dir = options.get("checkpoint")
-    if resume_dir:
-        options, _, messages = run_options.from_checkpoint(options, resume_dir, given, strict=True)
-        for message in messages:
-            say(message)
-    output_dir = options.get("output_dir") or resume_dir
-    if not output_dir:
-        raise UserError("--mode train needs --output_dir (or --checkpoint to resume)")
-    if options["epochs"] < 1 or options["batch_size"] < 1 or options["sample_interval"] < 1:
-        raise UserError("--epochs, --batch_size and --sample_interval must be positive")
-    if options["model"] not in models.MODELS:
-        raise UserError(f"--model {options['model']} is not one of {', '.join(models.MODELS)}")
-    if options["mixed_precision"] not in run_options.MIXED_PRECISION:
-        raise UserError(f"--mixed_precision {options['mixed_precision']} is not one of "
-                        f"{', '.join(run_options.MIXED_PRECISION)}")
-    check_strategy_options(options, strategy)
-    keras.utils.set_random_seed(options["seed"])
+    log = print if chief else _quiet
+    options = prepare(options, given, log)
+    check(options, strategy)
+    keras.utils.set_random_seed(options.seed)
+    output_dir = options.output_dir
 
     with contextlib.nullcontext() if chief else contextlib.redirect_stdout(io.StringIO()):
-        digits = data.load(options["dataset"], options.get("data_dir"))
+        digits = data.load(options.dataset, options.data_dir)
     # Several replicas (or a TPU) need whole global batches: the last, partial
     # batch of each epoch is left out.
     full_batches = distribute.needs_full_batches(strategy)
-    if full_batches and len(digits.train_images) < options["batch_size"]:
-        raise UserError(f"--batch_size {options['batch_size']} is more than the "
+    if full_batches and len(digits.train_images) < options.batch_size:
+        raise UserError(f"--batch_size {options.batch_size} is more than the "
                         f"{len(digits.train_images)} training images")
-    image_size = models.output_shape(options["model"], options["conditional"])[0]
+    image_size = models.output_shape(options.model, options.conditional)[0]
     dataset = data.training_dataset(digits.train_images, digits.train_labels,
-                                    options["batch_size"], image_size, options["seed"],
-                                    cache=options["cache"], drop_remainder=full_batches)
+                                    options.batch_size, image_size, options.seed,
+                                    cache=options.cache, drop_remainder=full_batches)
     dataset = distribute.distribute_dataset(strategy, dataset)
 
     with strategy.scope():
-        sync = bool(options["sync_batchnorm"]) and strategy.num_replicas_in_sync > 1
+        sync = options.sync_batchnorm and strategy.num_replicas_in_sync > 1
         gan = build_gan(options, sync_batchnorm=sync)
     state = run_state(options)
     checkpoint_dir = distribute.checkpoint_directory(output_dir, strategy)
-    run_checkpoint = checkpoints.RunCheckpoint(
-        checkpoint_dir, generator=gan.generator, discriminator=gan.discriminator,
-        d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer, **state)
-    if resume_dir:
-        path = run_checkpoint.restore(resume_dir)
-        say(f"resumed {path}: step {current_step(gan)}, {int(state['epoch'].numpy())} epochs done")
+    checkpoint = run_checkpoint(gan, checkpoint_dir, state)
+    if options.checkpoint:
+        path = checkpoint.restore(options.checkpoint)
+        log(f"resumed {path}: step {current_step(gan)}, {int(state['epoch'].numpy())} epochs done")
     if chief:
-        common_options.save_options(output_dir, {**options, "output_dir": output_dir,
-                                                 "data_source": digits.source})
+        common_options.save_options(output_dir, options, data_source=digits.source)
 
     start_epoch = int(state["epoch"].numpy())
-    start_step = current_step(gan)
     samples_dir = os.path.join(output_dir, SAMPLES_DIR)
     writer = tf.summary.create_file_writer(os.path.join(output_dir, LOGS_DIR)) if chief else None
-    _, fixed_labels = callbacks.fixed_inputs(options["latent_dim"], options["seed"])
     stopped = None
-    if start_epoch < options["epochs"]:
-        with checkpoints.StopRequests() as stop:
-            run_callbacks = [callbacks.StopOnRequest(stop)]
-            if chief:
-                run_callbacks.append(callbacks.Samples(
-                    gan, state["fixed_z"], fixed_labels, samples_dir, writer,
-                    options["sample_interval"], start_step))
-            run_callbacks.append(callbacks.EpochCheckpoint(run_checkpoint, state["epoch"],
-                                                           lambda: current_step(gan)))
-            gan.fit(dataset, epochs=options["epochs"], initial_epoch=start_epoch, shuffle=False,
-                    verbose=(1 if sys.stdout.isatty() else 2) if chief else 0,
-                    callbacks=run_callbacks)
-            stopped = stop.requested
+    if start_epoch < options.epochs:
+        stopped = fit(gan, dataset, options, state, checkpoint, writer, samples_dir, chief)
     else:
-        say(f"{start_epoch} epochs already done (--epochs {options['epochs']}): nothing to train")
+        log(f"{start_epoch} epochs already done (--epochs {options.epochs}): nothing to train")
     step = current_step(gan)
-    run_checkpoint.save(step)
+    checkpoint.save(step)
     distribute.remove_worker_directory(checkpoint_dir, strategy)
-    epochs_done = int(state["epoch"].numpy())
-    summary = {"step": step, "epoch": epochs_done, "stopped": stopped, "output_dir": output_dir,
-               "gif": None, "images": len(digits.train_images), "data_source": digits.source}
-    if not chief:
-        return summary
-    writer.close()
+    result = TrainResult(step, int(state["epoch"].numpy()), stopped, output_dir, None,
+                         len(digits.train_images), digits.source, gan)
+    if chief:
+        writer.close()
+        finish(result, samples_dir, log)
+    return result
 
+
+def fit(gan, dataset, options, state, checkpoint, writer, samples_dir, chief):
+    """Keras' fit() from the run's epoch to --epochs, with samples, summaries,
+    a checkpoint every epoch and Ctrl-C / SIGTERM handling; returns the
+    stopping signal's name, or None."""
+    start_epoch = int(state["epoch"].numpy())
+    _, fixed_labels = callbacks.fixed_inputs(options.latent_dim, options.seed)
+    with checkpoints.StopRequests() as stop:
+        run_callbacks = [callbacks.StopOnRequest(stop)]
+        if chief:
+            run_callbacks.append(callbacks.Samples(
+                gan, state["fixed_z"], fixed_labels, samples_dir, writer,
+                options.sample_interval, current_step(gan)))
+        run_callbacks.append(callbacks.EpochCheckpoint(checkpoint, state["epoch"],
+                                                       lambda: current_step(gan)))
+        gan.fit(dataset, epochs=options.epochs, initial_epoch=start_epoch, shuffle=False,
+                verbose=(1 if sys.stdout.isatty() else 2) if chief else 0,
+                callbacks=run_callbacks)
+        return stop.requested
+
+
+def finish(result, samples_dir, log):
+    """The chief's end of a run: the samples' GIF and the closing line."""
     frames = grids.sample_paths(samples_dir)
-    summary["gif"] = grids.write_gif(frames, os.path.join(output_dir, GIF_NAME)) if frames else None
-    if stopped:
-        print(f"stopped by {stopped} at step {step} ({epochs_done} epochs done); checkpoint saved in "
-              f"{output_dir}; resume with --checkpoint {output_dir}", flush=True)
+    result.gif = grids.write_gif(frames, os.path.join(result.output_dir, GIF_NAME)) if frames else None
+    if result.stopped:
+        log(f"stopped by {result.stopped} at step {result.step} ({result.epoch} epochs done); "
+            f"checkpoint saved in {result.output_dir}; resume with --checkpoint {result.output_dir}")
     else:
-        print(f"trained to step {step} ({epochs_done} epochs); checkpoint, samples and "
-              f"{GIF_NAME} in {output_dir}", flush=True)
-    return summary
+        log(f"trained to step {result.step} ({result.epoch} epochs); checkpoint, samples and "
+            f"{GIF_NAME} in {result.output_dir}")
 
 
 def _quiet(line):

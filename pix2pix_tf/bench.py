@@ -43,7 +43,7 @@ import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
 
 from pix2pix_tf import data, options as pix2pix_options, train  # noqa: E402
-from pix2pix_tf.common import benchmarking, image_io  # noqa: E402
+from pix2pix_tf.common import benchmarking, image_io, options as common_options, threads  # noqa: E402,E501
 
 BASELINE = {"jit_compile": False, "mixed_precision": "float32", "fused_optimizer": False,
             "cache": False}
@@ -137,22 +137,22 @@ def peak_rss_mb():
 class Case(benchmarking.TimedCase):
     """One configuration's model and training step, built as training builds them."""
 
-    def __init__(self, name, opts, batch):
-        super().__init__(name, opts)
-        keras.utils.set_random_seed(opts["seed"])
-        self.model = train.build_model(opts)
-        self.step = train.make_train_step(self.model, opts)
+    def __init__(self, name, options, batch):
+        super().__init__(name, options)
+        keras.utils.set_random_seed(options.seed)
+        self.model = train.build_model(options)
+        self.step = train.make_train_step(self.model, options)
         self.batch = batch
 
     def run_step(self):
         return self.step(self.batch)["generator_loss_L1"]
 
 
-def fixed_batch(opts, seed=0):
+def fixed_batch(options, seed=0):
     """A fixed (inputs, targets) batch in [-1, 1] of the case's shapes."""
     rng = np.random.default_rng(seed)
-    in_channels, out_channels = data.channels(opts["lab_colorization"], opts["which_direction"])
-    size = (opts["batch_size"], opts["crop_size"], opts["crop_size"])
+    in_channels, out_channels = data.channels(options.lab_colorization, options.which_direction)
+    size = (options.batch_size, options.crop_size, options.crop_size)
     return (tf.constant(rng.uniform(-1, 1, size + (in_channels,)).astype(np.float32)),
             tf.constant(rng.uniform(-1, 1, size + (out_channels,)).astype(np.float32)))
 
@@ -170,20 +170,20 @@ def write_synthetic_pairs(folder, count, size, seed=0):
     return folder
 
 
-def pipeline_rate(paths, opts, cache, images):
+def pipeline_rate(paths, options, cache, images):
     """Images/sec of the training input pipeline alone (decode or cache,
     jitter, batch), over at least `images` images after one warm-up batch."""
-    batches = max(1, images // opts["batch_size"])
+    batches = max(1, images // options.batch_size)
 
     def epochs():
         epoch = 0
         while True:
             yield from data.training_dataset(
-                paths, seed=opts["seed"], epoch=epoch, skip_batches=0,
-                batch_size=opts["batch_size"], which_direction=opts["which_direction"],
-                lab_colorization=opts["lab_colorization"],
-                scale_size=pix2pix_options.scale_size(opts), crop_size=opts["crop_size"],
-                flip=opts["flip"], cache=cache)
+                paths, seed=options.seed, epoch=epoch, skip_batches=0,
+                batch_size=options.batch_size, which_direction=options.which_direction,
+                lab_colorization=options.lab_colorization,
+                scale_size=pix2pix_options.scale_size(options), crop_size=options.crop_size,
+                flip=options.flip, cache=cache)
             epoch += 1
 
     stream = epochs()
@@ -194,12 +194,12 @@ def pipeline_rate(paths, opts, cache, images):
     return count / (time.perf_counter() - start)
 
 
-def inference_ms(opts, repeats=20):
+def inference_ms(options, repeats=20):
     """ms per image of the generator as test mode runs it (float32, batch 1,
     batch statistics and dropout as in the paper)."""
-    generator = pix2pix_options.generator_from_options(opts)
+    generator = pix2pix_options.generator_from_options(options)
     translate = tf.function(lambda x: generator(x, training=True))
-    x = fixed_batch(dict(opts, batch_size=1))[0]
+    x = fixed_batch(common_options.replace(options, batch_size=1))[0]
     for _ in range(3):
         translate(x).numpy()
     times = []
@@ -213,9 +213,8 @@ def inference_ms(opts, repeats=20):
 # ---------------------------------------------------------------- command line
 
 def parse_args(argv):
-    from pix2pix_tf import main as cli  # The training flags' defaults.
 
-    defaults = cli.default_options()
+    defaults = pix2pix_options.default_options()
     parser = argparse.ArgumentParser(prog="python -m pix2pix_tf.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--crop_size", type=int, default=256)
@@ -232,14 +231,14 @@ def parse_args(argv):
     parser.add_argument("--intra_op_threads", type=int, default=0, help="0: TensorFlow's default")
     parser.add_argument("--inter_op_threads", type=int, default=0, help="0: TensorFlow's default")
     args = parser.parse_args(argv)
-    opts = cli.default_options(crop_size=args.crop_size, batch_size=args.batch_size,
+    options = pix2pix_options.default_options(crop_size=args.crop_size, batch_size=args.batch_size,
                                ngf=args.ngf, ndf=args.ndf, jit_compile=args.jit_compile,
                                mixed_precision=args.mixed_precision, cache=args.cache,
                                fused_optimizer=args.fused_optimizer, seed=0)
     if args.baseline:
-        opts.update(BASELINE)
-    pix2pix_options.check(opts)
-    return args, opts
+        options = common_options.replace(options, **BASELINE)
+    pix2pix_options.check(options)
+    return args, options
 
 
 def format_table(result):
@@ -273,14 +272,14 @@ def format_table(result):
 
 def main(argv=None, out=sys.stdout):
     """Runs the benchmark for `argv` (sys.argv[1:] by default); returns the figures."""
-    args, opts = parse_args(sys.argv[1:] if argv is None else argv)
-    if not train.configure_threads(vars(args)):
+    args, options = parse_args(sys.argv[1:] if argv is None else argv)
+    if not threads.configure_threads(args.intra_op_threads, args.inter_op_threads):
         print("--intra_op_threads/--inter_op_threads ignored: TensorFlow is already running",
               file=out)
     info = cpu_info()
     peak_fp32, peak_bf16 = peak_gflops(info)
-    result = {"crop_size": opts["crop_size"], "batch_size": opts["batch_size"],
-              "ngf": opts["ngf"], "ndf": opts["ndf"], "steps": args.steps,
+    result = {"crop_size": options.crop_size, "batch_size": options.batch_size,
+              "ngf": options.ngf, "ndf": options.ndf, "steps": args.steps,
               "windows": args.windows, "cpu": info["model"], "cores": info["cores"],
               "mhz": info["mhz"], "tensorflow": tf.__version__, "keras": keras.__version__,
               "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on)"),
@@ -290,19 +289,19 @@ def main(argv=None, out=sys.stdout):
 
     if not args.pipeline_only:
         # The count is the same for every dtype: build the float32 models once.
-        counted = train.build_model(dict(opts, mixed_precision="float32"))
-        result["flops"] = step_flops(counted.generator, counted.discriminator, opts["batch_size"])
+        counted = train.build_model(common_options.replace(options, mixed_precision="float32"))
+        result["flops"] = step_flops(counted.generator, counted.discriminator, options.batch_size)
         result["generator_layer_macs"] = model_macs(counted.generator)
         del counted
-        batch = fixed_batch(opts)
-        cases = [Case("baseline" if args.baseline else "fast", opts, batch)]
+        batch = fixed_batch(options)
+        cases = [Case("baseline" if args.baseline else "fast", options, batch)]
         if args.compare_baseline and not args.baseline:
-            cases.append(Case("baseline", dict(opts, **BASELINE), batch))
+            cases.append(Case("baseline", common_options.replace(options, **BASELINE), batch))
         result.update(benchmarking.compare(
             cases, warmup=args.warmup, windows=args.windows, steps=args.steps,
-            batch_size=opts["batch_size"], flops=result["flops"]["train_step"],
+            batch_size=options.batch_size, flops=result["flops"]["train_step"],
             option_names=BASELINE))
-        result["inference_ms_per_image"] = inference_ms(opts)
+        result["inference_ms_per_image"] = inference_ms(options)
 
     if args.pipeline_images > 0 or args.pipeline_only:
         images = args.pipeline_images or 200
@@ -311,10 +310,10 @@ def main(argv=None, out=sys.stdout):
                 paths = data.list_image_files(args.input_dir)
             else:
                 paths = data.list_image_files(
-                    write_synthetic_pairs(tmp, 64, opts["crop_size"]))
-            rates = {"decode": pipeline_rate(paths, opts, None, images)}
-            if opts["cache"]:
-                rates["cache"] = pipeline_rate(paths, opts, data.DecodedImages(paths), images)
+                    write_synthetic_pairs(tmp, 64, options.crop_size))
+            rates = {"decode": pipeline_rate(paths, options, None, images)}
+            if options.cache:
+                rates["cache"] = pipeline_rate(paths, options, data.DecodedImages(paths), images)
         result["pipeline_images_per_sec"] = rates
         if result["cases"]:
             training = next(iter(result["cases"].values()))["images_per_sec"]

@@ -109,6 +109,14 @@ def find_undecodable(paths):
     return None
 
 
+def undecodable_error(paths, error):
+    """The UserError for a tf.data decoding `error` raised while reading
+    `paths`: names the file that does not decode, and TensorFlow's reason."""
+    bad = find_undecodable(paths)
+    reason = re.sub(r"\{\{.*?\}\}", "", error.message.splitlines()[0]).strip()
+    return UserError(f"{bad or 'an image of the dataset'} could not be decoded: {reason}")
+
+
 def decode(path):
     """File path -> float32 RGB image in [0, 1] (gray and RGBA become RGB)."""
     return decode_bytes(tf.io.read_file(path))
@@ -241,10 +249,7 @@ class DecodedImages:
         try:
             images = [image.numpy() for image in decoded]
         except tf.errors.InvalidArgumentError as e:
-            bad = find_undecodable(paths)
-            reason = re.sub(r"\{\{.*?\}\}", "", e.message.splitlines()[0]).strip()
-            raise UserError(f"{bad or 'an image of the dataset'} could not be decoded: "
-                            f"{reason}") from e
+            raise undecodable_error(paths, e) from e
         shapes = np.array([image.shape for image in images], np.int64)
         sizes = np.prod(shapes, axis=1)
         self._index = {path: i for i, path in enumerate(paths)}

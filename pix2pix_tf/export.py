@@ -35,7 +35,7 @@ import tensorflow as tf
 from pix2pix_tf import inference
 from pix2pix_tf.common import files
 from pix2pix_tf.common.errors import UserError
-from pix2pix_tf.common.options import load_options
+from pix2pix_tf.common.options import load_options, require_output_dir
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 JPEG_MAGIC = b"\xff\xd8\xff"
@@ -47,16 +47,16 @@ INFO_KEYS = ("crop_size", "which_direction", "lab_colorization", "eval_mode", "o
 
 class ExportedGenerator(tf.Module):
 
-    def __init__(self, generator, opts):
+    def __init__(self, generator, options):
         super().__init__()
         self.generator = generator
         # Keras 3 does not expose dropout's random state to tf.Module tracking;
         # the SavedModel must hold it for dropout to run at serving time.
         self.seed_states = [layer.seed_generator.state for layer in generator.layers
                             if getattr(layer, "seed_generator", None) is not None]
-        self._translator = inference.ImageTranslator(generator, opts)
-        self.filetype = opts["output_filetype"]
-        crop, channels = opts["crop_size"], generator.input_shape[-1]
+        self._translator = inference.ImageTranslator(generator, options)
+        self.filetype = options.output_filetype
+        crop, channels = options.crop_size, generator.input_shape[-1]
         self.translate = tf.function(
             self._translate,
             input_signature=[tf.TensorSpec([None, crop, crop, channels], tf.float32, name="images")])
@@ -130,12 +130,12 @@ def remove_stale_staging(base, output_dir, log=print):
             log(f"removed {path}, left by an export that did not finish")
 
 
-def _info(opts):
+def _info(options):
     """What INFO_FILE records: the model's options, and the run and training
     folder it came from (absolute paths), for the tools that serve it."""
-    info = {key: opts[key] for key in INFO_KEYS}
-    info["checkpoint"] = os.path.abspath(opts["checkpoint"])
-    training_dir = load_options(opts["checkpoint"]).get("input_dir")
+    info = {key: getattr(options, key) for key in INFO_KEYS}
+    info["checkpoint"] = os.path.abspath(options.checkpoint)
+    training_dir = load_options(options.checkpoint).get("input_dir")
     info["training_input_dir"] = os.path.abspath(training_dir) if training_dir else None
     return info
 
@@ -152,24 +152,23 @@ def _publish(staging, base):
                 raise  # An export running at the same time took that number: take the next.
 
 
-def export(opts, given=(), log=print):
+def export(options, given=(), log=print):
     """Writes OUTPUT_DIR/export/N, the next version; returns its path."""
-    opts, generator = inference.load_generator(opts, given, log)
-    if not opts["output_dir"]:
-        raise UserError("--output_dir is required")
-    module = ExportedGenerator(generator, opts)
-    base = os.path.join(opts["output_dir"], "export")
+    options, generator = inference.load_generator(options, given, log)
+    require_output_dir(options, "export")
+    module = ExportedGenerator(generator, options)
+    base = os.path.join(options.output_dir, "export")
     try:
         os.makedirs(base, exist_ok=True)
-        remove_stale_staging(base, opts["output_dir"], log)
+        remove_stale_staging(base, options.output_dir, log)
         staging = files.staging_dir(base, prefix=f"{STAGING_PREFIX}{os.getpid()}-")
     except OSError as e:
-        raise UserError(f"cannot write to --output_dir {opts['output_dir']}: {e.strerror}") from e
+        raise UserError(f"cannot write to --output_dir {options.output_dir}: {e.strerror}") from e
     try:
         tf.saved_model.save(module, staging, signatures={
             "serving_default": module.serve_bytes, "reference": module.serve_reference,
             "translate": module.translate})
-        files.write_json(os.path.join(staging, INFO_FILE), _info(opts))
+        files.write_json(os.path.join(staging, INFO_FILE), _info(options))
         path = _publish(staging, base)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

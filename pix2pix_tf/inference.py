@@ -20,7 +20,8 @@ from PIL import Image
 from pix2pix_tf import data, display, metrics, options as pix2pix_options, report
 from pix2pix_tf.common import checkpoints, files
 from pix2pix_tf.common.errors import UserError
-from pix2pix_tf.common.options import load_options, merge_saved_options
+from pix2pix_tf.common.options import (load_options, merge_saved_options, replace,
+                                       require_output_dir)
 
 # A test image whose width/height differs from the training images' by more
 # than this factor has another layout (a single photo for a pair model...).
@@ -34,22 +35,22 @@ IMAGES_PER_CALL = 16
 HISTOGRAM_METRICS = ("L1", "SSIM")
 
 
-def load_generator(opts, given, log=print):
+def load_generator(options, given, log=print):
     """Options merged with the checkpoint's, and the generator restored from it."""
-    if not opts["checkpoint"]:
-        raise UserError(f"--mode {opts['mode']} needs --checkpoint, the output folder of a training run")
-    saved = load_options(opts["checkpoint"])
-    checkpoints.latest_checkpoint(opts["checkpoint"])
-    opts, messages = merge_saved_options(opts, saved, pix2pix_options.MODEL_KEYS, given,
-                                         strict=False)
+    if not options.checkpoint:
+        raise UserError(f"--mode {options.mode} needs --checkpoint, the output folder of a training run")
+    saved = load_options(options.checkpoint)
+    checkpoints.latest_checkpoint(options.checkpoint)
+    options, messages = merge_saved_options(options, saved, pix2pix_options.MODEL_KEYS, given,
+                                            strict=False)
     for message in messages:
         log(message)
-    opts["image_aspect"] = saved.get("image_aspect")
-    generator = pix2pix_options.generator_from_options(opts)
-    path = checkpoints.RunCheckpoint(opts["checkpoint"], generator=generator).restore(
-        opts["checkpoint"], partial=True)
+    options = replace(options, image_aspect=saved.get("image_aspect"))
+    generator = pix2pix_options.generator_from_options(options)
+    path = checkpoints.RunCheckpoint(options.checkpoint, generator=generator).restore(
+        options.checkpoint, partial=True)
     log(f"loaded generator from {path}")
-    return opts, generator
+    return options, generator
 
 
 # ---------------------------------------------------------------- shared by test, predict, export
@@ -97,10 +98,10 @@ class ImageTranslator:
 
     def __init__(self, generator, options):
         self.generator = generator
-        self.crop_size = options["crop_size"]
-        self.training = not options["eval_mode"]
-        self.lab_colorization = options["lab_colorization"]
-        self.which_direction = options["which_direction"]
+        self.crop_size = options.crop_size
+        self.training = not options.eval_mode
+        self.lab_colorization = options.lab_colorization
+        self.which_direction = options.which_direction
 
     def network_input(self, rgb):
         """RGB [..., 3] in [0, 1] -> the generator's input channels, any size:
@@ -227,8 +228,6 @@ class Throughput:
 
 
 def writable_output_dir(output_dir):
-    if not output_dir:
-        raise UserError("--output_dir is required")
     try:
         os.makedirs(output_dir, exist_ok=True)
         files.write_atomic(os.path.join(output_dir, ".write-test"), "")
@@ -239,16 +238,16 @@ def writable_output_dir(output_dir):
 
 # ---------------------------------------------------------------- test and eval
 
-def check_layout(aspects, opts):
+def check_layout(aspects, options):
     """Test images must have the layout the model was trained on."""
     if not aspects:
         return
     aspect = float(np.median(aspects))
-    trained = opts.get("image_aspect")
+    trained = options.image_aspect
     if trained and abs(math.log(aspect / trained)) > math.log(ASPECT_TOLERANCE):
-        layout = "photos" if opts["lab_colorization"] else "A|B pairs"
+        layout = "photos" if options.lab_colorization else "A|B pairs"
         raise UserError(
-            f"the images of {opts['input_dir']} have width/height {aspect:.2f}, but the model was "
+            f"the images of {options.input_dir} have width/height {aspect:.2f}, but the model was "
             f"trained on {layout} of width/height {trained:.2f}: wrong folder or wrong checkpoint?")
 
 
@@ -261,20 +260,20 @@ def _resize_width(images, aspect_ratio):
     return tf.clip_by_value(resized, 0.0, 1.0)
 
 
-def _scoring_step(generator, opts, write_images, element_spec):
+def _scoring_step(generator, options, write_images, element_spec):
     """One traced call over a batch of pairs: every image translated on its
     own, the metrics, and (test mode) the PNG files' bytes."""
-    training = not opts["eval_mode"]
+    training = not options.eval_mode
 
     def step(inputs, targets):
         outputs = translate_each(generator, inputs, training)
-        images = display.to_rgb(inputs, outputs, targets, opts["lab_colorization"],
-                                opts["which_direction"])
+        images = display.to_rgb(inputs, outputs, targets, options.lab_colorization,
+                                options.which_direction)
         scores = metrics.image_metrics(images["outputs"], images["targets"])
         encoded = {}
         if write_images:
             for kind, batch in images.items():
-                batch = display.to_uint8(_resize_width(batch, opts["aspect_ratio"]))
+                batch = display.to_uint8(_resize_width(batch, options.aspect_ratio))
                 encoded[kind] = tf.map_fn(tf.io.encode_png, batch, fn_output_signature=tf.string)
         return scores, encoded
 
@@ -287,30 +286,31 @@ def _write_image_set(image_dir, name, encoded):
         files.write_atomic(os.path.join(image_dir, f"{name}-{kind}.png"), contents)
 
 
-def run(opts, given=(), write_images=True, log=print):
+def run(options, given=(), write_images=True, log=print):
     """Test mode (write_images) or eval mode; returns the metrics written.
 
     The generator runs as in the paper at test time, with batch statistics
     and dropout, unless --eval_mode asks for moving statistics and no dropout.
     A file that cannot be decoded is skipped, named and counted.
     """
-    opts, generator = load_generator(opts, given, log)
-    paths = data.list_image_files(opts["input_dir"])
-    if opts["max_steps"]:
-        paths = paths[:opts["max_steps"] * opts["batch_size"]]
+    options, generator = load_generator(options, given, log)
+    paths = data.list_image_files(options.input_dir)
+    if options.max_steps:
+        paths = paths[:options.max_steps * options.batch_size]
     paths, aspects, skipped = screen_files(paths)
     report_skipped(skipped, log)
-    check_layout(aspects, opts)
+    check_layout(aspects, options)
     if not paths:
-        raise UserError(f"no image of --input_dir {opts['input_dir']} can be decoded")
-    writable_output_dir(opts["output_dir"])
+        raise UserError(f"no image of --input_dir {options.input_dir} can be decoded")
+    require_output_dir(options, options.mode)
+    writable_output_dir(options.output_dir)
 
     dataset = data.test_dataset(paths, batch_size=IMAGES_PER_CALL,
-                                which_direction=opts["which_direction"],
-                                lab_colorization=opts["lab_colorization"], crop_size=opts["crop_size"])
-    step = _scoring_step(generator, opts, write_images, dataset.element_spec)
+                                which_direction=options.which_direction,
+                                lab_colorization=options.lab_colorization, crop_size=options.crop_size)
+    step = _scoring_step(generator, options, write_images, dataset.element_spec)
     names = output_names(paths)
-    image_dir = os.path.join(opts["output_dir"], "images")
+    image_dir = os.path.join(options.output_dir, "images")
     rows, seen = [], []
     writer = BackgroundWork()
     speed = Throughput()
@@ -337,25 +337,25 @@ def run(opts, given=(), write_images=True, log=print):
     report_skipped(late, log)
     skipped += late
     if not rows:
-        raise UserError(f"no image of --input_dir {opts['input_dir']} can be decoded")
+        raise UserError(f"no image of --input_dir {options.input_dir} can be decoded")
 
     averages = metrics.average(rows)
-    result = {"checkpoint": opts["checkpoint"], "input_dir": opts["input_dir"],
-              "eval_mode": opts["eval_mode"], "count": len(rows), "average": averages,
+    result = {"checkpoint": options.checkpoint, "input_dir": options.input_dir,
+              "eval_mode": options.eval_mode, "count": len(rows), "average": averages,
               "images": {row["name"]: {m: row[m] for m in metrics.NAMES} for row in rows},
               "skipped": {data.printable_path(path): reason for path, reason in skipped}}
-    files.write_json(os.path.join(opts["output_dir"], "metrics.json"), result)
+    files.write_json(os.path.join(options.output_dir, "metrics.json"), result)
     log(f"{len(rows)} images, {speed.describe()}; average "
         + "  ".join(f"{m} {averages[m]:.4f}" for m in metrics.NAMES))
     if skipped:
         log(f"skipped {len(skipped)} bad file{'s' if len(skipped) > 1 else ''} (named above)")
-    log(f"wrote metrics at {os.path.join(opts['output_dir'], 'metrics.json')}")
+    log(f"wrote metrics at {os.path.join(options.output_dir, 'metrics.json')}")
 
     if write_images:
-        index = os.path.join(opts["output_dir"], "index.html")
+        index = os.path.join(options.output_dir, "index.html")
         if os.path.exists(index):
-            log(f"replacing the index.html of an earlier run in {opts['output_dir']}")
-        report.write_histograms(os.path.join(opts["output_dir"], report.HISTOGRAMS), rows,
+            log(f"replacing the index.html of an earlier run in {options.output_dir}")
+        report.write_histograms(os.path.join(options.output_dir, report.HISTOGRAMS), rows,
                                 HISTOGRAM_METRICS)
         heading = ("<p>" + f"{len(rows)} images, average: "
                    + ", ".join(f"{m} {averages[m]:.4f}" for m in metrics.NAMES) + "</p>"

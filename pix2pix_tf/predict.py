@@ -19,6 +19,7 @@ import tensorflow as tf
 from pix2pix_tf import data, display, inference, report
 from pix2pix_tf.common import files
 from pix2pix_tf.common.errors import UserError
+from pix2pix_tf.common.options import require_output_dir
 
 EXTENSIONS = {"png": ".png", "jpeg": ".jpg"}
 
@@ -36,8 +37,6 @@ def input_files(input_path):
 
 def _check_output_dir(output_dir, paths):
     """Outputs are named like their inputs: never write them over the inputs."""
-    if not output_dir:
-        raise UserError("--output_dir is required")
     folders = {os.path.realpath(os.path.dirname(os.path.abspath(path))) for path in paths}
     if os.path.realpath(output_dir) in folders:
         raise UserError(f"--output_dir {output_dir} is the folder of the input images: "
@@ -73,24 +72,25 @@ def _finishing(translator, filetype):
         tf.TensorSpec([None, None, 3], tf.uint8), tf.TensorSpec([crop, crop, out_channels])])
 
 
-def predict(opts, given=(), log=print):
+def predict(options, given=(), log=print):
     """Translates the images of --input_dir into --output_dir; returns
     {"count", "skipped": {file: reason}, "outputs": {input path: output path}}."""
-    opts, generator = inference.load_generator(opts, given, log)
-    paths = input_files(opts["input_dir"])
-    _check_output_dir(opts["output_dir"], paths)
+    options, generator = inference.load_generator(options, given, log)
+    paths = input_files(options.input_dir)
+    require_output_dir(options, "predict")
+    _check_output_dir(options.output_dir, paths)
     paths, _, skipped = inference.screen_files(paths)
     inference.report_skipped(skipped, log)
     if not paths:
-        raise UserError(f"no image of --input_dir {opts['input_dir']} can be decoded")
-    output_dir = opts["output_dir"]
+        raise UserError(f"no image of --input_dir {options.input_dir} can be decoded")
+    output_dir = options.output_dir
     inference.writable_output_dir(output_dir)
 
-    translator = inference.ImageTranslator(generator, opts)
+    translator = inference.ImageTranslator(generator, options)
     translate = tf.function(translator.translate, input_signature=[tf.TensorSpec(
         [None, translator.crop_size, translator.crop_size, generator.input_shape[-1]])])
-    finish = _finishing(translator, opts["output_filetype"])
-    extension = EXTENSIONS[opts["output_filetype"]]
+    finish = _finishing(translator, options.output_filetype)
+    extension = EXTENSIONS[options.output_filetype]
     names = inference.output_names(paths)
     dataset = (tf.data.Dataset.from_tensor_slices(paths)
                .map(_loading(translator), num_parallel_calls=data.AUTOTUNE)
@@ -131,13 +131,13 @@ def predict(opts, given=(), log=print):
     inference.report_skipped(late, log)
     skipped += late
     if not rows:
-        raise UserError(f"no image of --input_dir {opts['input_dir']} can be decoded")
+        raise UserError(f"no image of --input_dir {options.input_dir} can be decoded")
 
     index = os.path.join(output_dir, "index.html")
     if os.path.exists(index):
         log(f"replacing the index.html of an earlier run in {output_dir}")
     report.write_index(index, ["name", "input", "output"], rows,
-                       f"<p>{len(rows)} images translated by {html.escape(opts['checkpoint'])}</p>")
+                       f"<p>{len(rows)} images translated by {html.escape(options.checkpoint)}</p>")
     log(f"translated {len(rows)} images into {output_dir}, {speed.describe()}")
     if skipped:
         log(f"skipped {len(skipped)} bad file{'s' if len(skipped) > 1 else ''} (named above)")

@@ -41,7 +41,7 @@ class TimedCase:
     def figures(self, batch_size, flops, option_names):
         rates = [batch_size / s for s in self.window_seconds]
         median_seconds = statistics.median(self.window_seconds)
-        return {"options": {k: self.options[k] for k in option_names},
+        return {"options": {k: getattr(self.options, k) for k in option_names},
                 "images_per_sec": statistics.median(rates), "images_per_sec_min": min(rates),
                 "images_per_sec_max": max(rates), "ms_per_step": 1e3 * median_seconds,
                 "gflops_achieved": flops / median_seconds / 1e9,
@@ -73,11 +73,11 @@ def add_common_arguments(parser, defaults, steps, windows, warmup):
     """The harnesses' shared flags: the speed flags (training's defaults), the
     timing windows, the baseline comparison and the JSON output."""
     speed_flag = dict(action=argparse.BooleanOptionalAction, help="(training's default)")
-    parser.add_argument("--jit_compile", default=defaults["jit_compile"], **speed_flag)
+    parser.add_argument("--jit_compile", default=defaults.jit_compile, **speed_flag)
     parser.add_argument("--mixed_precision", choices=["float32", "bfloat16"],
-                        default=defaults["mixed_precision"], help="(training's default)")
-    parser.add_argument("--fused_optimizer", default=defaults["fused_optimizer"], **speed_flag)
-    parser.add_argument("--cache", default=defaults["cache"], **speed_flag)
+                        default=defaults.mixed_precision, help="(training's default)")
+    parser.add_argument("--fused_optimizer", default=defaults.fused_optimizer, **speed_flag)
+    parser.add_argument("--cache", default=defaults.cache, **speed_flag)
     parser.add_argument("--steps", type=int, default=steps, help="training steps per timed window")
     parser.add_argument("--windows", type=int, default=windows, help="timed windows (per case)")
     parser.add_argument("--warmup", type=int, default=warmup, help="steps after the compiling one")

@@ -7,6 +7,8 @@ import numpy as np
 import tensorflow as tf
 
 from cgan_mnist_tf import train
+from cgan_mnist_tf.options import Options
+from pix2pix_tf.common import options as common_options
 from tests.support import cgan as testing
 from pix2pix_tf.common.errors import UserError
 
@@ -24,13 +26,14 @@ class TrainTest(tf.test.TestCase):
         cls.data_dir = testing.write_idx_dir(os.path.join(tf.compat.v1.test.get_temp_dir(), "tiny"), 48, 10)
 
     def _options(self, output_dir, **extra):
-        return {"output_dir": output_dir, "dataset": "mnist", "data_dir": self.data_dir,
-                "epochs": 1, "batch_size": 16, "latent_dim": 8, "sample_interval": 2, **extra}
+        return Options(**{"output_dir": output_dir, "dataset": "mnist", "data_dir": self.data_dir,
+                          "epochs": 1, "batch_size": 16, "latent_dim": 8, "sample_interval": 2,
+                          **extra})
 
     def test_run_writes_samples_gif_options_and_checkpoint_then_resumes(self):
         out = os.path.join(self.get_temp_dir(), "run")
         summary = _quiet(train.train, self._options(out))
-        self.assertEqual((summary["step"], summary["epoch"]), (3, 1))
+        self.assertEqual((summary.step, summary.epoch), (3, 1))
         self.assertEqual(sorted(os.listdir(os.path.join(out, "samples"))),
                          ["step_00000002.png", "step_00000003.png"])
         self.assertTrue(os.path.isfile(os.path.join(out, "samples.gif")))
@@ -41,10 +44,12 @@ class TrainTest(tf.test.TestCase):
         self.assertIn("IDX files in", saved["data_source"])
 
         # Resume: step and epoch come back, the model from options.json, training goes on.
-        before = self._generator_weights(out, saved)
-        summary = _quiet(train.train, {"checkpoint": out, "epochs": 2}, given={"checkpoint", "epochs"})
-        self.assertEqual((summary["step"], summary["epoch"]), (6, 2))
-        self.assertNotAllClose(before, self._generator_weights(out, saved))
+        before = self._generator_weights(out, common_options.from_dict(Options, saved))
+        summary = _quiet(train.train, Options(**{"checkpoint": out, "epochs": 2}),
+                         given={"checkpoint", "epochs"})
+        self.assertEqual((summary.step, summary.epoch), (6, 2))
+        self.assertNotAllClose(before, self._generator_weights(
+            out, common_options.from_dict(Options, saved)))
 
     def _generator_weights(self, out, options):
         gan = train.build_gan(options)
@@ -54,18 +59,16 @@ class TrainTest(tf.test.TestCase):
     def test_resume_restores_the_exact_state(self):
         out = os.path.join(self.get_temp_dir(), "exact")
         _quiet(train.train, self._options(out))
-        options = json.load(open(os.path.join(out, "options.json")))
+        with open(os.path.join(out, "options.json")) as f:
+            options = common_options.from_dict(Options, json.load(f))
         gan = train.build_gan(options)
         state = train.run_state(options)
-        checkpoint = train.checkpoints.RunCheckpoint(
-            os.path.join(self.get_temp_dir(), "unused"), generator=gan.generator,
-            discriminator=gan.discriminator, d_optimizer=gan.d_optimizer,
-            g_optimizer=gan.g_optimizer, **state)
+        checkpoint = train.run_checkpoint(gan, os.path.join(self.get_temp_dir(), "unused"), state)
         checkpoint.restore(out)
         self.assertEqual(int(state["epoch"].numpy()), 1)
-        self.assertEqual(int(gan.d_optimizer.iterations), 3)
+        self.assertEqual(int(gan.discriminator_optimizer.iterations), 3)
         # Adam's moments are back, not zeros.
-        moments = [v for v in gan.g_optimizer.variables if "momentum" in v.path]
+        moments = [v for v in gan.generator_optimizer.variables if "momentum" in v.path]
         self.assertTrue(moments and any(np.abs(v.numpy()).max() > 0 for v in moments))
 
     def test_stop_request_saves_a_checkpoint_and_ends_early(self):
@@ -87,36 +90,38 @@ class TrainTest(tf.test.TestCase):
             summary = _quiet(train.train, self._options(out, epochs=3))
         finally:
             train.checkpoints.StopRequests = original
-        self.assertEqual((summary["step"], summary["epoch"], summary["stopped"]), (1, 0, "SIGINT"))
+        self.assertEqual((summary.step, summary.epoch, summary.stopped), (1, 0, "SIGINT"))
         self.assertTrue(tf.train.latest_checkpoint(out).endswith("ckpt-1"))
-        summary = _quiet(train.train, {"checkpoint": out}, given={"checkpoint"})
-        self.assertEqual((summary["step"], summary["epoch"]), (10, 3))
+        summary = _quiet(train.train, Options(**{"checkpoint": out}),
+                         given={"checkpoint"})
+        self.assertEqual((summary.step, summary.epoch), (10, 3))
 
     def test_resume_with_a_different_model_is_an_error(self):
         out = os.path.join(self.get_temp_dir(), "conflict")
         testing.untrained_run(out, self.data_dir, latent_dim=8)
         with self.assertRaisesRegex(UserError, "--latent_dim=16 conflicts with latent_dim=8"):
-            train.train({"checkpoint": out, "latent_dim": 16}, given={"checkpoint", "latent_dim"})
+            train.train(Options(checkpoint=out, latent_dim=16), given={"checkpoint", "latent_dim"})
 
     def test_speed_flags_and_mirrored_strategy_train_and_resume(self):
         # MirroredStrategy on a machine without GPUs: one replica, on the CPU.
         out = os.path.join(self.get_temp_dir(), "fast")
         summary = _quiet(train.train, self._options(out, strategy="mirrored", jit_compile=True,
                                                     mixed_precision="bfloat16", cache=True))
-        self.assertEqual(summary["step"], 3)
+        self.assertEqual(summary.step, 3)
         with open(os.path.join(out, "options.json")) as f:
             saved = json.load(f)
         self.assertEqual((saved["jit_compile"], saved["mixed_precision"], saved["cache"]),
                          (True, "bfloat16", True))
         # Resumed on the default strategy, keeping the run's speed flags.
-        summary = _quiet(train.train, {"checkpoint": out, "epochs": 2}, given={"checkpoint", "epochs"})
-        self.assertEqual((summary["step"], summary["epoch"]), (6, 2))
+        summary = _quiet(train.train, Options(**{"checkpoint": out, "epochs": 2}),
+                         given={"checkpoint", "epochs"})
+        self.assertEqual((summary.step, summary.epoch), (6, 2))
 
     def test_conv_and_plain_gan_train(self):
         for extra in ({"model": "conv"}, {"conditional": False}):
             out = os.path.join(self.get_temp_dir(), "run_" + "_".join(map(str, extra.values())))
             summary = _quiet(train.train, self._options(out, batch_size=24, **extra))
-            self.assertEqual(summary["step"], 2)
+            self.assertEqual(summary.step, 2)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,12 @@ from tensorflow.core.framework import types_pb2
 from pix2pix_tf import export, inference, train
 from pix2pix_tf.common import image_io
 from pix2pix_tf.common.errors import UserError
+from tests.support import paths, tf_serving_rest
 from tests.support import pix2pix as testing
-from tests.support import tf_serving_rest
+
+# Made before versions existed (see tests/data/README.md): its export is
+# OUTPUT_DIR/export/saved_model.pb, base64 in `input`, base64 out `output`.
+LEGACY_RUN = os.path.join(paths.REPO_ROOT, "tests", "data", "legacy_pix2pix_run")
 
 # Runs in a fresh process: loads the SavedModel with nothing of this package.
 LOAD_AND_TRANSLATE = """
@@ -211,8 +215,7 @@ class ExportTest(tf.test.TestCase):
 
         # An export made before versions: OUTPUT_DIR/export/saved_model.pb.
         old_run = os.path.join(self.get_temp_dir(), "old_run")
-        options, generator = inference.load_generator(self.export_options(), (), log=quiet)
-        testing.write_unversioned_export(generator, options, os.path.join(old_run, "export"))
+        shutil.copytree(LEGACY_RUN, old_run)
         for path in (old_run, os.path.join(old_run, "export")):
             model = export.load_export(path)
             self.assertEqual((model.version, model.crop_size, model.info), (None, 32, {}))

@@ -10,14 +10,14 @@ from PIL import Image
 
 from pix2pix_tf import train
 from tests.support import pix2pix as testing
-from pix2pix_tf.common import checkpoints
+from pix2pix_tf.common import checkpoints, options as common_options, threads
 from pix2pix_tf.common.errors import UserError
 
 OPTIMIZER_ITERATIONS = "generator_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"
 GLOBAL_STEP = "global_step/.ATTRIBUTES/VARIABLE_VALUE"
 
 
-def options(**overrides):
+def tiny(**overrides):
     """Every option of a run (the flags of main.py), tiny and fast."""
     return testing.tiny_options(**{"mode": "train", "seed": 5, **overrides})
 
@@ -66,8 +66,8 @@ class ResumeTest(TrainTestCase):
         whole = os.path.join(self.tmp, "whole")
         checkpoints.RunCheckpoint.save = save_and_read
         try:
-            step = train.train(options(input_dir=self.input_dir, output_dir=whole, max_steps=4,
-                                       save_freq=2), log=self.log)
+            step = train.train(tiny(input_dir=self.input_dir, output_dir=whole, max_steps=4,
+                                       save_freq=2), log=self.log).step
         finally:
             checkpoints.RunCheckpoint.save = original_save
         self.assertEqual(step, 4)
@@ -75,8 +75,8 @@ class ResumeTest(TrainTestCase):
 
         # The same run stopped at step 2.
         part = os.path.join(self.tmp, "part")
-        self.assertEqual(train.train(options(input_dir=self.input_dir, output_dir=part,
-                                             max_steps=2), log=self.log), 2)
+        self.assertEqual(train.train(tiny(input_dir=self.input_dir, output_dir=part,
+                                             max_steps=2), log=self.log).step, 2)
         saved = checkpoint_values(tf.train.latest_checkpoint(part))
         self.assertEqual(saved[GLOBAL_STEP], 2)
         self.assertEqual(saved[OPTIMIZER_ITERATIONS], 2)
@@ -90,9 +90,9 @@ class ResumeTest(TrainTestCase):
 
         # Resume it to step 4: the step count and the optimizers carry on.
         self.lines = []
-        step = train.train(options(input_dir=self.input_dir, output_dir=part, checkpoint=part,
+        step = train.train(tiny(input_dir=self.input_dir, output_dir=part, checkpoint=part,
                                    max_steps=4, progress_freq=1), given={"checkpoint"},
-                           log=self.log)
+                           log=self.log).step
         self.assertEqual(step, 4)
         self.assertTrue(any(line.startswith("resumed from") and "at step 2" in line
                             for line in self.lines), self.lines)
@@ -109,20 +109,20 @@ class ResumeTest(TrainTestCase):
 
     def test_model_option_conflict_names_both_values(self):
         out = os.path.join(self.tmp, "run")
-        train.train(options(input_dir=self.input_dir, output_dir=out, max_steps=1), log=self.log)
+        train.train(tiny(input_dir=self.input_dir, output_dir=out, max_steps=1), log=self.log)
         with self.assertRaisesRegex(UserError, r"--ngf=16.*ngf=8") as raised:
-            train.train(options(input_dir=self.input_dir, output_dir=out, checkpoint=out,
+            train.train(tiny(input_dir=self.input_dir, output_dir=out, checkpoint=out,
                                 max_steps=2, ngf=16), given={"checkpoint", "ngf"}, log=self.log)
         self.assertNotIn("\n", str(raised.exception))
         # Not given on the command line: the checkpoint's value is used.
         self.lines = []
-        step = train.train(options(input_dir=self.input_dir, output_dir=out, checkpoint=out,
-                                   max_steps=2, ngf=16), given={"checkpoint"}, log=self.log)
+        step = train.train(tiny(input_dir=self.input_dir, output_dir=out, checkpoint=out,
+                                   max_steps=2, ngf=16), given={"checkpoint"}, log=self.log).step
         self.assertEqual(step, 2)
         self.assertIn("loaded ngf=8 from the checkpoint", self.lines)
         # A new run may not start over an existing checkpoint.
         with self.assertRaisesRegex(UserError, "already holds a checkpoint"):
-            train.train(options(input_dir=self.input_dir, output_dir=out), log=self.log)
+            train.train(tiny(input_dir=self.input_dir, output_dir=out), log=self.log)
 
 
 class StopTest(TrainTestCase):
@@ -136,8 +136,8 @@ class StopTest(TrainTestCase):
                 os.kill(os.getpid(), signal.SIGTERM)
 
         previous = signal.getsignal(signal.SIGTERM)
-        step = train.train(options(input_dir=self.input_dir, output_dir=out, max_steps=50,
-                                   progress_freq=1), log=log)
+        step = train.train(tiny(input_dir=self.input_dir, output_dir=out, max_steps=50,
+                                   progress_freq=1), log=log).step
         self.assertEqual(step, 2)
         self.assertIs(signal.getsignal(signal.SIGTERM), previous)
         self.assertTrue(any(line.startswith("stopped by SIGTERM at step 2") for line in self.lines),
@@ -151,10 +151,9 @@ class BadInputTest(TrainTestCase):
 
     def assert_user_error(self, pattern, **overrides):
         out = os.path.join(self.tmp, "out")
-        opts = options(input_dir=self.input_dir, output_dir=out, max_steps=1)
-        opts.update(overrides)
+        bad = tiny(**{"input_dir": self.input_dir, "output_dir": out, "max_steps": 1, **overrides})
         with self.assertRaisesRegex(UserError, pattern) as raised:
-            train.train(opts, given=set(overrides), log=self.log)
+            train.train(bad, given=set(overrides), log=self.log)
         self.assertNotIn("\n", str(raised.exception))
         self.assertFalse(os.path.exists(out), f"{out} left behind")
 
@@ -193,7 +192,7 @@ class BadInputTest(TrainTestCase):
             f.write(content[:len(content) // 2])  # A valid header, then nothing.
         out = os.path.join(self.tmp, "out")
         with self.assertRaisesRegex(UserError, r"truncated/3\.png could not be decoded"):
-            train.train(options(input_dir=folder, output_dir=out, max_steps=8), log=self.log)
+            train.train(tiny(input_dir=folder, output_dir=out, max_steps=8), log=self.log)
 
     def test_odd_width_pair(self):
         folder = make_pairs(os.path.join(self.tmp, "odd"))
@@ -213,15 +212,16 @@ class BadInputTest(TrainTestCase):
         self.assert_user_error(f"--checkpoint {no_options} has no options.json",
                                checkpoint=no_options)
         no_checkpoint = self.folder("no_checkpoint",
-                                    [("options.json", json.dumps(options()).encode())])
+                                    [("options.json",
+                                      json.dumps(common_options.to_dict(tiny())).encode())])
         self.assert_user_error(f"--checkpoint {no_checkpoint} holds no checkpoint",
                                checkpoint=no_checkpoint)
         missing = os.path.join(self.tmp, "missing")
         self.assert_user_error(f"--checkpoint {missing} does not exist", checkpoint=missing)
 
     def test_missing_output_dir(self):
-        with self.assertRaisesRegex(UserError, "--output_dir is required"):
-            train.train(options(input_dir=self.input_dir, output_dir=None), log=self.log)
+        with self.assertRaisesRegex(UserError, "--mode train needs --output_dir"):
+            train.train(tiny(input_dir=self.input_dir, output_dir=None), log=self.log)
 
 
 class SpeedFlagsTest(tf.test.TestCase):
@@ -237,11 +237,11 @@ class SpeedFlagsTest(tf.test.TestCase):
     """
 
     def losses_of_one_step(self, **speed):
-        opts = options(**{"mixed_precision": "float32", "jit_compile": False, **speed})
+        options = tiny(**{"mixed_precision": "float32", "jit_compile": False, **speed})
         tf.keras.utils.set_random_seed(3)
-        reference = train.build_model(options(mixed_precision="float32", jit_compile=False))
+        reference = train.build_model(tiny(mixed_precision="float32", jit_compile=False))
         tf.keras.utils.set_random_seed(3)
-        model = train.build_model(opts)
+        model = train.build_model(options)
         for network, source in ((model.generator, reference.generator),
                                 (model.discriminator, reference.discriminator)):
             network.set_weights(source.get_weights())
@@ -252,7 +252,7 @@ class SpeedFlagsTest(tf.test.TestCase):
         batch = tuple(tf.constant(rng.uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32))
                       for _ in range(2))
         return {name: float(value) for name, value in
-                train.make_train_step(model, opts)(batch).items()}
+                train.make_train_step(model, options)(batch).items()}
 
     def test_xla_matches_the_plain_graph(self):
         plain = self.losses_of_one_step()
@@ -266,7 +266,7 @@ class SpeedFlagsTest(tf.test.TestCase):
         self.assertAllClose(mixed, plain, rtol=2e-2, atol=1e-3)
 
     def test_bfloat16_keeps_float32_variables_and_losses(self):
-        model = train.build_model(options(mixed_precision="bfloat16"))
+        model = train.build_model(tiny(mixed_precision="bfloat16"))
         self.assertEqual(model.generator.get_layer("encoder_2_conv").compute_dtype, "bfloat16")
         for network in (model.generator, model.discriminator):
             # (Dropout's seed-generator state is int64.)
@@ -274,20 +274,20 @@ class SpeedFlagsTest(tf.test.TestCase):
                              {"float32"})
             self.assertEqual(network.outputs[0].dtype, "float32")
         # The policy is the model's only: later models are float32.
-        later = train.build_model(options(mixed_precision="float32"))
+        later = train.build_model(tiny(mixed_precision="float32"))
         self.assertEqual(later.generator.get_layer("encoder_2_conv").compute_dtype, "float32")
         self.assertEqual(tf.keras.config.dtype_policy().name, "float32")
 
     def test_thread_settings_too_late_are_reported_not_fatal(self):
         tf.constant(1.0) + 1.0  # TensorFlow is running.
         current = tf.config.threading.get_intra_op_parallelism_threads()
-        self.assertTrue(train.configure_threads({"intra_op_threads": 0, "inter_op_threads": 0}))
-        self.assertFalse(train.configure_threads({"intra_op_threads": current + 3}))
+        self.assertTrue(threads.configure_threads(0, 0))
+        self.assertFalse(threads.configure_threads(current + 3, 0))
 
     def test_speed_flags_are_saved_and_may_change_on_resume(self):
         folder = make_pairs(os.path.join(self.get_temp_dir(), "speed_pairs"))
         out = os.path.join(self.get_temp_dir(), "speed_run")
-        first = options(input_dir=folder, output_dir=out, jit_compile=False,
+        first = tiny(input_dir=folder, output_dir=out, jit_compile=False,
                         mixed_precision="bfloat16", fused_optimizer=True, cache=True)
         train.train(first, log=lambda line: None)
         with open(os.path.join(out, "options.json")) as f:
@@ -295,8 +295,8 @@ class SpeedFlagsTest(tf.test.TestCase):
         self.assertEqual((saved["jit_compile"], saved["mixed_precision"],
                           saved["fused_optimizer"], saved["cache"]), (False, "bfloat16", True, True))
         changed = {"mixed_precision": "float32", "fused_optimizer": False, "cache": False}
-        resumed = options(input_dir=folder, output_dir=out, checkpoint=out, max_steps=3, **changed)
-        self.assertEqual(train.train(resumed, given=set(changed), log=lambda line: None), 3)
+        resumed = tiny(input_dir=folder, output_dir=out, checkpoint=out, max_steps=3, **changed)
+        self.assertEqual(train.train(resumed, given=set(changed), log=lambda line: None).step, 3)
 
 if __name__ == "__main__":
     tf.test.main()
