@@ -60,9 +60,23 @@ def machine():
             "load_average": os.getloadavg()}
 
 
+def default_options(**values):
+    """The package's options with `values`, in the form of the checkout timed
+    (a dict before the options refactor, a dataclass since)."""
+    try:
+        from pix2pix_tf.options import default_options as make
+    except ImportError:
+        from pix2pix_tf.main import default_options as make
+    return make(**values)
+
+
+def value(options, name):
+    return options[name] if isinstance(options, dict) else getattr(options, name)
+
+
 def make_data(work_dir, count, crop_size, log=print):
     """The validation pairs and a trained run folder (made once, reused)."""
-    from pix2pix_tf import main, train
+    from pix2pix_tf import train
     from pix2pix_tf.common import image_io
     from pix2pix_tf.dataset_tools import synthetic_facades
 
@@ -78,7 +92,7 @@ def make_data(work_dir, count, crop_size, log=print):
     run_dir = os.path.join(work_dir, f"run{crop_size}")
     if not os.path.exists(os.path.join(run_dir, "options.json")):
         log(f"training {run_dir}")
-        train.train(main.default_options(mode="train", input_dir=folders["train"], output_dir=run_dir,
+        train.train(default_options(mode="train", input_dir=folders["train"], output_dir=run_dir,
                                          which_direction="BtoA", crop_size=crop_size, max_steps=4,
                                          progress_freq=0, summary_freq=0, save_freq=0),
                     log=lambda line: None)
@@ -91,14 +105,15 @@ class Generator:
     def __init__(self, val_dir, run_dir):
         import tensorflow as tf
 
-        from pix2pix_tf import data, inference, main
+        from pix2pix_tf import data, inference
 
-        options = main.default_options(mode="test", checkpoint=run_dir, input_dir=val_dir)
+        options = default_options(mode="test", checkpoint=run_dir, input_dir=val_dir)
         options, generator = inference.load_generator(options, set(), log=lambda line: None)
         paths = data.list_image_files(val_dir)
-        dataset = data.test_dataset(paths, batch_size=1, which_direction=options["which_direction"],
-                                    lab_colorization=options["lab_colorization"],
-                                    crop_size=options["crop_size"])
+        dataset = data.test_dataset(paths, batch_size=1,
+                                    which_direction=value(options, "which_direction"),
+                                    lab_colorization=value(options, "lab_colorization"),
+                                    crop_size=value(options, "crop_size"))
         self.inputs = [batch[1] for batch in dataset]
         self.call = tf.function(lambda x: generator(x, training=True))
         self.call(self.inputs[0]).numpy()  # Traces.
@@ -112,10 +127,10 @@ class Generator:
 
 
 def run_mode(mode, val_dir, run_dir, work_dir):
-    from pix2pix_tf import inference, main
+    from pix2pix_tf import inference
 
     lines = []
-    options = main.default_options(mode=mode, checkpoint=run_dir, input_dir=val_dir,
+    options = default_options(mode=mode, checkpoint=run_dir, input_dir=val_dir,
                                    output_dir=os.path.join(work_dir, f"out_{mode}"))
     start, cpu = time.perf_counter(), time.process_time()
     result = inference.run(options, set(), write_images=mode == "test", log=lines.append)

@@ -127,9 +127,10 @@ class ImageTranslator:
         return data.resize(inputs, self.crop_size)
 
     def translate_photo(self, rgb):
-        """One RGB image of any size -> the RGB result at crop_size."""
+        """One RGB image of any size -> the RGB result at crop_size (the
+        generator called on it alone, a batch of one)."""
         inputs = self.shrink(self.network_input(rgb))
-        return self.to_rgb(inputs, self.translate(inputs[None])[0])
+        return self.to_rgb(inputs, self.generator(inputs[None], training=self.training)[0])
 
 
 def encode(image, filetype="png"):

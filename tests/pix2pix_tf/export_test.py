@@ -13,7 +13,7 @@ import tensorflow as tf
 from PIL import Image
 from tensorflow.core.framework import types_pb2
 
-from pix2pix_tf import export, inference, train
+from pix2pix_tf import export, inference
 from pix2pix_tf.common import image_io
 from pix2pix_tf.common.errors import UserError
 from tests.support import paths, tf_serving_rest
@@ -60,10 +60,7 @@ class ExportTest(tf.test.TestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.root = tempfile.mkdtemp(prefix="export_test_")
-        cls.pairs = testing.write_pairs(os.path.join(cls.root, "pairs"), count=4)
-        cls.run_dir = os.path.join(cls.root, "run")
-        train.train(testing.tiny_options(input_dir=cls.pairs, output_dir=cls.run_dir, dropout=False),
-                    log=quiet)
+        cls.pairs, cls.run_dir = testing.tiny_run(cls.root, count=4, dropout=False)
         cls.version_dir = export.export(cls.export_options(), log=quiet)
         cls.loaded = tf.saved_model.load(cls.version_dir)
 
@@ -245,11 +242,7 @@ class ExportTest(tf.test.TestCase):
 class ColouriserExportTest(tf.test.TestCase):
 
     def test_colouriser_exports_and_colours_a_photo(self):
-        root = self.get_temp_dir()
-        photos = testing.write_pairs(os.path.join(root, "photos"), count=2)
-        run_dir = os.path.join(root, "run")
-        train.train(testing.tiny_options(input_dir=photos, output_dir=run_dir,
-                                         lab_colorization=True), log=quiet)
+        photos, run_dir = testing.tiny_run(self.get_temp_dir(), lab_colorization=True)
         path = export.export(testing.tiny_options(mode="export", checkpoint=run_dir, output_dir=run_dir,
                                                   output_filetype="jpeg"), log=quiet)
         model = export.load_export(run_dir)

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from PIL import Image
 
-from pix2pix_tf import inference, models, train
+from pix2pix_tf import inference, models
 from tests.support import pix2pix as testing
 from pix2pix_tf.common import image_io, options as common_options
 from pix2pix_tf.common.errors import UserError
@@ -25,9 +25,7 @@ class InferenceTest(tf.test.TestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.root = tempfile.mkdtemp(prefix="inference_test_")
-        cls.pairs = testing.write_pairs(os.path.join(cls.root, "pairs"), count=3)
-        cls.run_dir = os.path.join(cls.root, "run")
-        train.train(testing.tiny_options(input_dir=cls.pairs, output_dir=cls.run_dir), log=quiet)
+        cls.pairs, cls.run_dir = testing.tiny_run(cls.root, count=3)
 
     @classmethod
     def tearDownClass(cls):
@@ -174,13 +172,10 @@ class EachImageOnItsOwnTest(tf.test.TestCase):
 
     def test_test_mode_writes_the_same_output_alone_and_among_four(self):
         root = self.get_temp_dir()
-        many = testing.write_pairs(os.path.join(root, "many"), count=4)
+        many, run_dir = testing.tiny_run(root, count=4, dropout=False)
         alone = os.path.join(root, "alone")
         os.makedirs(alone)
         shutil.copy(os.path.join(many, "1.png"), alone)
-        run_dir = os.path.join(root, "run")
-        train.train(testing.tiny_options(input_dir=many, output_dir=run_dir, dropout=False),
-                    log=quiet)
         outputs = []
         for folder in (many, alone):
             out = os.path.join(root, os.path.basename(folder) + "_out")
@@ -195,10 +190,7 @@ class LabInferenceTest(tf.test.TestCase):
 
     def test_colourisation_images_are_rgb_and_keep_the_lightness(self):
         root = self.get_temp_dir()
-        photos = testing.write_pairs(os.path.join(root, "photos"), count=2)
-        run_dir = os.path.join(root, "run")
-        train.train(testing.tiny_options(input_dir=photos, output_dir=run_dir,
-                                         lab_colorization=True), log=quiet)
+        photos, run_dir = testing.tiny_run(root, lab_colorization=True)
         options = testing.tiny_options(mode="test", input_dir=photos, checkpoint=run_dir, max_steps=None,
                                     output_dir=os.path.join(root, "out"))
         result = inference.run(options, log=quiet)

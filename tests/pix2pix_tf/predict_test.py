@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from pix2pix_tf import colors, predict, train
+from pix2pix_tf import colors, predict
 from pix2pix_tf.common import image_io
 from pix2pix_tf.common.errors import UserError
 from tests.support import pix2pix as testing
@@ -40,10 +40,7 @@ class PredictTest(tf.test.TestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.root = tempfile.mkdtemp(prefix="predict_test_")
-        pairs = testing.write_pairs(os.path.join(cls.root, "pairs"), count=2)
-        cls.run_dir = os.path.join(cls.root, "run")
-        train.train(testing.tiny_options(input_dir=pairs, output_dir=cls.run_dir, dropout=False),
-                    log=quiet)
+        _, cls.run_dir = testing.tiny_run(cls.root, dropout=False)
 
     @classmethod
     def tearDownClass(cls):
@@ -157,10 +154,7 @@ class ColourisePredictTest(tf.test.TestCase):
 
     def test_the_coloured_photo_is_full_size_with_the_input_lightness(self):
         root = self.get_temp_dir()
-        photos = testing.write_pairs(os.path.join(root, "photos"), count=2)
-        run_dir = os.path.join(root, "run")
-        train.train(testing.tiny_options(input_dir=photos, output_dir=run_dir,
-                                         lab_colorization=True), log=quiet)
+        _, run_dir = testing.tiny_run(root, lab_colorization=True)
         inputs = os.path.join(root, "inputs")
         os.makedirs(inputs)
         y, x = np.mgrid[0:90, 0:150]
