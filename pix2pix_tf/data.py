@@ -21,15 +21,16 @@ from pix2pix_tf.common.errors import UserError
 AUTOTUNE = tf.data.AUTOTUNE
 
 
-def list_image_files(input_dir):
-    """Image paths of `input_dir`, numerically sorted when every name is a number."""
+def list_image_files(input_dir, flag="--input_dir"):
+    """Image paths of `input_dir`, numerically sorted when every name is a number.
+    `flag`: the option the folder came from, for the UserError messages."""
     if not input_dir:
-        raise UserError("--input_dir is required")
+        raise UserError(f"{flag} is required")
     if not os.path.isdir(input_dir):
-        raise UserError(f"--input_dir {input_dir} does not exist or is not a folder")
+        raise UserError(f"{flag} {input_dir} does not exist or is not a folder")
     names = [n for n in os.listdir(input_dir) if image_io.is_image_file(n)]
     if not names:
-        raise UserError(f"--input_dir {input_dir} holds no .png/.jpg/.jpeg images")
+        raise UserError(f"{flag} {input_dir} holds no .png/.jpg/.jpeg images")
     stems = [os.path.splitext(n)[0] for n in names]
     if all(re.fullmatch(r"\d+", s) for s in stems):
         names.sort(key=lambda n: int(os.path.splitext(n)[0]))

@@ -39,6 +39,8 @@ from pix2pix_tf.common.options import load_options, require_output_dir
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 JPEG_MAGIC = b"\xff\xd8\xff"
+EXPORT_DIR = "export"  # OUTPUT_DIR/export: the base folder of the versions.
+SAVED_MODEL_FILE = "saved_model.pb"
 STAGING_PREFIX = ".staging-"
 # What the export records beside the SavedModel, for the tools that serve it.
 INFO_FILE = "pix2pix.json"
@@ -96,7 +98,8 @@ def _decode_base64(text):
 # ---------------------------------------------------------------- writing
 
 def versions(base):
-    """The version numbers of the folders in an export base folder."""
+    """The numbers of the numbered folders in an export base folder, sorted
+    (whatever they hold: a new version takes a number above all of them)."""
     if not os.path.isdir(base):
         return []
     return sorted(int(name) for name in os.listdir(base)
@@ -157,7 +160,7 @@ def export(options, given=(), log=print):
     options, generator = inference.load_generator(options, given, log)
     require_output_dir(options, "export")
     module = ExportedGenerator(generator, options)
-    base = os.path.join(options.output_dir, "export")
+    base = os.path.join(options.output_dir, EXPORT_DIR)
     try:
         os.makedirs(base, exist_ok=True)
         remove_stale_staging(base, options.output_dir, log)
@@ -174,7 +177,7 @@ def export(options, given=(), log=print):
         shutil.rmtree(staging, ignore_errors=True)
     log(f"exported the generator to {path}: version {os.path.basename(path)} of {base}, "
         "the folder TensorFlow Serving's --model_base_path takes")
-    if os.path.isfile(os.path.join(base, "saved_model.pb")):
+    if os.path.isfile(os.path.join(base, SAVED_MODEL_FILE)):
         log(f"{base} also holds an un-versioned export made before versions existed: "
             "TensorFlow Serving ignores it, load_export() reads it only when given that folder "
             "and no version exists")
@@ -183,22 +186,31 @@ def export(options, given=(), log=print):
 
 # ---------------------------------------------------------------- reading
 
+def saved_model_in(path):
+    """The SavedModel folder of `path` as TF Serving's --model_base_path reads
+    it, or None: its highest version (a numbered folder holding
+    saved_model.pb), else `path` itself if it holds saved_model.pb (a version
+    folder, or an un-versioned export of earlier versions)."""
+    if not os.path.isdir(path):
+        return None
+    found = [version for version in versions(path)
+             if os.path.isfile(os.path.join(path, str(version), SAVED_MODEL_FILE))]
+    if found:
+        return os.path.join(path, str(found[-1]))
+    return path if os.path.isfile(os.path.join(path, SAVED_MODEL_FILE)) else None
+
+
 def find_export(path):
-    """The SavedModel folder `path` stands for: a training run folder (its
-    export/), an export base folder (its highest version), a version folder,
-    or an un-versioned export of earlier versions."""
+    """The SavedModel folder `path` stands for: an export base folder (its
+    highest version), a version folder, an un-versioned export of earlier
+    versions, or a training run folder (the same, in its export/)."""
     if not os.path.isdir(path):
         raise UserError(f"{path} does not exist or is not a folder")
-    base = path
-    if not versions(base) and not os.path.isfile(os.path.join(base, "saved_model.pb")):
-        base = os.path.join(path, "export")
-    found = versions(base)
-    if found:
-        return os.path.join(base, str(found[-1]))
-    if os.path.isfile(os.path.join(base, "saved_model.pb")):
-        return base
-    raise UserError(f"{path} holds no exported model: make one with --mode export "
-                    f"--checkpoint RUN --output_dir RUN, then give RUN or RUN/export")
+    found = saved_model_in(path) or saved_model_in(os.path.join(path, EXPORT_DIR))
+    if not found:
+        raise UserError(f"{path} holds no exported model: make one with --mode export "
+                        f"--checkpoint RUN --output_dir RUN, then give RUN or RUN/export")
+    return found
 
 
 class LoadedExport:

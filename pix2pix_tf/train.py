@@ -80,11 +80,12 @@ class Summaries:
     only the chief (`write_files`) writes them.
     """
 
-    def __init__(self, model, options, strategy=None, write_files=True):
+    def __init__(self, model, options, strategy=None, write_files=True, start_step=0):
         self.model = model
         self.options = options
         self.write_files = write_files
         self.writer = tf.summary.create_file_writer(options.output_dir) if write_files else None
+        self.losses = report.loss_history(options.output_dir, start_step) if write_files else None
         self.image_dir = os.path.join(options.output_dir, "images")
         self._predict = distribute.gathered(strategy or tf.distribute.get_strategy(),
                                             model.predict_step)
@@ -101,6 +102,7 @@ class Summaries:
         images, predictions = self._images(batch)
         if not self.write_files:
             return
+        self.losses.add(step, logs)
         with self.writer.as_default(step=step):
             for name, value in logs.items():
                 tf.summary.scalar(name, value)
@@ -116,8 +118,13 @@ class Summaries:
             return
         first = {kind: image[0].numpy() for kind, image in images.items()}
         report.save_image_set(self.image_dir, f"step-{step:08d}", first)
-        report.write_index(os.path.join(self.options.output_dir, "index.html"),
-                           ["step", *report.KINDS], report.training_rows(self.image_dir))
+        self.plot_losses()
+        report.write_training_index(self.options.output_dir, self.image_dir)
+
+    def plot_losses(self):
+        """losses.png (and losses.json) of the losses written so far."""
+        if self.write_files:
+            self.losses.write_plot(report.LOSS_PANELS)
 
 
 def prepare(options, given=(), log=print):
@@ -231,9 +238,10 @@ def loop(run, paths, log=print):
     Returns (the step reached, the signal that stopped it or None)."""
     options = run.options
     train_step = make_train_step(run.model, options, run.strategy)
-    summaries = Summaries(run.model, options, run.strategy, write_files=run.chief)
-    cache = decoded_cache(paths, options, log)
     step = first_step = int(run.global_step.numpy())
+    summaries = Summaries(run.model, options, run.strategy, write_files=run.chief,
+                          start_step=step)
+    cache = decoded_cache(paths, options, log)
     meter = Progress(run, log)
     with checkpoints.StopRequests() as stop:
         while run.max_steps is None or step < run.max_steps:
@@ -250,6 +258,7 @@ def loop(run, paths, log=print):
                     if _every(step, options.save_freq, False):
                         run.save(step)
                     if stop.requested:
+                        summaries.plot_losses()
                         log(f"stopped by {stop.requested} at step {step}; saved {run.save(step)}; "
                             f"resume with --checkpoint {options.output_dir}")
                         return step, stop.requested
@@ -259,6 +268,7 @@ def loop(run, paths, log=print):
                 if step > first_step:
                     run.save(step)  # Keep what was trained before the bad file came up.
                 raise data.undecodable_error(paths, e) from e
+    summaries.plot_losses()
     return step, None
 
 

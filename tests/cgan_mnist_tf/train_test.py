@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import tensorflow as tf
+from PIL import Image
 
 from cgan_mnist_tf import train
 from cgan_mnist_tf.options import Options
@@ -38,6 +39,9 @@ class TrainTest(tf.test.TestCase):
                          ["step_00000002.png", "step_00000003.png"])
         self.assertTrue(os.path.isfile(os.path.join(out, "samples.gif")))
         self.assertTrue(os.listdir(os.path.join(out, "logs")))
+        self.assertEqual(self._loss_steps(out), [2, 3])
+        with Image.open(os.path.join(out, "losses.png")) as image:
+            self.assertEqual((image.format, image.size), ("PNG", (840, 320)))
         with open(os.path.join(out, "options.json")) as f:
             saved = json.load(f)
         self.assertEqual((saved["model"], saved["latent_dim"], saved["conditional"]), ("mlp", 8, True))
@@ -50,6 +54,15 @@ class TrainTest(tf.test.TestCase):
         self.assertEqual((summary.step, summary.epoch), (6, 2))
         self.assertNotAllClose(before, self._generator_weights(
             out, common_options.from_dict(Options, saved)))
+        self.assertEqual(self._loss_steps(out), [2, 3, 4, 6])  # The first run's too.
+
+    def _loss_steps(self, out):
+        with open(os.path.join(out, "losses.json")) as f:
+            records = json.load(f)
+        for record in records:
+            self.assertCountEqual(record, ["step", "d_loss", "g_loss", "d_x", "d_g_z"])
+            self.assertTrue(0 <= record["d_x"] <= 1 and 0 <= record["d_g_z"] <= 1, record)
+        return [record["step"] for record in records]
 
     def _generator_weights(self, out, options):
         gan = train.build_gan(options)

@@ -107,6 +107,35 @@ class ResumeTest(TrainTestCase):
         with open(os.path.join(part, "options.json")) as f:
             self.assertEqual(json.load(f)["seed"], 5)
 
+    def test_losses_plotted_on_the_display_page_at_the_end_and_across_a_resume(self):
+        out = os.path.join(self.tmp, "run")
+        train.train(tiny(input_dir=self.input_dir, output_dir=out, max_steps=3, summary_freq=1,
+                            display_freq=2, progress_freq=1), log=self.log)
+        with open(os.path.join(out, "losses.json")) as f:
+            records = json.load(f)
+        self.assertEqual([r["step"] for r in records], [1, 2, 3])
+        # The values the progress line shows, smoothed.
+        last = self.lines[[line.startswith("progress") for line in self.lines].index(True) + 2]
+        for name in ("discriminator_loss", "generator_loss_GAN", "generator_loss_L1"):
+            self.assertIn(f"{name} {records[2][name]:.4f}", last)
+        with Image.open(os.path.join(out, "losses.png")) as image:
+            self.assertEqual((image.format, image.size), ("PNG", (1260, 320)))
+        with open(os.path.join(out, "index.html")) as f:
+            self.assertIn("<img src='losses.png'", f.read())
+
+        # A step logged after the last checkpoint (a crash) is logged anew on resume.
+        records.append({"step": 4, "discriminator_loss": 123.0, "generator_loss_GAN": 123.0,
+                        "generator_loss_L1": 123.0})
+        with open(os.path.join(out, "losses.json"), "w") as f:
+            json.dump(records, f)
+        train.train(tiny(input_dir=self.input_dir, output_dir=out, checkpoint=out, max_steps=5,
+                            summary_freq=1), given={"checkpoint"}, log=self.log)
+        with open(os.path.join(out, "losses.json")) as f:
+            resumed = json.load(f)
+        self.assertEqual([r["step"] for r in resumed], [1, 2, 3, 4, 5])
+        self.assertEqual(resumed[:3], records[:3])
+        self.assertLess(resumed[3]["discriminator_loss"], 10)
+
     def test_model_option_conflict_names_both_values(self):
         out = os.path.join(self.tmp, "run")
         train.train(tiny(input_dir=self.input_dir, output_dir=out, max_steps=1), log=self.log)

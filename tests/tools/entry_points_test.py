@@ -8,7 +8,8 @@ import subprocess
 import tensorflow as tf
 
 # Each command and a flag its --help must list.
-COMMANDS = {"pix2pix-tf": "--which_direction", "cgan-mnist-tf": "--latent_dim",
+COMMANDS = {"pix2pix-tf": "--which_direction", "pix2pix-serve": "--max_request_mb",
+            "cgan-mnist-tf": "--latent_dim",
             "pix2pix-process": "--operation", "pix2pix-split": "--train_frac",
             "pix2pix-download": "--url_base"}
 
