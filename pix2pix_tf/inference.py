@@ -18,7 +18,7 @@ import tensorflow as tf
 from PIL import Image
 
 from pix2pix_tf import data, display, metrics, options as pix2pix_options, report
-from pix2pix_tf.common import checkpoints, files
+from pix2pix_tf.common import checkpoints, files, plots
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import (load_options, merge_saved_options, replace,
                                        require_output_dir)
@@ -356,8 +356,8 @@ def run(options, given=(), write_images=True, log=print):
         index = os.path.join(options.output_dir, "index.html")
         if os.path.exists(index):
             log(f"replacing the index.html of an earlier run in {options.output_dir}")
-        report.write_histograms(os.path.join(options.output_dir, report.HISTOGRAMS), rows,
-                                HISTOGRAM_METRICS)
+        plots.histograms(os.path.join(options.output_dir, report.HISTOGRAMS),
+                         {f"per-image {m}": [row[m] for row in rows] for m in HISTOGRAM_METRICS})
         heading = ("<p>" + f"{len(rows)} images, average: "
                    + ", ".join(f"{m} {averages[m]:.4f}" for m in metrics.NAMES) + "</p>"
                    + f"<img src='{report.HISTOGRAMS}' alt='histograms of per-image "

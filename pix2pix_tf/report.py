@@ -1,11 +1,8 @@
 """Image files and the index.html that shows them side by side."""
 
 import html
-import io
 import os
 import urllib.parse
-
-import numpy as np
 
 from pix2pix_tf.common import files, image_io, plots
 
@@ -58,31 +55,6 @@ def write_index(path, columns, rows, heading=""):
 def image_url(path):
     """A relative file path as the src of an <img>: '#', '?', spaces... escaped."""
     return urllib.parse.quote(path.replace(os.sep, "/"), safe="/")
-
-
-def write_histograms(path, rows, names):
-    """Writes a PNG of one histogram per metric in `names` over `rows`
-    (per-image dicts), drawn by matplotlib's Agg backend (no display needed)."""
-    # Imported here: matplotlib takes about a second to import, and only
-    # test mode draws.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    figure = Figure(figsize=(4.5 * len(names), 3.2), layout="constrained")
-    FigureCanvasAgg(figure)
-    for i, name in enumerate(names):
-        values = np.array([row[name] for row in rows], np.float64)
-        axes = figure.add_subplot(1, len(names), i + 1)
-        axes.hist(values, bins=int(np.clip(np.sqrt(len(values)), 5, 40)), color="#4a7ab5")
-        axes.axvline(values.mean(), color="#c33", linestyle="--", label=f"mean {values.mean():.4f}")
-        axes.set_xlabel(f"per-image {name}")
-        axes.set_ylabel("images")
-        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.legend(loc="best", fontsize="small")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    files.write_atomic(path, buffer.getvalue())
 
 
 def training_rows(image_dir):
