@@ -51,11 +51,18 @@ def evaluate(options, given=()):
                                               train_x, train_y, epochs)
     real_pred, real_features = classifier_lib.predict(classifier, data.to_model_range(test_x))
     real_accuracy = metrics.conditional_accuracy(real_pred, test_y)
+    # The ceiling's Frechet distance: as many real training digits per class as
+    # generated ones, against the same held-out reference.
+    ceiling_index = metrics.balanced_sample(train_y, per_class, options.seed)
+    _, ceiling_features = classifier_lib.predict(classifier,
+                                                 data.to_model_range(train_x[ceiling_index]))
 
     conditional = model_options.conditional
     images, labels = generated_images(generator, conditional, model_options.latent_dim,
                                       per_class, options.seed)
     fake_pred, fake_features = classifier_lib.predict(classifier, images)
+    real_diversity, real_diversity_per_class = metrics.intra_class_diversity(real_features,
+                                                                             test_y)
     result = {
         "checkpoint": path,
         "model": model_options.model,
@@ -70,17 +77,41 @@ def evaluate(options, given=()):
         "predicted_class_shares": metrics.class_shares(fake_pred),
         "conditional_accuracy": None,
         "per_class_accuracy": None,
+        "diversity": None,
+        "per_class_diversity": None,
+        # What real digits score under the same judge: the figures to read the others against.
+        "real": {
+            "conditional_accuracy": real_accuracy,
+            "frechet_distance": metrics.frechet_distance(real_features, ceiling_features),
+            "frechet_images": int(len(ceiling_index)),
+            "diversity": real_diversity,
+            "per_class_diversity": real_diversity_per_class,
+        },
     }
     if conditional:
         result["conditional_accuracy"] = metrics.conditional_accuracy(fake_pred, labels)
         result["per_class_accuracy"] = metrics.per_class_accuracy(fake_pred, labels)
+        result["diversity"], result["per_class_diversity"] = metrics.intra_class_diversity(
+            fake_features, labels)
+    else:  # No requested class: group the samples by the class the judge sees.
+        result["diversity"], result["per_class_diversity"] = metrics.intra_class_diversity(
+            fake_features, fake_pred)
     files.write_json(os.path.join(output_dir, METRICS_FILE), result)
 
-    print(f"classifier accuracy on {len(test_x)} held-out real images: {real_accuracy:.4f}")
+    real = result["real"]
+    print(f"classifier accuracy on {len(test_x)} held-out real images (the ceiling): "
+          f"{real_accuracy:.4f}")
     if conditional:
         print(f"conditional accuracy of {len(labels)} generated images: "
-              f"{result['conditional_accuracy']:.4f}")
-    print(f"Frechet distance (classifier features, {len(test_x)} real vs {len(labels)} generated): "
-          f"{result['frechet_distance']:.4f}")
+              f"{result['conditional_accuracy']:.4f} (real: {real_accuracy:.4f})")
+    print(f"Frechet distance (classifier features, {len(test_x)} held-out real vs "
+          f"{len(labels)} generated): {result['frechet_distance']:.4f} "
+          f"(real: {real['frechet_distance']:.4f})")
+    print(f"intra-class diversity (mean pairwise feature distance): "
+          f"{_format(result['diversity'])} (real: {_format(real['diversity'])})")
     print(f"wrote {os.path.join(output_dir, METRICS_FILE)}", flush=True)
     return result
+
+
+def _format(value):
+    return "n/a" if value is None else f"{value:.4f}"

@@ -4,7 +4,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from cgan_mnist_tf import augment
 from cgan_mnist_tf import losses
+from cgan_mnist_tf import models
 from pix2pix_tf.common import optimizers
 from pix2pix_tf.common import distribute
 
@@ -20,9 +22,18 @@ class ConditionalGAN(keras.Model):
     same steps train a plain GAN and labels are ignored.
     """
 
-    def __init__(self, generator, discriminator, latent_dim, conditional=True, num_classes=10, **kwargs):
+    def __init__(self, generator, discriminator, latent_dim, conditional=True, num_classes=10,
+                 loss="bce", diffaugment=(), ema_generator=None, ema_decay=0.0, **kwargs):
+        """loss: a key of losses.LOSSES. diffaugment: augment.POLICIES names applied to
+        every image D sees, real and generated alike. ema_generator: a copy of the
+        generator that keeps the exponential moving average of its weights (decay
+        ema_decay) and draws the samples outside training."""
         super().__init__(**kwargs)
         self.generator = generator
+        self.ema_generator = ema_generator
+        self.ema_decay = float(ema_decay)
+        self.d_loss_fn, self.g_loss_fn = losses.LOSSES[loss]
+        self.diffaugment = tuple(diffaugment)
         self.discriminator = discriminator
         self.latent_dim = latent_dim
         self.conditional = conditional
@@ -42,13 +53,21 @@ class ConditionalGAN(keras.Model):
         self.generator_optimizer = generator_optimizer
 
     def generate(self, z, labels, training=False):
-        """G(z, y); float32 images whatever the layers' compute dtype."""
+        """G(z, y); float32 images whatever the layers' compute dtype.
+
+        Outside training the EMA generator draws them, when there is one.
+        """
         z, labels = tf.convert_to_tensor(z), tf.convert_to_tensor(labels)
         inputs = [z, labels] if self.conditional else z
-        return tf.cast(self.generator(inputs, training=training), tf.float32)
+        generator = self.generator if training or self.ema_generator is None else self.ema_generator
+        return tf.cast(generator(inputs, training=training), tf.float32)
 
     def discriminate(self, images, labels, training=False):
+        """D(x, y) on the DiffAugment-ed images during training (DiffAugment's rule:
+        every image D sees in training, real or generated, for D's step and G's)."""
         images, labels = tf.convert_to_tensor(images), tf.convert_to_tensor(labels)
+        if training and self.diffaugment:
+            images = augment.diff_augment(images, self.diffaugment)
         inputs = [images, labels] if self.conditional else images
         return self.discriminator(inputs, training=training)
 
@@ -82,7 +101,7 @@ class ConditionalGAN(keras.Model):
         with tf.GradientTape() as tape:
             real_logits = self.discriminate(real_images, real_labels, training=True)
             fake_logits = self.discriminate(fake_images, noise["d_labels"], training=True)
-            d_loss = _scaled(losses.discriminator_loss(real_logits, fake_logits), share)
+            d_loss = _scaled(self.d_loss_fn(real_logits, fake_logits), share)
         variables = self.discriminator.trainable_variables
         self.discriminator_optimizer.apply_gradients(zip(tape.gradient(d_loss, variables), variables))
 
@@ -90,9 +109,11 @@ class ConditionalGAN(keras.Model):
         with tf.GradientTape() as tape:
             gen_images = self.generate(noise["g_z"], noise["g_labels"], training=True)
             gen_logits = self.discriminate(gen_images, noise["g_labels"], training=True)
-            g_loss = _scaled(losses.generator_loss(gen_logits), share)
+            g_loss = _scaled(self.g_loss_fn(gen_logits), share)
         variables = self.generator.trainable_variables
         self.generator_optimizer.apply_gradients(zip(tape.gradient(g_loss, variables), variables))
+        if self.ema_generator is not None:
+            self.update_ema()
 
         values = {"d_loss": d_loss, "g_loss": g_loss,
                   "d_x": _scaled(losses.mean_probability(real_logits), share),
@@ -102,6 +123,20 @@ class ConditionalGAN(keras.Model):
         for name, value in values.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+
+    def update_ema(self):
+        """ema <- d * ema + (1 - d) * weights, every weight (batch-norm statistics too).
+
+        d = min(ema_decay, (1 + t) / (10 + t)) at generator step t, as
+        tf.train.ExponentialMovingAverage's num_updates: early on the average
+        follows the weights instead of holding on to the initial ones.
+        """
+        step = tf.cast(self.generator_optimizer.iterations, tf.float32)
+        decay = tf.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
+        for average, weight in zip(self.ema_generator.weights, self.generator.weights):
+            value = tf.cast(weight, average.dtype)
+            average.assign(decay * average + (1.0 - decay) * value)
 
 
 def _scaled(value, share):
@@ -122,6 +157,30 @@ def make_optimizers(lr=2e-4, beta1=0.5, fused=False):
     """Adam for D and for G, as in the papers' recipe; fused: pix2pix_tf's
     FusedAdam (the same update and checkpoints in one kernel per variable)."""
     return (optimizers.adam(lr, beta1, fused), optimizers.adam(lr, beta1, fused))
+
+
+def build_gan(model, conditional, latent_dim, loss="bce", diffaugment=(), ema_decay=0.0,
+              dropout=True, sync_batchnorm=False):
+    """A ConditionalGAN of models.build's networks, with an EMA generator when ema_decay > 0.
+
+    Args:
+        model, conditional, latent_dim, dropout, sync_batchnorm: as models.build.
+        loss: a key of losses.LOSSES.
+        diffaugment: augment.POLICIES names applied to every image D trains on.
+        ema_decay: decay of the generator's moving average; 0 builds none.
+    """
+    def networks():
+        return models.build(model, conditional, latent_dim, dropout=dropout,
+                            sync_batchnorm=sync_batchnorm)
+    generator, discriminator = networks()
+    ema = None
+    if ema_decay:
+        ema = networks()[0]
+        ema.set_weights(generator.get_weights())  # The average starts at the initial weights.
+        ema.trainable = False
+    return ConditionalGAN(generator, discriminator, latent_dim, conditional=conditional,
+                          loss=loss, diffaugment=diffaugment, ema_generator=ema,
+                          ema_decay=ema_decay)
 
 
 def build_optimizers(gan):

@@ -22,7 +22,9 @@ def load_generator(checkpoint_dir):
     saved = common_options.load_options(checkpoint_dir)
     options = cgan_options.Options(**{k: saved[k] for k in cgan_options.MODEL_KEYS if k in saved})
     generator, _ = models.build(options.model, options.conditional, options.latent_dim)
-    path = checkpoints.RunCheckpoint(checkpoint_dir, generator=generator).restore(
+    # A run with a moving average of the generator samples from the average.
+    key = "ema_generator" if cgan_options.small_data(options)[2] else "generator"
+    path = checkpoints.RunCheckpoint(checkpoint_dir, **{key: generator}).restore(
         checkpoint_dir, partial=True)
     return generator, options, path
 

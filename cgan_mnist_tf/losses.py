@@ -22,3 +22,18 @@ def generator_loss(fake_logits):
 def mean_probability(logits):
     """D's mean belief that the images are real: D(x) or D(G(z))."""
     return tf.reduce_mean(tf.sigmoid(logits))
+
+
+def hinge_discriminator_loss(real_logits, fake_logits):
+    """The hinge loss of SN-GAN / projection GANs: mean(relu(1 - D(x))) + mean(relu(1 + D(G(z))))."""
+    return (tf.reduce_mean(tf.nn.relu(1.0 - real_logits))
+            + tf.reduce_mean(tf.nn.relu(1.0 + fake_logits)))
+
+
+def hinge_generator_loss(fake_logits):
+    """G raises D's logit of its samples: -mean(D(G(z)))."""
+    return -tf.reduce_mean(fake_logits)
+
+
+LOSSES = {"bce": (discriminator_loss, generator_loss),
+          "hinge": (hinge_discriminator_loss, hinge_generator_loss)}

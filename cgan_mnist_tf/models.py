@@ -10,7 +10,9 @@ from keras import ops
 
 from cgan_mnist_tf.data import NUM_CLASSES
 
-MODELS = ("mlp", "conv")
+MODELS = ("mlp", "conv", "dcgan_proj")
+# The articles' models; the others are this project's small-data models.
+FAITHFUL_MODELS = ("mlp", "conv")
 MNIST_SHAPE = (28, 28, 1)
 CONV_SHAPE = (32, 32, 1)
 
@@ -107,6 +109,65 @@ def conv_discriminator(num_classes=NUM_CLASSES, sync_batchnorm=False):
     return keras.Model([image, y], logit, name="conv_discriminator")
 
 
+def _conditional_batch_norm(x, y, num_classes, sync_batchnorm):
+    """Batch norm whose scale and shift are looked up per label (de Vries et al. 2017)."""
+    channels = x.shape[-1]
+    x = _batch_norm(sync_batchnorm, center=False, scale=False)(x)
+    gamma = layers.Embedding(num_classes, channels, embeddings_initializer="zeros")(y)
+    beta = layers.Embedding(num_classes, channels, embeddings_initializer="zeros")(y)
+    return x * (1.0 + gamma[:, None, None, :]) + beta[:, None, None, :]
+
+
+def dcgan_proj_generator(latent_dim=100, num_classes=NUM_CLASSES, width=32,
+                         sync_batchnorm=False):
+    """DCGAN-style conditional generator, 28x28:
+
+    [z, embedding(y)] -> dense 7x7x(2w) -> CBN, ReLU -> upsample, conv3 w (14x14) -> CBN, ReLU
+    -> upsample, conv3 w/2 (28x28) -> CBN, ReLU -> conv3 1 -> tanh. CBN: batch norm
+    with a per-label scale and shift, so the label steers every block.
+    """
+    z = keras.Input((latent_dim,), name="z")
+    y = keras.Input((), dtype="int32", name="label")
+    x = layers.Concatenate()([z, _label_embedding(num_classes)(y)])
+    x = layers.Reshape((7, 7, 2 * width))(layers.Dense(7 * 7 * 2 * width, use_bias=False)(x))
+    x = layers.ReLU()(_conditional_batch_norm(x, y, num_classes, sync_batchnorm))
+    for filters in (width, width // 2):
+        x = layers.UpSampling2D()(x)
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = layers.ReLU()(_conditional_batch_norm(x, y, num_classes, sync_batchnorm))
+    images = layers.Conv2D(1, 3, padding="same", activation="tanh", dtype="float32")(x)
+    return keras.Model([z, y], images, name="dcgan_proj_generator")
+
+
+def _sn(layer):
+    # Keras' SpectralNormalization rescales the kernel to spectral norm 1 (one
+    # power iteration) on every training call, in place.
+    return layers.SpectralNormalization(layer)
+
+
+def projection_discriminator(num_classes=NUM_CLASSES, width=32):
+    """Projection discriminator (Miyato & Koyama 2018), spectrally normalised, 28x28:
+
+    image -> conv3 w/2 -> conv4/2 w (14x14) -> conv4/2 2w (7x7) -> conv3 2w, LeakyReLU 0.1
+    -> sum over positions = phi(x); logit = psi(phi(x)) + <embed(y), phi(x)>.
+    """
+    image = keras.Input(MNIST_SHAPE, name="image")
+    y = keras.Input((), dtype="int32", name="label")
+    x = image
+    for filters, kernel, strides in ((width // 2, 3, 1), (width, 4, 2), (2 * width, 4, 2),
+                                     (2 * width, 3, 1)):
+        x = _sn(layers.Conv2D(filters, kernel, strides, padding="same"))(x)
+        x = layers.LeakyReLU(0.1)(x)
+    # The paper's sum over positions, not the mean: with every layer 1-Lipschitz
+    # the mean leaves D's logits too small to tell real from fake (tried).
+    features = layers.Lambda(lambda t: ops.sum(ops.cast(t, "float32"), axis=(1, 2)),
+                             output_shape=(2 * width,), dtype="float32", name="phi")(x)
+    unconditional = _sn(layers.Dense(1, dtype="float32"))(features)
+    embedded = layers.Embedding(num_classes, 2 * width, dtype="float32", name="projection")(y)
+    projection = ops.sum(embedded * features, axis=-1, keepdims=True)
+    return keras.Model([image, y], unconditional + projection, name="projection_discriminator")
+
+
 def gan_generator(latent_dim=100, sync_batchnorm=False):
     """The plain GAN: z -> 256 -> 512 -> 1024 (batch norm, momentum 0.8) -> 784 -> tanh."""
     z = keras.Input((latent_dim,), name="z")
@@ -144,6 +205,8 @@ def build(model="mlp", conditional=True, latent_dim=100, dropout=True, sync_batc
     if model == "conv":
         return (conv_generator(latent_dim, sync_batchnorm=sync),
                 conv_discriminator(sync_batchnorm=sync))
+    if model == "dcgan_proj":
+        return (dcgan_proj_generator(latent_dim, sync_batchnorm=sync), projection_discriminator())
     raise ValueError(f"unknown model {model!r}; expected one of {MODELS}")
 
 

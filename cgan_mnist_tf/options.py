@@ -8,8 +8,9 @@ Python code builds it directly, and options.json is its saved form.
 import dataclasses
 import typing
 
-from cgan_mnist_tf import data, models
+from cgan_mnist_tf import augment, data, models
 from pix2pix_tf.common import options as common_options
+from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import MODEL, RUN, SPEED, TRAINING, option
 
 MODES = ("train", "generate", "eval")
@@ -24,10 +25,21 @@ class Options(common_options.SpeedOptions, common_options.DistributeOptions):
         None, "Folder of the run (train) or of metrics.json (eval).", RUN)
     checkpoint: typing.Optional[str] = option(
         None, "A run's folder: resume it (train) or use its generator.", RUN)
-    model: str = option("mlp", "mlp (28x28) or conv (DCGAN, 32x32).", MODEL, choices=models.MODELS)
+    model: str = option("mlp", "mlp (28x28) or conv (DCGAN, 32x32), the articles' models; or "
+                        "dcgan_proj (28x28), a DCGAN generator against a projection "
+                        "discriminator for small data.", MODEL, choices=models.MODELS)
     conditional: bool = option(True, "Condition on the label; --noconditional trains the plain "
                                "MLP GAN.", MODEL)
     latent_dim: int = option(100, "Size of the noise z.", MODEL)
+    # The small-data ingredients: used by dcgan_proj only; the articles' models
+    # (mlp, conv, --noconditional) train as the articles say and refuse them.
+    ema_decay: float = option(0.999, "dcgan_proj: decay of the moving average of the generator's "
+                              "weights that samples, generate and eval use (0: none).", MODEL)
+    loss: str = option("hinge", "dcgan_proj: hinge, or bce (the non-saturating loss of the "
+                       "articles' models).", TRAINING, choices=("hinge", "bce"))
+    diffaugment: str = option("translation,cutout", "dcgan_proj: DiffAugment of every image D "
+                              "sees, real and generated: a comma-separated subset of color, "
+                              "translation, cutout, or none.", TRAINING)
     dataset: str = option("mnist", "The digits to learn.", TRAINING, choices=data.DATASETS)
     data_dir: typing.Optional[str] = option(
         None, "A folder with the four MNIST IDX files (gzip or not) or mnist.npz, used instead "
@@ -62,6 +74,32 @@ MODEL_KEYS = common_options.names(Options, MODEL)
 # --strategy and --tpu are not among them: they say where this invocation runs.
 RUN_KEYS = (common_options.names(Options, TRAINING) + common_options.names(Options, SPEED)
             + ("sync_batchnorm",))
+
+
+SMALL_DATA_KEYS = ("ema_decay", "loss", "diffaugment")
+
+
+def small_data(options):
+    """(loss, DiffAugment policy, EMA decay) the run trains with: the options for
+    dcgan_proj, the articles' recipe (bce, none, no EMA) for the faithful models."""
+    if options.conditional and options.model not in models.FAITHFUL_MODELS:
+        return options.loss, augment.parse_policy(options.diffaugment), options.ema_decay
+    return "bce", (), 0.0
+
+
+def check_small_data(options, given):
+    """UserError for small-data options given to a faithful model or out of range."""
+    faithful = options.model in models.FAITHFUL_MODELS or not options.conditional
+    mixed = sorted(key for key in SMALL_DATA_KEYS if key in given)
+    if faithful and mixed:
+        raise UserError(f"--{', --'.join(mixed)}: only for --model dcgan_proj; the articles' "
+                        "models (mlp, conv, --noconditional) train as the articles do")
+    if not 0.0 <= options.ema_decay < 1.0:
+        raise UserError(f"--ema_decay {options.ema_decay} must be in [0, 1)")
+    try:
+        augment.parse_policy(options.diffaugment)
+    except ValueError as e:
+        raise UserError(f"--diffaugment: {e}") from None
 
 
 def from_checkpoint(options, checkpoint_dir, given, strict):

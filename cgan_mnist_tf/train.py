@@ -44,11 +44,9 @@ def build_gan(options, sync_batchnorm=False, dropout=True):
     dropout=False: no dropout (reproducible steps, for tests and comparisons).
     """
     with precision.dtype_policy(options.mixed_precision):
-        generator, discriminator = models.build(options.model, options.conditional,
-                                                options.latent_dim, dropout=dropout,
-                                                sync_batchnorm=sync_batchnorm)
-    gan = gan_lib.ConditionalGAN(generator, discriminator, options.latent_dim,
-                                 conditional=options.conditional)
+        gan = gan_lib.build_gan(options.model, options.conditional, options.latent_dim,
+                                *cgan_options.small_data(options), dropout=dropout,
+                                sync_batchnorm=sync_batchnorm)
     gan.compile(*gan_lib.make_optimizers(options.lr, options.beta1, options.fused_optimizer),
                 jit_compile=options.jit_compile)
     gan_lib.build_optimizers(gan)
@@ -76,6 +74,8 @@ def run_state(options):
 def run_checkpoint(gan, directory, state):
     """The checkpoint of a run. Its keys (d_optimizer, g_optimizer) are those
     of the first version, so every run folder made since still resumes."""
+    if gan.ema_generator is not None:
+        state = dict(state, ema_generator=gan.ema_generator)
     return checkpoints.RunCheckpoint(
         directory, generator=gan.generator, discriminator=gan.discriminator,
         d_optimizer=gan.discriminator_optimizer, g_optimizer=gan.generator_optimizer, **state)
@@ -104,6 +104,7 @@ def prepare(options, given, log):
                                                             strict=True)
         for message in messages:
             log(message)
+    cgan_options.check_small_data(options, given)
     output_dir = options.output_dir or options.checkpoint
     if not output_dir:
         raise UserError("--mode train needs --output_dir (or --checkpoint to resume)")

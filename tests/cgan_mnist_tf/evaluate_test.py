@@ -28,9 +28,18 @@ class EvaluateTest(tf.test.TestCase):
         self.assertAllInRange(saved["conditional_accuracy"], 0.0, 1.0)
         self.assertGreaterEqual(saved["frechet_distance"], 0.0)
         self.assertEqual(len(saved["per_class_accuracy"]), 10)
+        # The real-data ceiling beside every figure, under the same judge.
+        real = saved["real"]
+        self.assertEqual(real["conditional_accuracy"], saved["classifier_accuracy"])
+        self.assertIsInstance(real["frechet_distance"], float)
+        self.assertEqual(real["frechet_images"], 50)  # 5 of each class of the 60 training images.
+        self.assertGreater(real["diversity"], 0.0)
+        self.assertGreaterEqual(saved["diversity"], 0.0)
+        self.assertEqual(len(saved["per_class_diversity"]), 10)
         self.assertEqual((saved["classifier_train_images"], saved["classifier_test_images"]), (60, 30))
         self.assertIn("eval classifier: training on 60 real images", out.getvalue())
         self.assertIn("conditional accuracy of 50 generated images", out.getvalue())
+        self.assertIn("intra-class diversity", out.getvalue())
 
         out = io.StringIO()
         with contextlib.redirect_stdout(out):

@@ -34,5 +34,34 @@ class MetricsTest(tf.test.TestCase):
         self.assertAllClose(metrics.class_shares(predicted, 3), [0.25, 0.75, 0.0])
 
 
+    def test_mean_pairwise_distance_by_hand(self):
+        # Pairs of (0,0), (3,4), (6,8): distances 5, 10, 5.
+        self.assertAllClose(metrics.mean_pairwise_distance([[0, 0], [3, 4], [6, 8]]), 20.0 / 3)
+        self.assertEqual(metrics.mean_pairwise_distance([[1.0, 2.0]]), 0.0)
+
+    def test_collapsed_generator_scores_low_diversity(self):
+        rng = np.random.default_rng(3)
+        labels = np.repeat(np.arange(10), 20)
+        real = rng.normal(size=(200, 16)) + labels[:, None]
+        # One identical sample per class: recognisable, but collapsed.
+        collapsed = np.repeat(rng.normal(size=(10, 16)), 20, axis=0)
+        real_mean, real_per_class = metrics.intra_class_diversity(real, labels)
+        fake_mean, fake_per_class = metrics.intra_class_diversity(collapsed, labels)
+        self.assertAllClose(fake_mean, 0.0, atol=1e-6)
+        self.assertGreater(real_mean, 4.0)  # ~sqrt(2 * 16) for unit Gaussians.
+        self.assertLen(real_per_class, 10)
+        self.assertAllClose(fake_per_class, [0.0] * 10, atol=1e-6)
+
+    def test_diversity_skips_classes_with_fewer_than_two_images(self):
+        mean, per_class = metrics.intra_class_diversity([[0.0], [2.0], [5.0]], [1, 1, 4], 5)
+        self.assertEqual(per_class, [None, 2.0, None, None, None])
+        self.assertEqual(mean, 2.0)
+
+    def test_balanced_sample_takes_up_to_per_class_of_each(self):
+        labels = np.array([0] * 5 + [1] * 2 + [2] * 7)
+        chosen = metrics.balanced_sample(labels, 3, seed=1, num_classes=3)
+        self.assertEqual(np.bincount(labels[chosen]).tolist(), [3, 2, 3])
+        self.assertLen(set(chosen.tolist()), 8)
+
 if __name__ == "__main__":
     tf.test.main()

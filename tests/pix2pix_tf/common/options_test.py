@@ -61,7 +61,9 @@ class FlagsTest(tf.test.TestCase):
         self.assertIn("crop_size", pix2pix_options.MODEL_KEYS)
         self.assertIn("dropout", pix2pix_options.MODEL_KEYS)
         self.assertNotIn("lr", pix2pix_options.MODEL_KEYS)
-        self.assertCountEqual(cgan_options.MODEL_KEYS, ("model", "conditional", "latent_dim"))
+        # ema_decay: whether the checkpoint holds an EMA copy of the generator.
+        self.assertCountEqual(cgan_options.MODEL_KEYS,
+                              ("model", "conditional", "latent_dim", "ema_decay"))
 
 
 class SavedOptionsTest(tf.test.TestCase):

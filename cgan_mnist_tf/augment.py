@@ -1,0 +1,74 @@
+"""DiffAugment (Zhao et al. 2020): differentiable augmentations of the discriminator's input.
+
+The same random transformation family is applied to real and generated batches
+(each image its own draw) inside the train step, and gradients flow through it
+to the generator, so D cannot memorise 5,000 digits and G is not taught the
+augmentations. Images are (N, H, W, C) in [-1, 1]; every function is built from
+TensorFlow ops that have gradients with respect to the images.
+"""
+
+import tensorflow as tf
+
+POLICIES = ("color", "translation", "cutout")
+BACKGROUND = -1.0  # Black in [-1, 1]: what lies outside a digit.
+
+
+def parse_policy(text):
+    """'translation,cutout' -> ('translation', 'cutout'); '' or 'none' -> ()."""
+    names = tuple(part.strip() for part in str(text or "").split(",") if part.strip())
+    if names in ((), ("none",)):
+        return ()
+    unknown = [name for name in names if name not in POLICIES]
+    if unknown:
+        raise ValueError(f"unknown DiffAugment {', '.join(unknown)}; expected a comma-separated "
+                         f"subset of {', '.join(POLICIES)} (or none)")
+    return names
+
+
+def color(images):
+    """Per-image brightness (+-0.5 of the [0, 1] range) and contrast (x0.5..x1.5).
+
+    Saturation, DiffAugment's third colour change, does not apply to grayscale.
+    """
+    n = tf.shape(images)[0]
+    brightness = tf.random.uniform((n, 1, 1, 1), -0.5, 0.5, images.dtype) * 2.0
+    images = images + brightness
+    mean = tf.reduce_mean(images, axis=[1, 2, 3], keepdims=True)
+    contrast = tf.random.uniform((n, 1, 1, 1), 0.5, 1.5, images.dtype)
+    return (images - mean) * contrast + mean
+
+
+def translation(images, ratio=0.125):
+    """Shifts each image by up to ratio x its size in x and y, filling with background."""
+    n, h, w = tf.shape(images)[0], images.shape[1], images.shape[2]
+    pad_h, pad_w = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    dy = tf.random.uniform((n, 1, 1), -pad_h, pad_h + 1, tf.int32)
+    dx = tf.random.uniform((n, 1, 1), -pad_w, pad_w + 1, tf.int32)
+    padded = tf.pad(images, [[0, 0], [pad_h, pad_h], [pad_w, pad_w], [0, 0]],
+                    constant_values=BACKGROUND)
+    rows = tf.broadcast_to(tf.range(h)[None, :, None] + pad_h + dy, (n, h, w))
+    cols = tf.broadcast_to(tf.range(w)[None, None, :] + pad_w + dx, (n, h, w))
+    # gather_nd's gradient scatters back into the padded images, then the pad's into the images.
+    return tf.gather_nd(padded, tf.stack([rows, cols], axis=-1), batch_dims=1)
+
+
+def cutout(images, ratio=0.5):
+    """Blanks (sets to 0, as DiffAugment does) one ratio-sized square per image at a random place."""
+    n, h, w = tf.shape(images)[0], images.shape[1], images.shape[2]
+    size_h, size_w = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    cy = tf.random.uniform((n, 1, 1), 0, h + (1 - size_h % 2), tf.int32)
+    cx = tf.random.uniform((n, 1, 1), 0, w + (1 - size_w % 2), tf.int32)
+    rows = tf.range(h)[None, :, None] - cy + size_h // 2
+    cols = tf.range(w)[None, None, :] - cx + size_w // 2
+    inside = (rows >= 0) & (rows < size_h) & (cols >= 0) & (cols < size_w)
+    return images * tf.cast(~inside, images.dtype)[..., None]
+
+
+FUNCTIONS = {"color": color, "translation": translation, "cutout": cutout}
+
+
+def diff_augment(images, policy):
+    """`images` through each augmentation of `policy` (names, in POLICIES' order of use)."""
+    for name in policy:
+        images = FUNCTIONS[name](images)
+    return images
