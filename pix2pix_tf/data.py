@@ -267,14 +267,18 @@ class DecodedImages:
 
 
 def test_dataset(paths, *, batch_size, which_direction, lab_colorization, crop_size):
-    """Batches (paths, inputs, targets) in file order, resized without jitter."""
+    """Batches (paths, inputs, targets) in file order, resized without jitter.
+
+    A file that fails to decode is left out (its path is missing from the
+    batches), so that one bad file does not stop a test run.
+    """
 
     def load(path):
         inputs, targets = split_pair(decode(path), which_direction, lab_colorization)
         return path, resize(inputs, crop_size), resize(targets, crop_size)
 
     ds = tf.data.Dataset.from_tensor_slices(list(paths))
-    ds = ds.map(load, num_parallel_calls=AUTOTUNE)
+    ds = ds.map(load, num_parallel_calls=AUTOTUNE).ignore_errors()
     return ds.batch(batch_size).prefetch(AUTOTUNE)
 
 

@@ -1,22 +1,50 @@
-"""Export mode: the generator as a SavedModel with two signatures.
+"""Export mode: the generator as a SavedModel that TensorFlow Serving loads unchanged.
 
-serving_default: `input`, base64 PNG/JPEG strings (any size, 1, 3 or 4
-  channels, standard or URL-safe alphabet) -> `output`, base64 (URL-safe)
-  PNG or JPEG strings of crop_size x crop_size, as the reference's export.
+`--mode export --output_dir OUT` writes OUT/export/N/ (N = 1, 2, ...: the next
+free version), the layout of TF Serving's --model_base_path. A version is
+written to a staging folder inside OUT/export and renamed into place, so it
+is either complete or absent; staging folders left by a crash are removed by
+the next export.
+
+Signatures (every image is translated on its own, as a batch of one):
+
+serving_default: `image_bytes`, a batch of strings, each the bytes of a PNG
+  or JPEG file or the base64 of them (standard or web-safe alphabet; told
+  apart by the files' magic bytes), any size, gray, RGB or RGBA ->
+  `output_bytes`, PNG bytes (JPEG with --output_filetype jpeg) at crop_size.
+  TF Serving's REST API base64-encodes string outputs whose name ends in
+  `_bytes`, so {"instances": [{"b64": ...}]} -> {"predictions": [{"b64": ...}]}.
+reference: the reference pix2pix.py's contract: `input`, base64 strings ->
+  `output`, web-safe base64 PNG (or JPEG) strings.
 translate: `images`, float [batch, crop, crop, channels] in [-1, 1] ->
   `outputs`, the generator's output in [-1, 1].
+
+load_export() reads these exports, and the un-versioned OUT/export of
+earlier versions (whose serving_default is the reference contract).
 """
 
+import base64
+import errno
+import json
 import os
+import re
 import shutil
-import tempfile
 
 import tensorflow as tf
 
-from pix2pix_tf import data, display
-from pix2pix_tf.inference import load_generator
+from pix2pix_tf import inference
+from pix2pix_tf.common import files
 from pix2pix_tf.common.errors import UserError
-from pix2pix_tf.common.options import require_output_dir
+from pix2pix_tf.common.options import load_options, require_output_dir
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+JPEG_MAGIC = b"\xff\xd8\xff"
+EXPORT_DIR = "export"  # OUTPUT_DIR/export: the base folder of the versions.
+SAVED_MODEL_FILE = "saved_model.pb"
+STAGING_PREFIX = ".staging-"
+# What the export records beside the SavedModel, for the tools that serve it.
+INFO_FILE = "pix2pix.json"
+INFO_KEYS = ("crop_size", "which_direction", "lab_colorization", "eval_mode", "output_filetype")
 
 
 class ExportedGenerator(tf.Module):
@@ -28,62 +56,215 @@ class ExportedGenerator(tf.Module):
         # the SavedModel must hold it for dropout to run at serving time.
         self.seed_states = [layer.seed_generator.state for layer in generator.layers
                             if getattr(layer, "seed_generator", None) is not None]
-        self.crop_size = options.crop_size
-        self.training = not options.eval_mode
-        self.lab_colorization = options.lab_colorization
-        self.which_direction = options.which_direction
+        self._translator = inference.ImageTranslator(generator, options)
         self.filetype = options.output_filetype
-        channels = generator.input_shape[-1]
+        crop, channels = options.crop_size, generator.input_shape[-1]
         self.translate = tf.function(
             self._translate,
-            input_signature=[tf.TensorSpec([None, self.crop_size, self.crop_size, channels],
-                                           tf.float32, name="images")])
-        self.serve = tf.function(
-            self._serve, input_signature=[tf.TensorSpec([None], tf.string, name="input")])
+            input_signature=[tf.TensorSpec([None, crop, crop, channels], tf.float32, name="images")])
+        self.serve_bytes = tf.function(
+            self._serve_bytes, input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
+        self.serve_reference = tf.function(
+            self._serve_reference, input_signature=[tf.TensorSpec([None], tf.string, name="input")])
 
     def _translate(self, images):
-        return {"outputs": self.generator(images, training=self.training)}
+        return {"outputs": self._translator.translate(images)}
 
-    def _decode(self, encoded):
-        urlsafe = tf.strings.regex_replace(tf.strings.regex_replace(encoded, r"\+", "-"), "/", "_")
-        image = data.decode_bytes(tf.io.decode_base64(tf.strings.strip(urlsafe)))
-        return tf.image.resize(image, [self.crop_size, self.crop_size], method="area")
+    def _one(self, contents):
+        """The bytes of one image file, or their base64 -> encoded result."""
+        is_file = tf.logical_or(tf.equal(tf.strings.substr(contents, 0, len(PNG_MAGIC)), PNG_MAGIC),
+                                tf.equal(tf.strings.substr(contents, 0, len(JPEG_MAGIC)), JPEG_MAGIC))
+        raw = tf.cond(is_file, lambda: contents, lambda: _decode_base64(contents))
+        rgb = self._translator.translate_photo(inference.decode_photo(raw))
+        return inference.encode(rgb, self.filetype)
 
-    def _encode(self, image):
-        image = display.to_uint8(image)
-        encoded = (tf.io.encode_png(image) if self.filetype == "png"
-                   else tf.io.encode_jpeg(image, quality=95))
-        return tf.io.encode_base64(encoded, pad=True)
+    def _translate_files(self, strings):
+        return tf.map_fn(self._one, strings, fn_output_signature=tf.string)
 
-    def _serve(self, encoded):
-        rgb = tf.map_fn(self._decode, encoded, fn_output_signature=tf.float32)
-        if self.lab_colorization:
-            inputs, _ = data.split_pair(rgb, self.which_direction, lab_colorization=True)
-            outputs = self._translate(inputs)["outputs"]
-            result = display.compose_lab(inputs, outputs, self.which_direction)
-        else:
-            result = (self._translate(rgb * 2.0 - 1.0)["outputs"] + 1.0) / 2.0
-        return {"output": tf.map_fn(self._encode, result, fn_output_signature=tf.string)}
+    def _serve_bytes(self, image_bytes):
+        return {"output_bytes": self._translate_files(image_bytes)}
+
+    def _serve_reference(self, encoded):
+        return {"output": tf.io.encode_base64(self._translate_files(encoded), pad=True)}
+
+
+def _decode_base64(text):
+    """Base64 in the standard or the web-safe alphabet, with or without padding,
+    line breaks or spaces -> bytes."""
+    websafe = tf.strings.regex_replace(tf.strings.regex_replace(text, r"\+", "-"), "/", "_")
+    return tf.io.decode_base64(tf.strings.regex_replace(websafe, r"\s", ""))
+
+
+# ---------------------------------------------------------------- writing
+
+def versions(base):
+    """The numbers of the numbered folders in an export base folder, sorted
+    (whatever they hold: a new version takes a number above all of them)."""
+    if not os.path.isdir(base):
+        return []
+    return sorted(int(name) for name in os.listdir(base)
+                  if name.isdigit() and os.path.isdir(os.path.join(base, name)))
+
+
+def _process_alive(pid):
+    try:
+        os.kill(pid, 0)  # Signal 0: only checks that the process exists.
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # It exists, under another user.
+        pass
+    return True
+
+
+def remove_stale_staging(base, output_dir, log=print):
+    """Removes staging folders of exports that crashed: .staging-PID-* in the
+    base folder whose process is gone, and the .export-* folders earlier
+    versions of this export left in the output folder."""
+    stale = []
+    for name in os.listdir(base):
+        match = re.fullmatch(re.escape(STAGING_PREFIX) + r"(\d+)-.*", name)
+        if match and not _process_alive(int(match.group(1))):
+            stale.append(os.path.join(base, name))
+    stale += [os.path.join(output_dir, name) for name in os.listdir(output_dir)
+              if name.startswith(".export-")]
+    for path in stale:
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+            log(f"removed {path}, left by an export that did not finish")
+
+
+def _info(options):
+    """What INFO_FILE records: the model's options, and the run and training
+    folder it came from (absolute paths), for the tools that serve it."""
+    info = {key: getattr(options, key) for key in INFO_KEYS}
+    info["checkpoint"] = os.path.abspath(options.checkpoint)
+    training_dir = load_options(options.checkpoint).get("input_dir")
+    info["training_input_dir"] = os.path.abspath(training_dir) if training_dir else None
+    return info
+
+
+def _publish(staging, base):
+    """Renames `staging` to the next free version of `base`; returns its path."""
+    while True:
+        target = os.path.join(base, str((versions(base) or [0])[-1] + 1))
+        try:
+            os.rename(staging, target)
+            return target
+        except OSError as e:
+            if e.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise  # An export running at the same time took that number: take the next.
 
 
 def export(options, given=(), log=print):
-    """Writes output_dir/export, replacing an earlier export only once the new one is complete."""
-    options, generator = load_generator(options, given, log)
+    """Writes OUTPUT_DIR/export/N, the next version; returns its path."""
+    options, generator = inference.load_generator(options, given, log)
     require_output_dir(options, "export")
     module = ExportedGenerator(generator, options)
-    target = os.path.join(options.output_dir, "export")
+    base = os.path.join(options.output_dir, EXPORT_DIR)
     try:
-        os.makedirs(options.output_dir, exist_ok=True)
-        staging = tempfile.mkdtemp(prefix=".export-", dir=options.output_dir)
+        os.makedirs(base, exist_ok=True)
+        remove_stale_staging(base, options.output_dir, log)
+        staging = files.staging_dir(base, prefix=f"{STAGING_PREFIX}{os.getpid()}-")
     except OSError as e:
         raise UserError(f"cannot write to --output_dir {options.output_dir}: {e.strerror}") from e
     try:
         tf.saved_model.save(module, staging, signatures={
-            "serving_default": module.serve, "translate": module.translate})
-        if os.path.exists(target):
-            shutil.rmtree(target)
-        os.replace(staging, target)
+            "serving_default": module.serve_bytes, "reference": module.serve_reference,
+            "translate": module.translate})
+        files.write_json(os.path.join(staging, INFO_FILE), _info(options))
+        path = _publish(staging, base)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    log(f"exported the generator to {target}")
-    return target
+    log(f"exported the generator to {path}: version {os.path.basename(path)} of {base}, "
+        "the folder TensorFlow Serving's --model_base_path takes")
+    if os.path.isfile(os.path.join(base, SAVED_MODEL_FILE)):
+        log(f"{base} also holds an un-versioned export made before versions existed: "
+            "TensorFlow Serving ignores it, load_export() reads it only when given that folder "
+            "and no version exists")
+    return path
+
+
+# ---------------------------------------------------------------- reading
+
+def saved_model_in(path):
+    """The SavedModel folder of `path` as TF Serving's --model_base_path reads
+    it, or None: its highest version (a numbered folder holding
+    saved_model.pb), else `path` itself if it holds saved_model.pb (a version
+    folder, or an un-versioned export of earlier versions)."""
+    if not os.path.isdir(path):
+        return None
+    found = [version for version in versions(path)
+             if os.path.isfile(os.path.join(path, str(version), SAVED_MODEL_FILE))]
+    if found:
+        return os.path.join(path, str(found[-1]))
+    return path if os.path.isfile(os.path.join(path, SAVED_MODEL_FILE)) else None
+
+
+def find_export(path):
+    """The SavedModel folder `path` stands for: an export base folder (its
+    highest version), a version folder, an un-versioned export of earlier
+    versions, or a training run folder (the same, in its export/)."""
+    if not os.path.isdir(path):
+        raise UserError(f"{path} does not exist or is not a folder")
+    found = saved_model_in(path) or saved_model_in(os.path.join(path, EXPORT_DIR))
+    if not found:
+        raise UserError(f"{path} holds no exported model: make one with --mode export "
+                        f"--checkpoint RUN --output_dir RUN, then give RUN or RUN/export")
+    return found
+
+
+class LoadedExport:
+    """An export loaded for translating image files (thread-safe to call).
+
+    Attributes:
+        path: the SavedModel folder.
+        version: its version number, or None for an un-versioned export.
+        crop_size: the generator's input size.
+        info: what the export recorded about its model (crop_size,
+            which_direction, lab_colorization...), {} for earlier exports.
+    """
+
+    def __init__(self, path):
+        self.path = find_export(path)
+        name = os.path.basename(os.path.normpath(self.path))
+        self.version = int(name) if name.isdigit() else None
+        try:
+            self.model = tf.saved_model.load(self.path)
+        except (OSError, ValueError, tf.errors.OpError) as e:
+            raise UserError(f"cannot load the SavedModel {self.path}: "
+                            f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from e
+        serving = self.model.signatures["serving_default"]
+        self._input_name = next(iter(serving.structured_input_signature[1]))
+        self._serving = serving
+        # Exports of earlier versions return base64 text under `output`.
+        self._base64_output = "output_bytes" not in serving.structured_outputs
+        self.crop_size = int(self.model.signatures["translate"].structured_input_signature[1][
+            "images"].shape[1])
+        info_path = os.path.join(self.path, INFO_FILE)
+        self.info = {}
+        if os.path.isfile(info_path):
+            with open(info_path) as f:
+                self.info = json.load(f)
+
+    def translate(self, images):
+        """A list of PNG/JPEG file contents (bytes) -> the list of encoded results
+        (PNG, or JPEG for an export made with --output_filetype jpeg), each
+        crop_size x crop_size and translated on its own.
+
+        Raises tf.errors.InvalidArgumentError for data that is not an image.
+        """
+        if not images:
+            return []
+        request = [base64.urlsafe_b64encode(image) if self._base64_output else image
+                   for image in images]
+        results = self._serving(**{self._input_name: tf.constant(request)})
+        if self._base64_output:
+            return [base64.urlsafe_b64decode(text) for text in results["output"].numpy()]
+        return list(results["output_bytes"].numpy())
+
+
+def load_export(path):
+    """Loads the export a run folder, export base folder or version folder
+    names (see find_export); the result's translate() takes and returns
+    image file bytes."""
+    return LoadedExport(path)

@@ -32,12 +32,13 @@ def options_from_flags():
 
 def run(options, given=()):
     """Runs `options.mode` with `options`: the command line without the flags."""
-    from pix2pix_tf import export, inference, train  # TensorFlow: only once the flags are fine.
+    from pix2pix_tf import export, inference, predict, train  # TensorFlow: only once the flags are fine.
 
     modes = {
         "train": train.train,
         "test": lambda options, given: inference.run(options, given, write_images=True),
         "eval": lambda options, given: inference.run(options, given, write_images=False),
+        "predict": predict.predict,
         "export": export.export,
     }
     return modes[options.mode](options, given)

@@ -14,7 +14,7 @@ from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import DERIVED, MODEL, RUN, TRAINING, option
 
-MODES = ("train", "test", "eval", "export")
+MODES = ("train", "test", "eval", "predict", "export")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,16 +22,19 @@ class Options(common_options.SpeedOptions, common_options.DistributeOptions):
     """Every option of a pix2pix run, with the reference pix2pix.py's defaults."""
 
     mode: typing.Optional[str] = option(
-        None, "train; test: images, metrics and index.html of a folder; eval: metrics only; "
-        "export: a SavedModel of the generator.", RUN, choices=MODES)
+        None, "train; test: images, metrics and index.html of a folder of pairs; eval: metrics "
+        "only; predict: translate input-only images (a folder or one file), written at their "
+        "own size; export: a SavedModel of the generator for TensorFlow Serving, as "
+        "OUTPUT_DIR/export/VERSION.", RUN, choices=MODES)
     input_dir: typing.Optional[str] = option(
-        None, "Folder of A|B image pairs (or of photos with --lab_colorization).", RUN)
+        None, "Folder of A|B image pairs (or of photos with --lab_colorization); --mode "
+        "predict: a folder of input images, or one.", RUN)
     output_dir: typing.Optional[str] = option(
         None, "Where checkpoints, summaries and images go.", RUN)
     seed: typing.Optional[int] = option(
         None, "Random seed; a random one (saved in options.json) if not given.", TRAINING)
     checkpoint: typing.Optional[str] = option(
-        None, "Folder of a run to resume (train) or to use (test, export).", RUN)
+        None, "Folder of a run to resume (train) or to use (test, eval, predict, export).", RUN)
 
     max_steps: typing.Optional[int] = option(
         None, "Number of training steps, counted from the first run.", TRAINING)
@@ -46,8 +49,8 @@ class Options(common_options.SpeedOptions, common_options.DistributeOptions):
     eval_mode: bool = option(
         False, "Test/eval/export with moving batch-norm statistics and no dropout "
         "(deterministic), instead of the paper's batch statistics and dropout.", RUN)
-    output_filetype: str = option("png", "Image format the export returns.", RUN,
-                                  choices=("png", "jpeg"))
+    output_filetype: str = option("png", "Image format predict writes and the export returns.",
+                                  RUN, choices=("png", "jpeg"))
     lab_colorization: bool = option(False, "Train a colouriser: lightness in, colour out.", MODEL)
     batch_size: int = option(1, "Images per batch.", TRAINING)
     which_direction: str = option("AtoB", "Which half of each pair is the input.", MODEL,

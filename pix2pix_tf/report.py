@@ -2,6 +2,7 @@
 
 import html
 import os
+import urllib.parse
 
 from pix2pix_tf.common import files, image_io, plots
 
@@ -12,6 +13,9 @@ LOSS_PLOT = "losses.png"  # Where History.write_plot draws LOSS_HISTORY.
 LOSS_PANELS = (("discriminator loss", [("discriminator_loss", "D")]),
                ("generator GAN loss", [("generator_loss_GAN", "G GAN")]),
                ("generator L1 loss", [("generator_loss_L1", "G L1")]))
+
+# The histograms test mode shows above its table.
+HISTOGRAMS = "histograms.png"
 
 
 def save_image_set(image_dir, name, images):
@@ -27,17 +31,18 @@ def save_image_set(image_dir, name, images):
 
 def write_index(path, columns, rows, heading=""):
     """Writes an HTML table: one row per dict of `rows`, one column per name
-    in `columns`; values ending in .png are shown as images, others as text."""
+    in `columns`; values that are image file paths (.png, .jpg, .jpeg,
+    relative to the page) are shown as images, others as text."""
     out = ["<!DOCTYPE html>", "<html><head><meta charset='utf-8'><title>pix2pix</title>",
-           "<style>td, th {padding: 4px; text-align: center} img {max-width: 256px}</style>",
+           "<style>td, th {padding: 4px; text-align: center} td img {max-width: 256px}</style>",
            "</head><body>", heading, "<table>",
            "<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in columns) + "</tr>"]
     for row in rows:
         cells = []
         for column in columns:
             value = row.get(column, "")
-            if isinstance(value, str) and value.endswith(".png"):
-                cells.append(f"<td><img src='{html.escape(value)}'></td>")
+            if isinstance(value, str) and image_io.is_image_file(value):
+                cells.append(f"<td><img src='{html.escape(image_url(value))}'></td>")
             elif isinstance(value, float):
                 cells.append(f"<td>{value:.4f}</td>")
             else:
@@ -45,6 +50,11 @@ def write_index(path, columns, rows, heading=""):
         out.append("<tr>" + "".join(cells) + "</tr>")
     out += ["</table>", "</body></html>", ""]
     files.write_atomic(path, "\n".join(out))
+
+
+def image_url(path):
+    """A relative file path as the src of an <img>: '#', '?', spaces... escaped."""
+    return urllib.parse.quote(path.replace(os.sep, "/"), safe="/")
 
 
 def training_rows(image_dir):

@@ -10,7 +10,6 @@ that translates image bytes, and the example inputs the web page offers.
         `--mode export` if it has none.
 """
 
-import base64
 import io
 import os
 import threading
@@ -25,8 +24,6 @@ from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import OPTIONS_FILE, load_options
 from pix2pix_tf.dataset_tools import synthetic_facades
 
-SAVED_MODEL_FILE = "saved_model.pb"
-EXPORT_DIR = "export"
 IMAGE_FORMATS = ("PNG", "JPEG")
 MAX_EXAMPLES = 12
 # An option only pix2pix runs have: tells them from cgan_mnist_tf's runs.
@@ -35,15 +32,6 @@ PIX2PIX_OPTION = "which_direction"
 
 class BadImage(ValueError):
     """A request's image that is not a decodable PNG or JPEG."""
-
-
-def _saved_model_in(path):
-    """The SavedModel folder `path` stands for without exporting, or None."""
-    if os.path.isfile(os.path.join(path, SAVED_MODEL_FILE)):
-        return path
-    versions = [int(name) for name in os.listdir(path) if name.isdigit()
-                and os.path.isfile(os.path.join(path, name, SAVED_MODEL_FILE))]
-    return os.path.join(path, str(max(versions))) if versions else None
 
 
 def _is_run(path):
@@ -60,21 +48,21 @@ def find_export(path, log=print):
         raise UserError("--model is required: a training run's folder or an export")
     if not os.path.isdir(path):
         raise UserError(f"--model {path} does not exist or is not a folder")
-    found = _saved_model_in(path)
+    found = export.saved_model_in(path)
     if found:
         return found
     if not _is_run(path):
         raise UserError(f"--model {path} is neither a training run (no {OPTIONS_FILE}) nor an "
-                        f"export (no {SAVED_MODEL_FILE}, no numbered version folders)")
+                        f"export (no {export.SAVED_MODEL_FILE}, no numbered version folders)")
     if PIX2PIX_OPTION not in load_options(path):
         raise UserError(f"--model {path} is not a pix2pix_tf training run")
-    export_base = os.path.join(path, EXPORT_DIR)
-    found = _saved_model_in(export_base) if os.path.isdir(export_base) else None
+    export_base = os.path.join(path, export.EXPORT_DIR)
+    found = export.saved_model_in(export_base) if os.path.isdir(export_base) else None
     if found:
         return found
     log(f"{path} has no export yet: exporting it")
     export_run(path, log)
-    found = _saved_model_in(export_base) if os.path.isdir(export_base) else None
+    found = export.saved_model_in(export_base) if os.path.isdir(export_base) else None
     if not found:
         raise UserError(f"exporting {path} left no SavedModel in {export_base}")
     return found
@@ -108,26 +96,9 @@ def run_of(export_dir):
 
 
 def load_translator(export_dir):
-    """Loads an export; returns translate(list of PNG/JPEG bytes) -> list of image bytes.
-
-    The only code that knows the export's signatures. Two layouts: version
-    folders, whose serving_default takes raw image bytes and returns raw PNG
-    as `output_bytes`; and un-versioned exports, whose serving_default takes
-    `input` and returns `output`, both web-safe base64.
-    """
-    model = tf.saved_model.load(export_dir)
-    serving = model.signatures["serving_default"]
-    (input_name,) = serving.structured_input_signature[1]
-    raw = "output_bytes" in serving.structured_outputs
-
-    def translate(images):
-        if raw:
-            return list(serving(**{input_name: tf.constant(images)})["output_bytes"].numpy())
-        encoded = tf.constant([base64.urlsafe_b64encode(image) for image in images])
-        return [base64.urlsafe_b64decode(x) for x in serving(**{input_name: encoded})["output"].numpy()]
-
-    translate.model = model  # The signature functions need the loaded object alive.
-    return translate
+    """Loads an export; returns translate(list of PNG/JPEG bytes) -> list of
+    image bytes: export.LoadedExport.translate, which reads both layouts."""
+    return export.load_export(export_dir).translate
 
 
 def check_image(data):

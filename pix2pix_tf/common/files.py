@@ -13,10 +13,8 @@ def write_atomic(path, data):
     os.makedirs(directory, exist_ok=True)
     mode = "wb" if isinstance(data, (bytes, bytearray)) else "w"
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
-    umask = os.umask(0)
-    os.umask(umask)
     try:
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual file mode.
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; give the usual file mode.
         with os.fdopen(fd, mode) as f:
             f.write(data)
         os.replace(tmp, path)
@@ -51,6 +49,20 @@ def printable(path):
         return path
     except UnicodeEncodeError:  # os.listdir's surrogate escapes of undecodable bytes.
         return repr(os.fsencode(path))
+
+
+def current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def staging_dir(directory, prefix):
+    """A new empty folder in `directory`, to fill and then rename into place,
+    with the usual folder mode (mkdtemp's are private)."""
+    path = tempfile.mkdtemp(prefix=prefix, dir=directory)
+    os.chmod(path, 0o777 & ~current_umask())
+    return path
 
 
 def write_json(path, value):

@@ -1,4 +1,5 @@
-"""Curves of what training logs, as PNG files drawn with matplotlib's Agg renderer.
+"""Curves of what training logs, and histograms of per-image scores, as PNG
+files drawn with matplotlib's Agg renderer.
 
 The values are kept in a small JSON file beside the plot, so a resumed run's
 curves start at its first step.
@@ -9,7 +10,9 @@ import json
 import math
 import os
 
+import numpy as np
 from matplotlib.figure import Figure  # Not pyplot: no GUI backend, no global figure state.
+from matplotlib.ticker import MaxNLocator
 
 from pix2pix_tf.common import files
 
@@ -70,6 +73,31 @@ def plot(path, records, panels, xlabel="step"):
         axes.grid(alpha=0.3)
         if len(curves) > 1:
             axes.legend()
+    _save(figure, path)
+
+
+def histograms(path, columns):
+    """Writes a PNG of one histogram per entry of `columns`, side by side,
+    each with its mean marked.
+
+    Args:
+        path: the PNG file, written atomically.
+        columns: {x-axis label: list of numbers}, e.g. a metric over images.
+    """
+    figure = Figure(figsize=(4.5 * len(columns), 3.2), dpi=100, layout="constrained")
+    for axes, (label, values) in zip(figure.subplots(1, len(columns), squeeze=False)[0],
+                                     columns.items()):
+        values = np.asarray(values, np.float64)
+        axes.hist(values, bins=int(np.clip(np.sqrt(len(values)), 5, 40)), color="#4a7ab5")
+        axes.axvline(values.mean(), color="#c33", linestyle="--", label=f"mean {values.mean():.4f}")
+        axes.set_xlabel(label)
+        axes.set_ylabel("count")
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.legend(fontsize="small")
+    _save(figure, path)
+
+
+def _save(figure, path):
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     files.write_atomic(path, buffer.getvalue())

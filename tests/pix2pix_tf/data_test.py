@@ -350,6 +350,16 @@ class FileFormatTest(DataTestCase):
                            r"image.*4\.jpg is not a decodable image [^;]*; and 2 more$"):
             data.check_image_files([good] + cuts, paired=True, decode=True)
 
+    def test_test_dataset_leaves_out_files_that_fail_to_decode(self):
+        folder = self.make_dir("leave_out")
+        paths = [write(os.path.join(folder, f"{i}.png"), np.zeros((4, 8, 3))) for i in range(3)]
+        with open(paths[1], "wb") as f:
+            f.write(b"broken")
+        batches = data.test_dataset(paths, batch_size=2, which_direction="AtoB",
+                                    lab_colorization=False, crop_size=4)
+        seen = [p.decode() for batch, _, _ in batches for p in batch.numpy()]
+        self.assertEqual(seen, [paths[0], paths[2]])
+
 
 if __name__ == "__main__":
     tf.test.main()

@@ -7,7 +7,9 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from pix2pix_tf import inference, train
+from PIL import Image
+
+from pix2pix_tf import inference, models
 from tests.support import pix2pix as testing
 from pix2pix_tf.common import image_io, options as common_options
 from pix2pix_tf.common.errors import UserError
@@ -23,9 +25,7 @@ class InferenceTest(tf.test.TestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.root = tempfile.mkdtemp(prefix="inference_test_")
-        cls.pairs = testing.write_pairs(os.path.join(cls.root, "pairs"), count=3)
-        cls.run_dir = os.path.join(cls.root, "run")
-        train.train(testing.tiny_options(input_dir=cls.pairs, output_dir=cls.run_dir), log=quiet)
+        cls.pairs, cls.run_dir = testing.tiny_run(cls.root, count=3)
 
     @classmethod
     def tearDownClass(cls):
@@ -51,6 +51,36 @@ class InferenceTest(tf.test.TestCase):
                 self.assertEqual(image.shape, (32, 32, 3))
         self.assertEqual(result["count"], 3)
         self.assertIn("average", page)
+        # The histograms of per-image L1 and SSIM, above the table.
+        with Image.open(os.path.join(options.output_dir, "histograms.png")) as plot:
+            self.assertEqual(plot.format, "PNG")
+            self.assertGreater(plot.size[0], 400)
+        self.assertLess(page.index("<img src='histograms.png'"), page.index("<table>"))
+
+    def test_bad_files_are_skipped_named_and_counted(self):
+        folder = os.path.join(self.get_temp_dir(), "with_bad")
+        shutil.copytree(self.pairs, folder)
+        good = image_io.encode(np.zeros((32, 64, 3), np.uint8), ".jpg")
+        with open(os.path.join(folder, "4.jpg"), "wb") as f:
+            f.write(good[:len(good) // 2])  # Its header reads; its pixels do not.
+        with open(os.path.join(folder, "5.png"), "w") as f:
+            f.write("not an image")
+        with open(os.path.join(os.fsencode(folder), b"\xff.png"), "wb") as f:
+            f.write(image_io.encode(np.zeros((32, 64, 3), np.uint8)))
+        options = self.options(input_dir=folder)
+        messages = []
+        result = inference.run(options, log=messages.append)
+        self.assertEqual(result["count"], 3)
+        bad_name = repr(os.path.join(os.fsencode(folder), b"\xff.png"))
+        self.assertEqual(set(result["skipped"]), {os.path.join(folder, "4.jpg"),
+                                                  os.path.join(folder, "5.png"), bad_name})
+        for bad in result["skipped"]:
+            self.assertTrue(any(m.startswith(f"skipped {bad}: ") for m in messages), messages)
+        self.assertIn("skipped 3 bad files (named above)", messages)
+        with open(os.path.join(options.output_dir, "metrics.json")) as f:
+            self.assertEqual(json.load(f)["skipped"], result["skipped"])
+        self.assertEqual(sorted(os.listdir(os.path.join(options.output_dir, "images"))),
+                         sorted(f"{n}-{k}.png" for n in "123" for k in ("inputs", "outputs", "targets")))
 
     def test_metrics_json_agrees_with_the_written_images(self):
         options = self.options(eval_mode=True)
@@ -126,14 +156,41 @@ class InferenceTest(tf.test.TestCase):
         self.assertUserError("cannot write to --output_dir", output_dir=os.path.join(blocker, "out"))
 
 
+class EachImageOnItsOwnTest(tf.test.TestCase):
+
+    def test_translate_each_does_not_mix_images_as_a_batch_would(self):
+        generator = models.generator(32, ngf=8, dropout=False)
+        images = tf.random.stateless_uniform((4, 32, 32, 3), seed=(1, 2), minval=-1, maxval=1)
+        alone = inference.translate_each(generator, images[:1], training=True)
+        together = tf.function(inference.translate_each, reduce_retracing=True)(
+            generator, images, training=True)
+        self.assertAllEqual(alone[0], together[0])
+        self.assertAllClose(together[0], generator(images[:1], training=True)[0], atol=1e-6)
+        # The batch statistics of four images give another output.
+        batched = generator(images, training=True)[0]
+        self.assertGreater(float(tf.reduce_max(tf.abs(batched - alone[0]))), 1e-3)
+
+    def test_test_mode_writes_the_same_output_alone_and_among_four(self):
+        root = self.get_temp_dir()
+        many, run_dir = testing.tiny_run(root, count=4, dropout=False)
+        alone = os.path.join(root, "alone")
+        os.makedirs(alone)
+        shutil.copy(os.path.join(many, "1.png"), alone)
+        outputs = []
+        for folder in (many, alone):
+            out = os.path.join(root, os.path.basename(folder) + "_out")
+            inference.run(testing.tiny_options(mode="test", input_dir=folder, checkpoint=run_dir,
+                                               output_dir=out, max_steps=None), log=quiet)
+            with open(os.path.join(out, "images", "1-outputs.png"), "rb") as f:
+                outputs.append(f.read())
+        self.assertEqual(outputs[0], outputs[1])
+
+
 class LabInferenceTest(tf.test.TestCase):
 
     def test_colourisation_images_are_rgb_and_keep_the_lightness(self):
         root = self.get_temp_dir()
-        photos = testing.write_pairs(os.path.join(root, "photos"), count=2)
-        run_dir = os.path.join(root, "run")
-        train.train(testing.tiny_options(input_dir=photos, output_dir=run_dir,
-                                         lab_colorization=True), log=quiet)
+        photos, run_dir = testing.tiny_run(root, lab_colorization=True)
         options = testing.tiny_options(mode="test", input_dir=photos, checkpoint=run_dir, max_steps=None,
                                     output_dir=os.path.join(root, "out"))
         result = inference.run(options, log=quiet)

@@ -50,13 +50,13 @@ class ServeTest(tf.test.TestCase):
         # --model RUN: the run has no export yet, so the server makes one.
         cls.server, cls.stop = start_server(cls.run_dir, max_request_mb=0.05)
         cls.url = cls.server.url
-        # What the SavedModel itself answers, by its un-versioned signature.
-        saved = tf.saved_model.load(os.path.join(cls.run_dir, "export"))
+        # What the SavedModel itself answers (the export's first version).
+        saved = tf.saved_model.load(os.path.join(cls.run_dir, "export", "1"))
         cls.images = [photo(seed) for seed in range(4)] + [photo(9, 32, 32, ".jpg")]
         cls.expected = []
         for image in cls.images:
-            response = saved.signatures["serving_default"](input=tf.constant([base64.b64encode(image)]))
-            cls.expected.append(pixels(base64.urlsafe_b64decode(response["output"][0].numpy())))
+            response = saved.signatures["serving_default"](image_bytes=tf.constant([image]))
+            cls.expected.append(pixels(response["output_bytes"][0].numpy()))
 
     @classmethod
     def tearDownClass(cls):
@@ -76,16 +76,17 @@ class ServeTest(tf.test.TestCase):
     # --- which model
 
     def test_a_run_is_exported_once_and_its_export_served(self):
-        self.assertEqual(self.server.model.export_dir, os.path.join(self.run_dir, "export"))
-        self.assertTrue(os.path.isfile(os.path.join(self.run_dir, "export", "saved_model.pb")))
+        version = os.path.join(self.run_dir, "export", "1")
+        self.assertEqual(self.server.model.export_dir, version)
+        self.assertTrue(os.path.isfile(os.path.join(version, "saved_model.pb")))
         self.assertEqual(self.server.model.size, 32)
         self.assertEqual(served_model.find_export(self.run_dir, log=self.fail),
-                         os.path.join(self.run_dir, "export"))  # No second export.
+                         version)  # No second export.
 
     def test_version_folders_the_highest_is_served(self):
         base = os.path.join(self.get_temp_dir(), "versions", "export")
         for version in ("1", "3"):
-            shutil.copytree(os.path.join(self.run_dir, "export"), os.path.join(base, version))
+            shutil.copytree(os.path.join(self.run_dir, "export", "1"), os.path.join(base, version))
         os.makedirs(os.path.join(base, "10"))  # Not a SavedModel: not a version.
         self.assertEqual(served_model.find_export(base), os.path.join(base, "3"))
         self.assertEqual(served_model.find_export(os.path.join(base, "1")), os.path.join(base, "1"))
@@ -171,7 +172,7 @@ class ServeTest(tf.test.TestCase):
     def test_status_health_and_page(self):
         status, _, body = request(self.url + "v1/models/pix2pix")
         self.assertEqual(json.loads(body)["model_version_status"][0]["state"], "AVAILABLE")
-        self.assertEqual(json.loads(body)["model_version_status"][0]["version"], "0")
+        self.assertEqual(json.loads(body)["model_version_status"][0]["version"], "1")
         status, _, body = request(self.url + "healthz")
         self.assertEqual((status, json.loads(body)), (200, {"status": "ok"}))
         status, headers, body = request(self.url)

@@ -1,4 +1,4 @@
-"""The README's workflow through the command line: train -> test -> eval -> export."""
+"""The README's workflow through the command line: train -> test -> eval -> predict -> export."""
 
 import json
 import os
@@ -45,9 +45,26 @@ class WorkflowTest(tf.test.TestCase):
         self.assertEqual(metrics["count"], 3)
         self.assertEqual(set(metrics["average"]), {"L1", "PSNR", "SSIM"})
 
+        # Predict on a folder with a file that is not an image: skipped, named, no traceback.
+        photos = os.path.join(root, "photos")
+        os.makedirs(photos)
+        with open(os.path.join(data_dir, "1.png"), "rb") as f, \
+                open(os.path.join(photos, "labels.png"), "wb") as g:
+            g.write(f.read())
+        with open(os.path.join(photos, "broken.jpg"), "w") as f:
+            f.write("not a JPEG")
+        predicted = cli("--mode", "predict", "--input_dir", photos, "--output_dir",
+                        os.path.join(root, "predicted"), "--checkpoint", run_dir)
+        self.assertEqual(predicted.returncode, 0, predicted.stderr)
+        self.assertNotIn("Traceback", predicted.stderr)
+        self.assertIn(f"skipped {os.path.join(photos, 'broken.jpg')}: not an image file",
+                      predicted.stdout)
+        self.assertEqual(sorted(os.listdir(os.path.join(root, "predicted"))),
+                         ["index.html", "labels.png"])
+
         exported = cli("--mode", "export", "--output_dir", run_dir, "--checkpoint", run_dir)
         self.assertEqual(exported.returncode, 0, exported.stderr)
-        self.assertTrue(os.path.isfile(os.path.join(run_dir, "export", "saved_model.pb")))
+        self.assertTrue(os.path.isfile(os.path.join(run_dir, "export", "1", "saved_model.pb")))
 
     def test_bad_checkpoint_is_one_line(self):
         result = cli("--mode", "test", "--input_dir", self.get_temp_dir(), "--output_dir",

@@ -27,3 +27,14 @@ def tiny_options(**overrides):
                   save_freq=0, seed=1)
     values.update(overrides)
     return options.default_options(**values)
+
+
+def tiny_run(root, count=2, **overrides):
+    """A tiny model trained 2 steps on `count` pairs (or photos) written to
+    ROOT/pairs; returns (that folder, the run folder ROOT/run)."""
+    from pix2pix_tf import train
+
+    pairs = write_pairs(os.path.join(root, "pairs"), count=count)
+    run_dir = os.path.join(root, "run")
+    train.train(tiny_options(input_dir=pairs, output_dir=run_dir, **overrides), log=lambda line: None)
+    return pairs, run_dir

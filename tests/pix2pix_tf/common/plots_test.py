@@ -40,5 +40,17 @@ class HistoryTest(tf.test.TestCase):
         self.assertEqual(plots.History(path, start_step=10).records, [])
 
 
+class HistogramsTest(tf.test.TestCase):
+
+    def test_one_panel_per_column(self):
+        path = os.path.join(self.get_temp_dir(), "histograms.png")
+        values = np.random.default_rng(0).normal(0.5, 0.1, 50)
+        plots.histograms(path, {"per-image L1": values, "per-image SSIM": 1 - values})
+        with Image.open(path) as image:
+            self.assertEqual(image.format, "PNG")
+            self.assertEqual(image.size, (900, 320))  # Two panels of 4.5 x 3.2 inches at 100 dpi.
+            self.assertGreater(len(image.convert("RGB").getcolors(1 << 16)), 10)
+
+
 if __name__ == "__main__":
     tf.test.main()
