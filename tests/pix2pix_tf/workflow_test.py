@@ -57,7 +57,7 @@ class WorkflowTest(tf.test.TestCase):
                         os.path.join(root, "predicted"), "--checkpoint", run_dir)
         self.assertEqual(predicted.returncode, 0, predicted.stderr)
         self.assertNotIn("Traceback", predicted.stderr)
-        self.assertIn(f"skipped {os.path.join(photos, 'broken.jpg')}: not an image file",
+        self.assertIn(f"skipped {os.path.join(photos, 'broken.jpg')}: is not a decodable image",
                       predicted.stdout)
         self.assertEqual(sorted(os.listdir(os.path.join(root, "predicted"))),
                          ["index.html", "labels.png"])
