@@ -13,11 +13,15 @@ from pix2pix_tf.common import image_io
 class Samples(keras.callbacks.Callback):
     """Every `interval` steps: a PNG grid from the fixed noise, and TensorBoard summaries.
 
-    The grid has one class per row (or just rows of samples for the plain GAN);
-    the scalars are the running means of the epoch the progress bar shows.
+    fit() runs several steps per call (`steps_per_execution`), and callbacks
+    see the end of each call: a grid is written at the end of the call that
+    reaches a multiple of `interval`, named after the step its weights are
+    from (exactly the multiple when calls end on it). The grid has one class
+    per row (or just rows of samples for the plain GAN); the scalars are the
+    running means of the epoch the progress bar shows.
     """
 
-    def __init__(self, gan, fixed_z, fixed_labels, samples_dir, writer, interval, start_step):
+    def __init__(self, gan, fixed_z, fixed_labels, samples_dir, writer, interval, step_fn):
         super().__init__()
         self.gan = gan
         self.fixed_z = fixed_z
@@ -25,7 +29,8 @@ class Samples(keras.callbacks.Callback):
         self.samples_dir = samples_dir
         self.writer = writer
         self.interval = max(1, int(interval))
-        self.step = int(start_step)
+        self.step_fn = step_fn
+        self.step = step_fn()
         self.last_written = None
 
     def write(self, logs=None):
@@ -40,8 +45,8 @@ class Samples(keras.callbacks.Callback):
         self.last_written = self.step
 
     def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
-        if self.step % self.interval == 0:
+        previous, self.step = self.step, self.step_fn()
+        if self.step // self.interval > previous // self.interval:
             self.write(logs)
 
     def on_train_end(self, logs=None):

@@ -83,16 +83,20 @@ class ConditionalGAN(keras.Model):
             real_logits = self.discriminate(real_images, real_labels, training=True)
             fake_logits = self.discriminate(fake_images, noise["d_labels"], training=True)
             d_loss = _scaled(losses.discriminator_loss(real_logits, fake_logits), share)
+            # float16 (a LossScaleOptimizer): scaled against underflow, unscaled
+            # by apply_gradients; otherwise the identity.
+            scaled = self.d_optimizer.scale_loss(d_loss)
         variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, variables), variables))
+        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
 
         # 2. The generator: make D label fresh samples 1.
         with tf.GradientTape() as tape:
             gen_images = self.generate(noise["g_z"], noise["g_labels"], training=True)
             gen_logits = self.discriminate(gen_images, noise["g_labels"], training=True)
             g_loss = _scaled(losses.generator_loss(gen_logits), share)
+            scaled = self.g_optimizer.scale_loss(g_loss)
         variables = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, variables), variables))
+        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
 
         values = {"d_loss": d_loss, "g_loss": g_loss,
                   "d_x": _scaled(losses.mean_probability(real_logits), share),

@@ -14,6 +14,7 @@ from cgan_mnist_tf import data
 from cgan_mnist_tf import models
 from cgan_mnist_tf import run_options
 from pix2pix_tf.common import distribute
+from pix2pix_tf.common import speed
 from pix2pix_tf.common.errors import run_reporting_user_errors
 
 D = run_options.DEFAULTS
@@ -33,18 +34,8 @@ flags.DEFINE_float("lr", D["lr"], "Adam learning rate of both networks.")
 flags.DEFINE_float("beta1", D["beta1"], "Adam beta_1.")
 flags.DEFINE_integer("sample_interval", D["sample_interval"], "Steps between sample grids.")
 flags.DEFINE_integer("seed", D["seed"], "Random seed (training; noise of generate and eval).")
-# Speed: the same model either way (see python -m cgan_mnist_tf.bench).
-flags.DEFINE_boolean("jit_compile", D["jit_compile"], "Compile the training step with XLA "
-                     "(one replica only).")
-flags.DEFINE_enum("mixed_precision", D["mixed_precision"], list(run_options.MIXED_PRECISION),
-                  "Training computation dtype. bfloat16: Keras' mixed_bfloat16 policy (float32 "
-                  "variables, logits and losses; fast on CPUs with AVX-512 BF16 or AMX). "
-                  "generate and eval always run in float32.")
-flags.DEFINE_boolean("cache", D["cache"], "Keep the training images scaled to [-1, 1] (and "
-                     "resized) in memory as float32 instead of converting every batch.")
-flags.DEFINE_boolean("fused_optimizer", D["fused_optimizer"], "Adam's update of each variable "
-                     "in one TensorFlow kernel (pix2pix_tf's FusedAdam; the same formula and "
-                     "checkpoints) instead of Keras' ~10 elementwise ones.")
+# Speed: the same model either way; `auto` is decided on the run's machine.
+speed.define_flags()
 # Distribution: --batch_size is the global batch, split over the replicas.
 flags.DEFINE_enum("strategy", D["strategy"], list(distribute.STRATEGIES),
                   "default: one device; mirrored: every GPU of this machine (the CPU without); "
@@ -63,7 +54,8 @@ flags.DEFINE_integer("classifier_epochs", 3, "eval: epochs of the classifier (tr
 FLAGS = flags.FLAGS
 OPTION_FLAGS = ("output_dir", "checkpoint", "model", "conditional", "dataset", "data_dir", "epochs",
                 "batch_size", "latent_dim", "lr", "beta1", "sample_interval", "seed",
-                "jit_compile", "mixed_precision", "cache", "fused_optimizer", "strategy", "tpu", "sync_batchnorm",
+                "jit_compile", "mixed_precision", "cache", "fused_optimizer", "intra_op_threads",
+                "inter_op_threads", "strategy", "tpu", "sync_batchnorm",
                 "labels", "num", "output", "interpolate", "eval_samples", "classifier_epochs")
 
 

@@ -14,11 +14,14 @@ DEFAULTS = {
     "beta1": 0.5,
     "sample_interval": 400,
     "seed": 0,
-    # Speed (see `python -m cgan_mnist_tf.bench`): the same model either way.
-    "jit_compile": False,
-    "mixed_precision": "float32",
-    "cache": True,
+    # Speed (see `python -m cgan_mnist_tf.bench`): the same model either way;
+    # `auto` is decided on the machine of each run (pix2pix_tf/common/speed.py).
+    "jit_compile": "auto",
+    "mixed_precision": "auto",
+    "cache": "auto",
     "fused_optimizer": True,
+    "intra_op_threads": "auto",
+    "inter_op_threads": "auto",
     # Distribution: --strategy and --tpu say where this invocation runs;
     # --sync_batchnorm (with several replicas) is part of the run.
     "strategy": "default",
@@ -26,17 +29,13 @@ DEFAULTS = {
     "sync_batchnorm": False,
 }
 
-MIXED_PRECISION = ("float32", "bfloat16")
-# --mixed_precision -> Keras dtype policy. mixed_bfloat16 keeps float32
-# variables (checkpoints are the same either way) and computes in bfloat16.
-DTYPE_POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
-
 # Options that fix the shape of the networks: taken from the checkpoint's options.json.
 MODEL_KEYS = ("model", "conditional", "latent_dim")
 # Options a resumed run keeps from options.json unless given again on the command line.
 # --strategy and --tpu are not among them: they say where this invocation runs.
 RUN_KEYS = ("dataset", "data_dir", "epochs", "batch_size", "lr", "beta1", "sample_interval", "seed",
-            "jit_compile", "mixed_precision", "cache", "fused_optimizer", "sync_batchnorm")
+            "jit_compile", "mixed_precision", "cache", "fused_optimizer", "intra_op_threads",
+            "inter_op_threads", "sync_batchnorm")
 
 
 def with_defaults(options):

@@ -24,6 +24,8 @@ from cgan_mnist_tf import run_options
 from pix2pix_tf.common import checkpoints
 from pix2pix_tf.common import distribute
 from pix2pix_tf.common import options as common_options
+from pix2pix_tf.common import precision
+from pix2pix_tf.common import speed
 from pix2pix_tf.common.errors import UserError
 
 SAMPLES_DIR = "samples"
@@ -31,33 +33,42 @@ LOGS_DIR = "logs"
 GIF_NAME = "samples.gif"
 
 
-def dtype_policy(options):
-    """The Keras dtype policy of --mixed_precision."""
-    return run_options.DTYPE_POLICIES[options.get("mixed_precision") or "float32"]
+# Training steps per fit() call (Keras' steps_per_execution): one call per
+# step costs Keras' loop, its callbacks and a function call per step, about as
+# much as the mlp's step itself on a 2-core CPU (BENCHMARKS.md).
+STEPS_PER_CALL = 32
 
 
-def build_gan(options, sync_batchnorm=False, dropout=True):
+def steps_per_call(options):
+    """Steps per fit() call: STEPS_PER_CALL, or fewer so that every sample grid
+    falls in a call of its own."""
+    return max(1, min(STEPS_PER_CALL, int(options["sample_interval"])))
+
+
+def build_gan(options, sync_batchnorm=False, dropout=True, steps_per_execution=None):
     """The ConditionalGAN of `options`, compiled with built optimizers (ready to restore into).
 
-    Its layers compute in the --mixed_precision dtype (float32 variables and
-    logits either way) and fit() compiles its train step with XLA under
-    --jit_compile. Call it under a strategy's scope to train with that
-    strategy; sync_batchnorm: batch norm over the global batch of the replicas.
-    dropout=False: no dropout (reproducible steps, for tests and comparisons).
+    Its layers compute in the --mixed_precision dtype the run uses (float32
+    variables and logits either way; float16: the optimizers under loss
+    scaling), fit() compiles its train step with XLA under --jit_compile and
+    runs `steps_per_execution` steps per call (default: `steps_per_call(options)`). Call it under a strategy's scope to
+    train with that strategy; sync_batchnorm: batch norm over the global batch
+    of the replicas. dropout=False: no dropout (reproducible steps, for tests
+    and comparisons).
     """
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(dtype_policy(options))
-    try:
+    dtype = speed.used(options, "mixed_precision")
+    with precision.policy_scope(dtype):
         generator, discriminator = models.build(options["model"], options["conditional"],
                                                 options["latent_dim"], dropout=dropout,
                                                 sync_batchnorm=sync_batchnorm)
-    finally:
-        keras.config.set_dtype_policy(previous)
     gan = gan_lib.ConditionalGAN(generator, discriminator, options["latent_dim"],
                                  conditional=options["conditional"])
-    gan.compile(*gan_lib.make_optimizers(options["lr"], options["beta1"],
-                                         bool(options.get("fused_optimizer"))),
-                jit_compile=bool(options.get("jit_compile")))
+    d_optimizer, g_optimizer = gan_lib.make_optimizers(options["lr"], options["beta1"],
+                                                       bool(options.get("fused_optimizer")))
+    gan.compile(precision.wrap_optimizer(d_optimizer, dtype),
+                precision.wrap_optimizer(g_optimizer, dtype),
+                jit_compile=bool(speed.used(options, "jit_compile")),
+                steps_per_execution=steps_per_execution or steps_per_call(options))
     gan_lib.build_optimizers(gan)
     return gan
 
@@ -70,7 +81,7 @@ def make_strategy(options):
 def check_strategy_options(options, strategy):
     name = options.get("strategy") or "default"
     distribute.check_batch_size(options["batch_size"], strategy, name)
-    if options.get("jit_compile") and strategy.num_replicas_in_sync > 1:
+    if speed.used(options, "jit_compile") and strategy.num_replicas_in_sync > 1:
         # Keras compiles strategy.run itself, over every replica's device,
         # which XLA cannot do ("Trying to access resource ... located in device").
         raise UserError(f"--jit_compile needs a single replica; --strategy {name} has "
@@ -96,15 +107,24 @@ def train(options, given=(), strategy=None):
     instead of the one --strategy names (tests).
     """
     options = run_options.with_defaults(options)
-    # First: multi_worker must be set up before TensorFlow runs any op.
+    resume_dir = options.get("checkpoint")
+    messages = []
+    if resume_dir:
+        options, _, messages = run_options.from_checkpoint(options, resume_dir, given, strict=True)
+    # The speed settings of this machine (`auto` decided here, on every run),
+    # then the strategy: both before TensorFlow runs any op.
+    speed.check(options)
+    used, speed_lines = speed.resolve(options)
+    options = {**options, **used}
+    threads_set = speed.configure_threads(options)
     strategy = strategy or make_strategy(options)
     chief = distribute.is_chief(strategy)
     say = print if chief else _quiet
-    resume_dir = options.get("checkpoint")
-    if resume_dir:
-        options, _, messages = run_options.from_checkpoint(options, resume_dir, given, strict=True)
-        for message in messages:
-            say(message)
+    for line in speed_lines + messages:
+        say(line)
+    if not threads_set and any(options[name] != speed.AUTO
+                               for name in ("intra_op_threads", "inter_op_threads")):
+        say("--intra_op_threads/--inter_op_threads ignored: TensorFlow is already running")
     output_dir = options.get("output_dir") or resume_dir
     if not output_dir:
         raise UserError("--mode train needs --output_dir (or --checkpoint to resume)")
@@ -112,9 +132,6 @@ def train(options, given=(), strategy=None):
         raise UserError("--epochs, --batch_size and --sample_interval must be positive")
     if options["model"] not in models.MODELS:
         raise UserError(f"--model {options['model']} is not one of {', '.join(models.MODELS)}")
-    if options["mixed_precision"] not in run_options.MIXED_PRECISION:
-        raise UserError(f"--mixed_precision {options['mixed_precision']} is not one of "
-                        f"{', '.join(run_options.MIXED_PRECISION)}")
     check_strategy_options(options, strategy)
     keras.utils.set_random_seed(options["seed"])
 
@@ -127,9 +144,13 @@ def train(options, given=(), strategy=None):
         raise UserError(f"--batch_size {options['batch_size']} is more than the "
                         f"{len(digits.train_images)} training images")
     image_size = models.output_shape(options["model"], options["conditional"])[0]
+    cache, cache_line = speed.cache_decision(
+        options["cache"], len(digits.train_images) * image_size * image_size * 4,
+        what="the training images as float32")
+    say(cache_line)
     dataset = data.training_dataset(digits.train_images, digits.train_labels,
                                     options["batch_size"], image_size, options["seed"],
-                                    cache=options["cache"], drop_remainder=full_batches)
+                                    cache=cache, drop_remainder=full_batches)
     dataset = distribute.distribute_dataset(strategy, dataset)
 
     with strategy.scope():
@@ -139,16 +160,17 @@ def train(options, given=(), strategy=None):
     checkpoint_dir = distribute.checkpoint_directory(output_dir, strategy)
     run_checkpoint = checkpoints.RunCheckpoint(
         checkpoint_dir, generator=gan.generator, discriminator=gan.discriminator,
-        d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer, **state)
+        d_optimizer=precision.checkpointed(gan.d_optimizer),
+        g_optimizer=precision.checkpointed(gan.g_optimizer), **state)
     if resume_dir:
         path = run_checkpoint.restore(resume_dir)
         say(f"resumed {path}: step {current_step(gan)}, {int(state['epoch'].numpy())} epochs done")
     if chief:
         common_options.save_options(output_dir, {**options, "output_dir": output_dir,
-                                                 "data_source": digits.source})
+                                                 "data_source": digits.source,
+                                                 speed.used_key("cache"): cache})
 
     start_epoch = int(state["epoch"].numpy())
-    start_step = current_step(gan)
     samples_dir = os.path.join(output_dir, SAMPLES_DIR)
     writer = tf.summary.create_file_writer(os.path.join(output_dir, LOGS_DIR)) if chief else None
     _, fixed_labels = callbacks.fixed_inputs(options["latent_dim"], options["seed"])
@@ -159,7 +181,7 @@ def train(options, given=(), strategy=None):
             if chief:
                 run_callbacks.append(callbacks.Samples(
                     gan, state["fixed_z"], fixed_labels, samples_dir, writer,
-                    options["sample_interval"], start_step))
+                    options["sample_interval"], lambda: current_step(gan)))
             run_callbacks.append(callbacks.EpochCheckpoint(run_checkpoint, state["epoch"],
                                                            lambda: current_step(gan)))
             gan.fit(dataset, epochs=options["epochs"], initial_epoch=start_epoch, shuffle=False,

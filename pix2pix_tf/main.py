@@ -12,7 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app, flags, logging  # noqa: E402
 
 from pix2pix_tf import models  # noqa: E402
-from pix2pix_tf.common import distribute  # noqa: E402
+from pix2pix_tf.common import distribute, speed  # noqa: E402
 from pix2pix_tf.common.errors import run_reporting_user_errors  # noqa: E402
 
 _ABSL_FLAGS = set(flags.FLAGS)
@@ -71,23 +71,9 @@ flags.DEFINE_enum("discriminator", "patch", list(models.DISCRIMINATORS),
                   "patch (PatchGAN), pixel (1x1 PixelGAN) or image (one logit per image).")
 flags.DEFINE_integer("n_layers_D", 3, "PatchGAN depth: 1, 3, 5 give 16x16, 70x70, 286x286 patches.")
 
-# Speed: not model-defining (saved in options.json, a resumed run may change them).
-flags.DEFINE_boolean("jit_compile", False, "Compile the training step with XLA. Off by default: "
-                     "slower than the plain graph on CPU here (see BENCHMARKS.md).")
-flags.DEFINE_enum("mixed_precision", "bfloat16", ["float32", "bfloat16"],
-                  "Training computation dtype. bfloat16: Keras' mixed_bfloat16 policy (float32 "
-                  "variables and losses, bfloat16 convolutions), faster on CPUs with AVX-512 BF16 "
-                  "or AMX and within 5% of float32's val L1/SSIM (see BENCHMARKS.md); float32 "
-                  "everywhere else. Test, eval and export always run in float32.")
-flags.DEFINE_boolean("fused_optimizer", True, "Adam's update as TensorFlow's fused kernel, one "
-                     "pass per variable instead of ~10 (the same formula and checkpoints).")
-flags.DEFINE_integer("intra_op_threads", 0, "Threads one TensorFlow op may use (0: TensorFlow's "
-                     "choice, all cores). On 2 cores, 1 with --inter_op_threads 2 trained ~8% "
-                     "faster (BENCHMARKS.md).")
-flags.DEFINE_integer("inter_op_threads", 0, "TensorFlow ops run at once (0: TensorFlow's choice).")
-flags.DEFINE_boolean("cache", True, "Keep the decoded full-size images in memory (before the "
-                     "random jitter) when they fit in a quarter of it, instead of decoding the "
-                     "files every epoch (--nocache: always decode).")
+# Speed: not model-defining (saved in options.json, a resumed run may change
+# them); `auto` is decided on the machine the run is on (common/speed.py).
+speed.define_flags()
 
 FLAGS = flags.FLAGS
 

@@ -8,38 +8,28 @@ import keras
 import tensorflow as tf
 
 from pix2pix_tf import data, display, gan, optimizers, options as pix2pix_options, report
-from pix2pix_tf.common import checkpoints, distribute
+from pix2pix_tf.common import checkpoints, distribute, precision, speed
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import load_options, merge_saved_options, save_options
 
 
-# --mixed_precision -> Keras dtype policy. mixed_bfloat16 keeps float32
-# variables (so checkpoints are the same either way) and computes in bfloat16;
-# the models' outputs and logits, and so the losses, stay float32.
-DTYPE_POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
-
-
-def dtype_policy(opts):
-    return DTYPE_POLICIES[opts.get("mixed_precision") or "float32"]
-
-
 def build_model(opts, sync_batchnorm=False):
     """A compiled Pix2Pix for the options (sizes, kinds, weights, optimizers),
-    its layers computing in the --mixed_precision dtype. Call it under a
-    strategy's scope to train with that strategy; sync_batchnorm: batch norm
-    over the global batch, for strategies with several replicas."""
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(dtype_policy(opts))
-    try:
+    its layers computing in the --mixed_precision dtype the run uses (float16:
+    the optimizers under loss scaling). Call it under a strategy's scope to
+    train with that strategy; sync_batchnorm: batch norm over the global
+    batch, for strategies with several replicas."""
+    dtype = speed.used(opts, "mixed_precision")
+    with precision.policy_scope(dtype):
         generator = pix2pix_options.generator_from_options(opts, sync_batchnorm)
         discriminator = pix2pix_options.discriminator_from_options(opts, sync_batchnorm)
-    finally:
-        keras.config.set_dtype_policy(previous)
     model = gan.Pix2Pix(generator, discriminator, opts["gan_weight"], opts["l1_weight"])
     fused = opts.get("fused_optimizer", False)
     model.compile(
-        generator_optimizer=optimizers.adam(opts["lr"], opts["beta1"], fused),
-        discriminator_optimizer=optimizers.adam(opts["lr"], opts["beta1"], fused))
+        generator_optimizer=precision.wrap_optimizer(
+            optimizers.adam(opts["lr"], opts["beta1"], fused), dtype),
+        discriminator_optimizer=precision.wrap_optimizer(
+            optimizers.adam(opts["lr"], opts["beta1"], fused), dtype))
     return model
 
 
@@ -48,43 +38,17 @@ def make_train_step(model, opts, strategy=None):
     compiled by XLA with --jit_compile, on every replica of `strategy`
     (default: the current one)."""
     step = tf.function(model.train_step, reduce_retracing=True,
-                       jit_compile=bool(opts.get("jit_compile")))
+                       jit_compile=bool(speed.used(opts, "jit_compile")))
     return distribute.replicated(strategy or tf.distribute.get_strategy(), step,
                                  reduce_retracing=True)
-
-
-def configure_threads(opts):
-    """--intra_op_threads (threads of one op) and --inter_op_threads (ops run
-    at once); 0 leaves TensorFlow's choice. They only take effect before
-    TensorFlow runs its first op: returns False if they came too late."""
-    threading = tf.config.threading
-    try:
-        if opts.get("intra_op_threads"):
-            threading.set_intra_op_parallelism_threads(opts["intra_op_threads"])
-        if opts.get("inter_op_threads"):
-            threading.set_inter_op_parallelism_threads(opts["inter_op_threads"])
-    except RuntimeError:
-        return False
-    return True
-
-
-def decoded_cache(paths, opts, log=print):
-    """--cache: every image decoded once, if they fit in memory; else None."""
-    if not opts.get("cache"):
-        return None
-    fits, needed = data.cache_fits(paths)
-    if not fits:
-        log(f"not caching: the decoded images need {needed / 2 ** 30:.1f} GiB, more than "
-            f"{data.CACHE_MEMORY_FRACTION:.0%} of the memory; decoding them every epoch")
-        return None
-    return data.DecodedImages(paths)
 
 
 def run_checkpoint(model, output_dir, global_step):
     return checkpoints.RunCheckpoint(
         output_dir, generator=model.generator, discriminator=model.discriminator,
-        generator_optimizer=model.generator_optimizer,
-        discriminator_optimizer=model.discriminator_optimizer, global_step=global_step)
+        generator_optimizer=precision.checkpointed(model.generator_optimizer),
+        discriminator_optimizer=precision.checkpointed(model.discriminator_optimizer),
+        global_step=global_step)
 
 
 def _format_duration(seconds):
@@ -185,13 +149,20 @@ def train(opts, given=(), log=print):
     `opts["strategy"]` spreads the run over devices, machines or TPUs; the
     batch size is the global one. Only the chief writes files and progress.
     """
-    if not configure_threads(opts):
-        log("--intra_op_threads/--inter_op_threads ignored: TensorFlow is already running")
+    # The speed settings of this machine (`auto` decided here, on every run).
+    speed.check(opts)
+    used, speed_lines = speed.resolve(opts)
+    opts = {**opts, **used}
+    threads_set = speed.configure_threads(opts)
     # First: multi_worker must be set up before TensorFlow runs any op.
     strategy = distribute.make_strategy(opts.get("strategy") or "default", opts.get("tpu"))
     chief = distribute.is_chief(strategy)
     if not chief:
         log = _quiet
+    for line in speed_lines:
+        log(line)
+    if not threads_set:
+        log("--intra_op_threads/--inter_op_threads ignored: TensorFlow is already running")
     opts, paths = prepare(opts, given, log)
     distribute.check_batch_size(opts["batch_size"], strategy, opts.get("strategy"))
     keras.utils.set_random_seed(opts["seed"])
@@ -205,6 +176,10 @@ def train(opts, given=(), log=print):
         path = checkpoint.restore(opts["checkpoint"])
         log(f"resumed from {path} at step {int(global_step.numpy())}")
 
+    use_cache, cache_line = speed.cache_decision(opts.get("cache", speed.AUTO),
+                                                 data.decoded_bytes(paths))
+    log(cache_line)
+    opts[speed.used_key("cache")] = use_cache
     if chief:
         os.makedirs(opts["output_dir"], exist_ok=True)
         save_options(opts["output_dir"], opts)
@@ -231,7 +206,7 @@ def train(opts, given=(), log=print):
         f"until step {max_steps if max_steps is not None else 'interrupted (Ctrl-C saves and stops)'}")
 
     train_step = make_train_step(model, opts, strategy)
-    cache = decoded_cache(paths, opts, log)
+    cache = data.DecodedImages(paths) if use_cache else None
     summaries = Summaries(model, opts, strategy, write_files=chief)
 
     def save():
