@@ -237,7 +237,9 @@ def main(argv=None, out=sys.stdout):
             cases.append(Case("baseline", dict(options, **BASELINE), batch))
         result.update(benchmarking.compare(
             cases, warmup=args.warmup, windows=args.windows, steps=args.steps,
-            batch_size=options["batch_size"], flops=result["flops"]["train_step"]))
+            batch_size=options["batch_size"], flops=result["flops"]["train_step"],
+            yardsticks=benchmarking.yardsticks(
+                "matmul", [case.options["mixed_precision"] for case in cases])))
         if args.epoch_images > 0:
             digits = data.load_mnist_5k()
             digits = data.Digits(digits.train_images[:args.epoch_images],

@@ -246,7 +246,9 @@ def main(argv=None, out=sys.stdout):
                 cases.append(Case("baseline", dict(opts, **BASELINE), batch))
             result.update(benchmarking.compare(
                 cases, warmup=args.warmup, windows=args.windows, steps=args.steps,
-                batch_size=opts["batch_size"], flops=result["flops"]["train_step"]))
+                batch_size=opts["batch_size"], flops=result["flops"]["train_step"],
+                yardsticks=benchmarking.yardsticks(
+                    "conv", [case.options["mixed_precision"] for case in cases])))
             result["inference_ms_per_image"] = inference_ms(opts)
 
     if args.pipeline_images > 0 or args.pipeline_only:

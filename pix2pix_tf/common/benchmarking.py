@@ -67,7 +67,7 @@ class TimedCase:
     def figures(self, batch_size, flops, option_names=SPEED_OPTIONS):
         rates = [batch_size / s for s in self.window_seconds]
         median_seconds = statistics.median(self.window_seconds)
-        return {"options": {k: self.options[k] for k in option_names},
+        return {"options": {k: self.options[k] for k in option_names if k in self.options},
                 "images_per_sec": statistics.median(rates), "images_per_sec_min": min(rates),
                 "images_per_sec_max": max(rates), "ms_per_step": 1e3 * median_seconds,
                 "gflops_achieved": flops / median_seconds / 1e9,
@@ -75,18 +75,58 @@ class TimedCase:
                 "window_ms_per_step": [round(1e3 * s, 3) for s in self.window_seconds]}
 
 
-def compare(cases, *, warmup, windows, steps, batch_size, flops, option_names=SPEED_OPTIONS):
+class KernelCase(TimedCase):
+    """A yardstick kernel of `machine.kernel` timed in the same windows as the
+    cases, so the step's share of it is measured under the same load."""
+
+    def __init__(self, kind, dtype, seconds_per_window=0.5):
+        super().__init__(f"{kind} {dtype}", {"mixed_precision": dtype})
+        self.kind, self.dtype = kind, dtype
+        self.run_step, self.flops = machine_lib.kernel(kind, dtype)
+        self.seconds_per_window = seconds_per_window
+        self.calls = 1
+
+    def run(self, steps):
+        for _ in range(steps):
+            out = self.run_step()
+        out.numpy()  # Waits for the last call.
+
+    def warm_up(self, steps):
+        self.run(1)
+        start = time.perf_counter()
+        self.run(3)
+        per_call = (time.perf_counter() - start) / 3
+        self.calls = max(1, round(self.seconds_per_window / per_call))
+
+    def time_window(self, steps):
+        super().time_window(self.calls)
+
+    def gflops(self):
+        return self.flops / statistics.median(self.window_seconds) / 1e9
+
+
+def compare(cases, *, warmup, windows, steps, batch_size, flops, option_names=SPEED_OPTIONS,
+            yardsticks=()):
     """Warms up each case, times them in alternating windows and returns
     {"cases": {name: figures}}, plus, for two cases (fast, baseline), the
-    `speedup` of the first over the second and its per-window spread."""
-    for case in cases:
+    `speedup` of the first over the second and its per-window spread, and
+    for `yardsticks` (KernelCases, timed after each window of the cases)
+    {"yardstick_gflops": {kind: {dtype: median GFLOP/s}}}."""
+    for case in list(cases) + list(yardsticks):
         case.warm_up(warmup)
     for window in range(windows):
         # ABBA order, so a load change during the run hits both cases alike.
         for case in (cases if window % 2 == 0 else cases[::-1]):
             case.time_window(steps)
+            for yardstick in yardsticks:
+                yardstick.time_window(steps)
     result = {"cases": {case.name: case.figures(batch_size, flops, option_names)
                         for case in cases}}
+    if yardsticks:
+        result["yardstick_gflops"] = {}
+        for yardstick in yardsticks:
+            result["yardstick_gflops"].setdefault(yardstick.kind, {})[yardstick.dtype] = \
+                yardstick.gflops()
     if len(cases) == 2:
         fast, baseline = (result["cases"][case.name] for case in cases)
         result["speedup"] = fast["images_per_sec"] / baseline["images_per_sec"]
@@ -294,11 +334,18 @@ def machine_figures(machine, precisions, measure_seconds=1.0):
     return figures
 
 
+def yardsticks(kind, precisions):
+    """KernelCases of `kind` for each of `precisions` (once each)."""
+    return [KernelCase(kind, dtype) for dtype in dict.fromkeys(precisions)]
+
+
 def step_shares(case, figures, kernel="conv"):
-    """(% of the measured `kernel` rate, % of the theoretical peak) of a
-    case's GFLOP/s, in its precision; None where that yardstick is missing."""
+    """(% of the `kernel` rate measured in the same windows (or, without,
+    at the start), % of the theoretical peak) of a case's GFLOP/s, in its
+    precision; None where that yardstick is missing."""
     dtype = case["options"].get("mixed_precision", "float32")
-    measured = figures.get("measured_gflops", {}).get(kernel, {}).get(dtype)
+    measured = (figures.get("yardstick_gflops", {}).get(kernel, {}).get(dtype)
+                or figures.get("measured_gflops", {}).get(kernel, {}).get(dtype))
     peak = (figures.get("theoretical_peak") or {}).get(dtype)
     achieved = case["gflops_achieved"]
     return (100 * achieved / measured if measured else None,
@@ -312,7 +359,10 @@ def limit_lines(figures):
     if measured:
         lines.append("measured now: " + "; ".join(
             f"{dtype} matmul {measured['matmul'][dtype]:.0f}, conv {measured['conv'][dtype]:.0f} GFLOP/s"
-            for dtype in measured["conv"]))
+            for dtype in measured["conv"]) + " (fastest call)")
+    for kind, rates in figures.get("yardstick_gflops", {}).items():
+        lines.append(f"{kind} in the same windows (median): " + ", ".join(
+            f"{dtype} {rate:.0f} GFLOP/s" for dtype, rate in rates.items()))
     peak = figures.get("theoretical_peak")
     if peak:
         bf16 = f", bfloat16 {peak['bfloat16']:.0f}" if peak["bfloat16"] else ""

@@ -233,6 +233,22 @@ CONV_INPUT = (1, 128, 128, 128)
 CONV_KERNEL = (4, 4, 128, 256)
 
 
+def kernel(kind, dtype):
+    """(a tf.function running the yardstick `kind` ("matmul" or "conv") in
+    `dtype`, its FLOP per call)."""
+    import tensorflow as tf  # Only here: the rest of the module is plain Python.
+
+    rng = tf.random.Generator.from_seed(0)
+    if kind == "matmul":
+        n = MATMUL_SIZE
+        a, b = tf.cast(rng.normal((n, n)), dtype), tf.cast(rng.normal((n, n)), dtype)
+        return tf.function(lambda: tf.linalg.matmul(a, b)), 2 * n ** 3
+    x, w = tf.cast(rng.normal(CONV_INPUT), dtype), tf.cast(rng.normal(CONV_KERNEL), dtype)
+    out_pixels = (CONV_INPUT[1] // 2) * (CONV_INPUT[2] // 2)
+    flops = 2 * out_pixels * CONV_KERNEL[3] * CONV_KERNEL[0] * CONV_KERNEL[1] * CONV_KERNEL[2]
+    return tf.function(lambda: tf.nn.conv2d(x, w, 2, "SAME")), flops
+
+
 def _best_rate(run, flops, seconds):
     """GFLOP/s of the fastest of several calls of `run` within about `seconds`."""
     run().numpy()  # Traces, and lets oneDNN pick its kernel.
@@ -251,20 +267,9 @@ def measured_rates(dtypes=("float32",), seconds=1.0):
     The fastest of the calls within `seconds` per kernel: the most this
     machine gave, so a load from other processes lowers it less than a mean.
     """
-    import tensorflow as tf
-
     rates = {"matmul": {}, "conv": {}}
-    rng = tf.random.Generator.from_seed(0)
-    n = MATMUL_SIZE
     for dtype in dtypes:
-        a = tf.cast(rng.normal((n, n)), dtype)
-        b = tf.cast(rng.normal((n, n)), dtype)
-        rates["matmul"][dtype] = _best_rate(tf.function(lambda: tf.linalg.matmul(a, b)),
-                                            2 * n ** 3, seconds)
-        x = tf.cast(rng.normal(CONV_INPUT), dtype)
-        w = tf.cast(rng.normal(CONV_KERNEL), dtype)
-        out_pixels = (CONV_INPUT[1] // 2) * (CONV_INPUT[2] // 2)
-        conv_flops = 2 * out_pixels * CONV_KERNEL[3] * CONV_KERNEL[0] * CONV_KERNEL[1] * CONV_KERNEL[2]
-        rates["conv"][dtype] = _best_rate(
-            tf.function(lambda: tf.nn.conv2d(x, w, 2, "SAME")), conv_flops, seconds)
+        for kind in rates:
+            run, flops = kernel(kind, dtype)
+            rates[kind][dtype] = _best_rate(run, flops, seconds)
     return rates

@@ -87,6 +87,14 @@ class TuneTest(tf.test.TestCase):
 
 class LimitTest(tf.test.TestCase):
 
+    def test_yardstick_is_timed_in_the_cases_windows(self):
+        case = SleepingCase("fast", AUTO, 0.001)
+        yardstick = benchmarking.KernelCase("matmul", "float32", seconds_per_window=0.05)
+        result = benchmarking.compare([case], warmup=0, windows=3, steps=2, batch_size=1,
+                                      flops=1e6, yardsticks=[yardstick])
+        self.assertLen(yardstick.window_seconds, 3)
+        self.assertGreater(result["yardstick_gflops"]["matmul"]["float32"], 0.5)
+
     def test_step_share_of_the_measured_rate_and_peak(self):
         figures = {"measured_gflops": {"conv": {"float32": 200.0}, "matmul": {"float32": 100.0}},
                    "theoretical_peak": {"float32": 400.0, "bfloat16": None, "basis": "b"},
@@ -97,7 +105,11 @@ class LimitTest(tf.test.TestCase):
         bf16 = {"options": {"mixed_precision": "bfloat16"}, "gflops_achieved": 50.0}
         self.assertEqual(benchmarking.step_shares(bf16, figures), (None, None))
         lines = benchmarking.limit_lines(figures)
-        self.assertEqual(lines[1], "measured now: float32 matmul 100, conv 200 GFLOP/s")
+        self.assertEqual(lines[1], "measured now: float32 matmul 100, conv 200 GFLOP/s (fastest call)")
+        figures["yardstick_gflops"] = {"conv": {"float32": 100.0}}
+        self.assertEqual(benchmarking.step_shares(case, figures), (50.0, 12.5))  # Same windows first.
+        self.assertIn("conv in the same windows (median): float32 100 GFLOP/s",
+                      benchmarking.limit_lines(figures))
         self.assertIn("theoretical peak: float32 400 GFLOP/s (b; nominal clock)", lines[2])
         self.assertIn("unknown", benchmarking.limit_lines({"machine": "m"})[1])
 
