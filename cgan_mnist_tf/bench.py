@@ -127,6 +127,8 @@ def parse_args(argv):
     benchmarking.add_arguments(parser, defaults, steps=50, windows=6, warmup=5)
     parser.add_argument("--epoch_images", type=int, default=5000,
                         help="time one fit() epoch of the first N mnist_5k digits (0: skip)")
+    parser.add_argument("--inference_repeats", type=int, default=50,
+                        help="generator calls timed for the inference row (0: skip it)")
     args = parser.parse_args(argv)
     if args.batch_size < 1 or args.steps < 1 or args.windows < 1:
         parser.error("--batch_size, --steps and --windows must be positive")
@@ -191,8 +193,8 @@ def run_tune(args, options, argv, result, batch, out):
     layouts = None
     if benchmarking.tunes_threads(machine, argv):
         command = benchmarking.child_command("cgan_mnist_tf.bench", argv) + \
-            benchmarking.child_flags(rows[0]["options"]) + ["--epoch_images", "0",
-                                                            "--measure_seconds", "0"]
+            benchmarking.child_flags(rows[0]["options"]) + [
+                "--epoch_images", "0", "--measure_seconds", "0", "--inference_repeats", "0"]
         layouts = benchmarking.time_in_processes(
             command, benchmarking.thread_layouts(machine.cpu.cores), log=log)
     result["tune"] = benchmarking.tune_figures(rows, layouts)
@@ -252,7 +254,8 @@ def main(argv=None, out=sys.stdout):
             if len(cases) == 2:
                 result["epoch_speedup"] = (result["cases"]["baseline"]["epoch_seconds"]
                                            / result["cases"]["fast"]["epoch_seconds"])
-        result["inference_ms_per_image"] = inference_ms(options)
+        if args.inference_repeats > 0:
+            result["inference_ms_per_image"] = inference_ms(options, args.inference_repeats)
 
     result["peak_rss_mb"] = benchmarking.peak_rss_mb()
     result["load_average_after"] = benchmarking.load_average()

@@ -43,8 +43,9 @@ from pix2pix_tf import data, options as pix2pix_options, train  # noqa: E402
 from pix2pix_tf.common import benchmarking, flops, image_io, machine as machine_lib, speed  # noqa: E402
 from pix2pix_tf.common.benchmarking import BASELINE  # noqa: E402
 
-# Tuning at 256x256: about 8 minutes on 2 cores (tune_test checks the flow on a tiny case).
-TUNE_STEPS, TUNE_WINDOWS, TUNE_WARMUP = 3, 3, 1
+# --tune's windows unless given: at 256x256 on 2 cores, 4 combinations take about
+# 4 minutes and the thread layouts 3 more on an idle machine (BENCHMARKS.md).
+TUNE_STEPS, TUNE_WINDOWS, TUNE_WARMUP = 2, 3, 1
 
 
 def step_flops(generator, discriminator, batch_size=1):
@@ -140,6 +141,8 @@ def parse_args(argv):
                         help="images timed through the input pipeline (0: skip it)")
     parser.add_argument("--input_dir", default=None,
                         help="images for the pipeline row (default: generated JPEG pairs)")
+    parser.add_argument("--inference_repeats", type=int, default=20,
+                        help="generator calls timed for the inference row (0: skip it)")
     args = parser.parse_args(argv)
     machine = machine_lib.probe()
     speed_options, lines = benchmarking.resolve_arguments(args, machine)
@@ -200,8 +203,9 @@ def run_tune(args, opts, argv, result, batch, out):
     layouts = None
     if benchmarking.tunes_threads(machine, argv):
         command = benchmarking.child_command("pix2pix_tf.bench", argv) + \
-            benchmarking.child_flags(rows[0]["options"]) + ["--pipeline_images", "0",
-                                                            "--measure_seconds", "0"]
+            benchmarking.child_flags(rows[0]["options"]) + [
+                "--pipeline_images", "0", "--measure_seconds", "0", "--inference_repeats", "0",
+                "--windows", "2"]
         layouts = benchmarking.time_in_processes(
             command, benchmarking.thread_layouts(machine.cpu.cores), log=log)
     result["tune"] = benchmarking.tune_figures(rows, layouts)
@@ -249,7 +253,8 @@ def main(argv=None, out=sys.stdout):
                 batch_size=opts["batch_size"], flops=result["flops"]["train_step"],
                 yardsticks=benchmarking.yardsticks(
                     "conv", [case.options["mixed_precision"] for case in cases])))
-            result["inference_ms_per_image"] = inference_ms(opts)
+            if args.inference_repeats > 0:
+                result["inference_ms_per_image"] = inference_ms(opts, args.inference_repeats)
 
     if args.pipeline_images > 0 or args.pipeline_only:
         images = args.pipeline_images or 200
