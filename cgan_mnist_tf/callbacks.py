@@ -7,21 +7,30 @@ import numpy as np
 import tensorflow as tf
 
 from cgan_mnist_tf import grids
-from pix2pix_tf.common import image_io
+from pix2pix_tf.common import image_io, plots
+
+LOSS_HISTORY = "losses.json"
+LOSS_PLOT = "losses.png"  # Where History.write_plot draws LOSS_HISTORY.
+LOSS_PANELS = (("losses", [("d_loss", "d_loss"), ("g_loss", "g_loss")]),
+               ("discriminator outputs", [("d_x", "D(x)"), ("d_g_z", "D(G(z))")]))
 
 
 class Samples(keras.callbacks.Callback):
-    """Every `interval` steps: a PNG grid from the fixed noise, and TensorBoard summaries.
+    """Every `interval` steps: a PNG grid from the fixed noise, TensorBoard
+    summaries and a record of the losses, plotted as OUTPUT_DIR/losses.png
+    after each epoch and at the end.
 
     fit() runs several steps per call (`steps_per_execution`), and callbacks
     see the end of each call: a grid is written at the end of the call that
     reaches a multiple of `interval`, named after the step its weights are
-    from (exactly the multiple when calls end on it). The grid has one class
-    per row (or just rows of samples for the plain GAN); the scalars are the
-    running means of the epoch the progress bar shows.
+    from (exactly the multiple when calls end on it; `step_fn` gives the
+    step). The grid has one class per row (or just rows of samples for the
+    plain GAN); the scalars are the running means of the epoch the progress
+    bar shows.
     """
 
-    def __init__(self, gan, fixed_z, fixed_labels, samples_dir, writer, interval, step_fn):
+    def __init__(self, gan, fixed_z, fixed_labels, output_dir, samples_dir, writer, interval,
+                 step_fn):
         super().__init__()
         self.gan = gan
         self.fixed_z = fixed_z
@@ -32,6 +41,7 @@ class Samples(keras.callbacks.Callback):
         self.step_fn = step_fn
         self.step = step_fn()
         self.last_written = None
+        self.losses = plots.History(os.path.join(output_dir, LOSS_HISTORY), self.step)
 
     def write(self, logs=None):
         images = self.gan.generate(self.fixed_z, self.fixed_labels, training=False)
@@ -42,6 +52,8 @@ class Samples(keras.callbacks.Callback):
             for name, value in (logs or {}).items():
                 tf.summary.scalar(name, float(value))
         self.writer.flush()
+        if logs:
+            self.losses.add(self.step, logs)
         self.last_written = self.step
 
     def on_train_batch_end(self, batch, logs=None):
@@ -49,9 +61,13 @@ class Samples(keras.callbacks.Callback):
         if self.step // self.interval > previous // self.interval:
             self.write(logs)
 
+    def on_epoch_end(self, epoch, logs=None):
+        self.losses.write_plot(LOSS_PANELS)
+
     def on_train_end(self, logs=None):
         if self.last_written != self.step:
             self.write(logs)
+        self.losses.write_plot(LOSS_PANELS)
 
 
 class EpochCheckpoint(keras.callbacks.Callback):

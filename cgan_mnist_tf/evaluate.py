@@ -14,12 +14,11 @@ from pix2pix_tf.common.errors import UserError
 
 METRICS_FILE = "metrics.json"
 CLASSIFIER_DIR = "eval_classifier"
-NUM_CLASSES = 10
 
 
 def generated_images(generator, conditional, latent_dim, per_class, seed, batch_size=500):
     """per_class samples of every class (labels 0 0 0 ... 9 9 9), or as many unconditional ones."""
-    labels = np.repeat(np.arange(NUM_CLASSES, dtype=np.int32), per_class)
+    labels = np.repeat(np.arange(data.NUM_CLASSES, dtype=np.int32), per_class)
     z = generate.noise(len(labels), latent_dim, seed)
     chunks = [generate.sample(generator, conditional, z[i:i + batch_size], labels[i:i + batch_size])
               for i in range(0, len(labels), batch_size)]
@@ -27,21 +26,21 @@ def generated_images(generator, conditional, latent_dim, per_class, seed, batch_
 
 
 def evaluate(options, given=()):
-    """Scores the generator of options["checkpoint"]; returns the metrics dict."""
-    checkpoint_dir = options.get("checkpoint")
+    """Scores the generator of options.checkpoint; returns the metrics dict."""
+    checkpoint_dir = options.checkpoint
     if not checkpoint_dir:
         raise UserError("--mode eval needs --checkpoint, the output folder of a training run")
-    per_class = int(options.get("eval_samples") or 100)
-    epochs = int(options.get("classifier_epochs") or 3)
+    per_class = options.eval_samples
+    epochs = options.classifier_epochs
     if per_class < 2 or epochs < 1:
         raise UserError("--eval_samples must be at least 2 and --classifier_epochs at least 1")
     saved = common_options.load_options(checkpoint_dir)
     # The data the classifier learns from: as given, else the run's own.
-    dataset = (options.get("dataset", "mnist") if "dataset" in given or "dataset" not in saved
+    dataset = (options.dataset if "dataset" in given or "dataset" not in saved
                else saved["dataset"])
-    data_dir = (options.get("data_dir") if "data_dir" in given or "dataset" in given
+    data_dir = (options.data_dir if "data_dir" in given or "dataset" in given
                 else saved.get("data_dir"))
-    output_dir = options.get("output_dir") if "output_dir" in given else checkpoint_dir
+    output_dir = options.output_dir if "output_dir" in given else checkpoint_dir
 
     generator, model_options, path = generate.load_generator(checkpoint_dir)
     digits = data.load(dataset, data_dir)
@@ -53,13 +52,13 @@ def evaluate(options, given=()):
     real_pred, real_features = classifier_lib.predict(classifier, data.to_model_range(test_x))
     real_accuracy = metrics.conditional_accuracy(real_pred, test_y)
 
-    conditional = model_options["conditional"]
-    images, labels = generated_images(generator, conditional, model_options["latent_dim"],
-                                      per_class, int(options.get("seed") or 0))
+    conditional = model_options.conditional
+    images, labels = generated_images(generator, conditional, model_options.latent_dim,
+                                      per_class, options.seed)
     fake_pred, fake_features = classifier_lib.predict(classifier, images)
     result = {
         "checkpoint": path,
-        "model": model_options["model"],
+        "model": model_options.model,
         "conditional": conditional,
         "data_source": digits.source,
         "classifier_train_images": len(train_x),

@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from cgan_mnist_tf import losses
-from pix2pix_tf import optimizers
+from pix2pix_tf.common import optimizers
 from pix2pix_tf.common import distribute
 
 METRICS = ("d_loss", "g_loss", "d_x", "d_g_z")
@@ -36,10 +36,10 @@ class ConditionalGAN(keras.Model):
     def metrics(self):
         return list(self.trackers.values())
 
-    def compile(self, d_optimizer, g_optimizer, **kwargs):
+    def compile(self, discriminator_optimizer, generator_optimizer, **kwargs):
         super().compile(**kwargs)
-        self.d_optimizer = d_optimizer
-        self.g_optimizer = g_optimizer
+        self.discriminator_optimizer = discriminator_optimizer
+        self.generator_optimizer = generator_optimizer
 
     def generate(self, z, labels, training=False):
         """G(z, y); float32 images whatever the layers' compute dtype."""
@@ -85,18 +85,18 @@ class ConditionalGAN(keras.Model):
             d_loss = _scaled(losses.discriminator_loss(real_logits, fake_logits), share)
             # float16 (a LossScaleOptimizer): scaled against underflow, unscaled
             # by apply_gradients; otherwise the identity.
-            scaled = self.d_optimizer.scale_loss(d_loss)
+            scaled = self.discriminator_optimizer.scale_loss(d_loss)
         variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        self.discriminator_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
 
         # 2. The generator: make D label fresh samples 1.
         with tf.GradientTape() as tape:
             gen_images = self.generate(noise["g_z"], noise["g_labels"], training=True)
             gen_logits = self.discriminate(gen_images, noise["g_labels"], training=True)
             g_loss = _scaled(losses.generator_loss(gen_logits), share)
-            scaled = self.g_optimizer.scale_loss(g_loss)
+            scaled = self.generator_optimizer.scale_loss(g_loss)
         variables = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        self.generator_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
 
         values = {"d_loss": d_loss, "g_loss": g_loss,
                   "d_x": _scaled(losses.mean_probability(real_logits), share),
@@ -130,5 +130,5 @@ def make_optimizers(lr=2e-4, beta1=0.5, fused=False):
 
 def build_optimizers(gan):
     """Creates the optimizers' slots now, so a checkpoint restore can fill them."""
-    gan.d_optimizer.build(gan.discriminator.trainable_variables)
-    gan.g_optimizer.build(gan.generator.trainable_variables)
+    gan.discriminator_optimizer.build(gan.discriminator.trainable_variables)
+    gan.generator_optimizer.build(gan.generator.trainable_variables)

@@ -5,23 +5,23 @@ import os
 import keras
 import numpy as np
 
+from cgan_mnist_tf import data
 from cgan_mnist_tf import grids
 from cgan_mnist_tf import models
-from cgan_mnist_tf import run_options
+from cgan_mnist_tf import options as cgan_options
 from pix2pix_tf.common import checkpoints
 from pix2pix_tf.common import image_io
 from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common.errors import UserError
 
-NUM_CLASSES = 10
 UNCONDITIONAL_COLUMNS = 10
 
 
 def load_generator(checkpoint_dir):
     """(generator, its model-defining options, checkpoint path) of a training run's folder."""
     saved = common_options.load_options(checkpoint_dir)
-    options = run_options.with_defaults({k: saved[k] for k in run_options.MODEL_KEYS if k in saved})
-    generator, _ = models.build(options["model"], options["conditional"], options["latent_dim"])
+    options = cgan_options.Options(**{k: saved[k] for k in cgan_options.MODEL_KEYS if k in saved})
+    generator, _ = models.build(options.model, options.conditional, options.latent_dim)
     path = checkpoints.RunCheckpoint(checkpoint_dir, generator=generator).restore(
         checkpoint_dir, partial=True)
     return generator, options, path
@@ -37,7 +37,7 @@ def parse_labels(text):
         except ValueError:
             raise UserError(f"--labels {text}: {part!r} is not a label; give digits 0..9 "
                             "separated by commas") from None
-        if not 0 <= label < NUM_CLASSES:
+        if not 0 <= label < data.NUM_CLASSES:
             raise UserError(f"--labels {text}: label {label} is outside 0..9")
         labels.append(label)
     return labels
@@ -57,7 +57,7 @@ def check_labels(conditional, labels):
     if labels is not None and not conditional:
         raise UserError("--labels given but the checkpoint is an unconditional GAN "
                         "(trained with --noconditional): it cannot be asked for a digit")
-    return labels if labels is not None or not conditional else list(range(NUM_CLASSES))
+    return labels if labels is not None or not conditional else list(range(data.NUM_CLASSES))
 
 
 def label_grid(generator, conditional, latent_dim, labels, num, seed):
@@ -87,20 +87,20 @@ def interpolation_grid(generator, conditional, latent_dim, labels, num, seed):
 
 
 def generate(options):
-    """--mode generate: writes the grid to options["output"] and returns its path."""
-    checkpoint_dir = options.get("checkpoint")
+    """--mode generate: writes the grid to options.output and returns its path."""
+    checkpoint_dir = options.checkpoint
     if not checkpoint_dir:
         raise UserError("--mode generate needs --checkpoint, the output folder of a training run")
-    output = options.get("output") or os.path.join(checkpoint_dir, "generated.png")
-    num = int(options.get("num") or 8)
+    output = options.output or os.path.join(checkpoint_dir, "generated.png")
+    num = options.num
     if num < 1:
         raise UserError("--num must be at least 1")
-    labels = parse_labels(options["labels"]) if options.get("labels") else None
+    labels = parse_labels(options.labels) if options.labels else None
     generator, model_options, path = load_generator(checkpoint_dir)
-    make_grid = interpolation_grid if options.get("interpolate") else label_grid
-    grid = make_grid(generator, model_options["conditional"], model_options["latent_dim"], labels,
-                     num, int(options.get("seed") or 0))
+    make_grid = interpolation_grid if options.interpolate else label_grid
+    grid = make_grid(generator, model_options.conditional, model_options.latent_dim, labels,
+                     num, options.seed)
     image_io.write_image(output, grid)
-    print(f"wrote {output} ({'interpolation' if options.get('interpolate') else 'samples'} "
+    print(f"wrote {output} ({'interpolation' if options.interpolate else 'samples'} "
           f"from {path})", flush=True)
     return output

@@ -8,8 +8,9 @@ import keras
 from keras import layers
 from keras import ops
 
+from cgan_mnist_tf.data import NUM_CLASSES
+
 MODELS = ("mlp", "conv")
-NUM_CLASSES = 10
 MNIST_SHAPE = (28, 28, 1)
 CONV_SHAPE = (32, 32, 1)
 

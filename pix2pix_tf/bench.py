@@ -40,7 +40,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from pix2pix_tf import data, options as pix2pix_options, train  # noqa: E402
-from pix2pix_tf.common import benchmarking, flops, image_io, machine as machine_lib, speed  # noqa: E402
+from pix2pix_tf.common import (benchmarking, flops, image_io, machine as machine_lib,  # noqa: E402
+                               options as common_options, threads)
 from pix2pix_tf.common.benchmarking import BASELINE  # noqa: E402
 
 # --tune's windows unless given: at 256x256 on 2 cores, 4 combinations take about
@@ -58,7 +59,7 @@ class Case(benchmarking.TimedCase):
 
     def __init__(self, name, opts, batch):
         super().__init__(name, opts)
-        keras.utils.set_random_seed(opts["seed"])
+        keras.utils.set_random_seed(opts.seed)
         self.model = train.build_model(opts)
         self.step = train.make_train_step(self.model, opts)
         self.batch = batch
@@ -70,8 +71,8 @@ class Case(benchmarking.TimedCase):
 def fixed_batch(opts, seed=0):
     """A fixed (inputs, targets) batch in [-1, 1] of the case's shapes."""
     rng = np.random.default_rng(seed)
-    in_channels, out_channels = data.channels(opts["lab_colorization"], opts["which_direction"])
-    size = (opts["batch_size"], opts["crop_size"], opts["crop_size"])
+    in_channels, out_channels = data.channels(opts.lab_colorization, opts.which_direction)
+    size = (opts.batch_size, opts.crop_size, opts.crop_size)
     return (tf.constant(rng.uniform(-1, 1, size + (in_channels,)).astype(np.float32)),
             tf.constant(rng.uniform(-1, 1, size + (out_channels,)).astype(np.float32)))
 
@@ -92,17 +93,17 @@ def write_synthetic_pairs(folder, count, size, seed=0):
 def pipeline_rate(paths, opts, cache, images):
     """Images/sec of the training input pipeline alone (decode or cache,
     jitter, batch), over at least `images` images after one warm-up batch."""
-    batches = max(1, images // opts["batch_size"])
+    batches = max(1, images // opts.batch_size)
 
     def epochs():
         epoch = 0
         while True:
             yield from data.training_dataset(
-                paths, seed=opts["seed"], epoch=epoch, skip_batches=0,
-                batch_size=opts["batch_size"], which_direction=opts["which_direction"],
-                lab_colorization=opts["lab_colorization"],
-                scale_size=pix2pix_options.scale_size(opts), crop_size=opts["crop_size"],
-                flip=opts["flip"], cache=cache)
+                paths, seed=opts.seed, epoch=epoch, skip_batches=0,
+                batch_size=opts.batch_size, which_direction=opts.which_direction,
+                lab_colorization=opts.lab_colorization,
+                scale_size=pix2pix_options.scale_size(opts), crop_size=opts.crop_size,
+                flip=opts.flip, cache=cache)
             epoch += 1
 
     stream = epochs()
@@ -118,16 +119,14 @@ def inference_ms(opts, repeats=20):
     batch statistics and dropout as in the paper)."""
     generator = pix2pix_options.generator_from_options(opts)
     translate = tf.function(lambda x: generator(x, training=True))
-    x = fixed_batch(dict(opts, batch_size=1))[0]
+    x = fixed_batch(common_options.replace(opts, batch_size=1))[0]
     return benchmarking.latency_ms(lambda: translate(x), repeats)
 
 
 # ---------------------------------------------------------------- command line
 
 def parse_args(argv):
-    from pix2pix_tf import main as cli  # The training flags' defaults.
-
-    defaults = cli.default_options()
+    defaults = pix2pix_options.default_options()
     parser = argparse.ArgumentParser(prog="python -m pix2pix_tf.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--crop_size", type=int, default=256)
@@ -146,11 +145,10 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     machine = machine_lib.probe()
     speed_options, lines = benchmarking.resolve_arguments(args, machine)
-    opts = cli.default_options(crop_size=args.crop_size, batch_size=args.batch_size,
-                               ngf=args.ngf, ndf=args.ndf, cache=args.cache, seed=0)
-    opts.update(speed_options)
+    opts = pix2pix_options.default_options(crop_size=args.crop_size, batch_size=args.batch_size,
+                                           ngf=args.ngf, ndf=args.ndf, seed=0, **speed_options)
     if args.baseline:
-        opts.update(BASELINE)
+        opts = benchmarking.with_settings(opts, **BASELINE)
     pix2pix_options.check(opts)
     return args, opts, machine, lines
 
@@ -193,12 +191,12 @@ def run_tune(args, opts, argv, result, batch, out):
     machine = machine_lib.probe()
     combos = benchmarking.combinations(machine, opts, fixed=benchmarking.given_flags(argv))
     reference = Case("auto", opts, batch)
-    candidates = [(combo, lambda combo=combo: Case("candidate", {**opts, **combo}, batch))
-                  for combo in combos[1:]]
-    log(f"tuning {len(combos)} combinations at crop {opts['crop_size']} against auto, "
+    candidates = [(combo, lambda combo=combo: Case(
+        "candidate", benchmarking.with_settings(opts, **combo), batch)) for combo in combos[1:]]
+    log(f"tuning {len(combos)} combinations at crop {opts.crop_size} against auto, "
         f"{args.windows} windows of {args.steps} steps each")
     rows = benchmarking.tune(reference, candidates, warmup=args.warmup, windows=args.windows,
-                             steps=args.steps, batch_size=opts["batch_size"],
+                             steps=args.steps, batch_size=opts.batch_size,
                              flops=result["flops"]["train_step"], log=log)
     layouts = None
     if benchmarking.tunes_threads(machine, argv):
@@ -219,26 +217,26 @@ def main(argv=None, out=sys.stdout):
         argv = benchmarking.with_defaults(argv, steps=TUNE_STEPS, windows=TUNE_WINDOWS, warmup=TUNE_WARMUP,
                               pipeline_images=0)
     args, opts, machine, speed_lines = parse_args(argv)
-    if not speed.configure_threads(opts):
+    if not threads.configure_threads(opts.intra_op_threads, opts.inter_op_threads):
         print("--intra_op_threads/--inter_op_threads ignored: TensorFlow is already running",
               file=out)
     for line in speed_lines:
         print(line, file=out, flush=True)
-    result = {"crop_size": opts["crop_size"], "batch_size": opts["batch_size"],
-              "ngf": opts["ngf"], "ndf": opts["ndf"], "steps": args.steps,
+    result = {"crop_size": opts.crop_size, "batch_size": opts.batch_size,
+              "ngf": opts.ngf, "ndf": opts.ndf, "steps": args.steps,
               "windows": args.windows, "tensorflow": tf.__version__, "keras": keras.__version__,
               "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on)"),
-              "intra_op_threads": opts["intra_op_threads"],
-              "inter_op_threads": opts["inter_op_threads"],
+              "intra_op_threads": opts.intra_op_threads,
+              "inter_op_threads": opts.inter_op_threads,
               "load_average_before": benchmarking.load_average(), "cases": {}}
-    result.update(benchmarking.machine_figures(machine, [opts["mixed_precision"]],
+    result.update(benchmarking.machine_figures(machine, [opts.mixed_precision],
                                                args.measure_seconds))
 
     tune_table = None
     if not args.pipeline_only:
         # The count is the same for every dtype: build the float32 models once.
-        counted = train.build_model(dict(opts, mixed_precision="float32"))
-        result["flops"] = step_flops(counted.generator, counted.discriminator, opts["batch_size"])
+        counted = train.build_model(benchmarking.with_settings(opts, mixed_precision="float32"))
+        result["flops"] = step_flops(counted.generator, counted.discriminator, opts.batch_size)
         result["generator_layer_macs"] = flops.model_macs(counted.generator)
         del counted
         batch = fixed_batch(opts)
@@ -247,12 +245,12 @@ def main(argv=None, out=sys.stdout):
         else:
             cases = [Case("baseline" if args.baseline else "fast", opts, batch)]
             if args.compare_baseline and not args.baseline:
-                cases.append(Case("baseline", dict(opts, **BASELINE), batch))
+                cases.append(Case("baseline", benchmarking.with_settings(opts, **BASELINE), batch))
             result.update(benchmarking.compare(
                 cases, warmup=args.warmup, windows=args.windows, steps=args.steps,
-                batch_size=opts["batch_size"], flops=result["flops"]["train_step"],
+                batch_size=opts.batch_size, flops=result["flops"]["train_step"],
                 yardsticks=benchmarking.yardsticks(
-                    "conv", [case.options["mixed_precision"] for case in cases])))
+                    "conv", [case.options.mixed_precision for case in cases])))
             if args.inference_repeats > 0:
                 result["inference_ms_per_image"] = inference_ms(opts, args.inference_repeats)
 
@@ -263,9 +261,9 @@ def main(argv=None, out=sys.stdout):
                 paths = data.list_image_files(args.input_dir)
             else:
                 paths = data.list_image_files(
-                    write_synthetic_pairs(tmp, 64, opts["crop_size"]))
+                    write_synthetic_pairs(tmp, 64, opts.crop_size))
             rates = {"decode": pipeline_rate(paths, opts, None, images)}
-            if opts["cache"] is not False:
+            if opts.cache is not False:
                 rates["cache"] = pipeline_rate(paths, opts, data.DecodedImages(paths), images)
         result["pipeline_images_per_sec"] = rates
         if result["cases"]:

@@ -21,15 +21,16 @@ from pix2pix_tf.common.errors import UserError
 AUTOTUNE = tf.data.AUTOTUNE
 
 
-def list_image_files(input_dir):
-    """Image paths of `input_dir`, numerically sorted when every name is a number."""
+def list_image_files(input_dir, flag="--input_dir"):
+    """Image paths of `input_dir`, numerically sorted when every name is a number.
+    `flag`: the option the folder came from, for the UserError messages."""
     if not input_dir:
-        raise UserError("--input_dir is required")
+        raise UserError(f"{flag} is required")
     if not os.path.isdir(input_dir):
-        raise UserError(f"--input_dir {input_dir} does not exist or is not a folder")
+        raise UserError(f"{flag} {input_dir} does not exist or is not a folder")
     names = [n for n in os.listdir(input_dir) if image_io.is_image_file(n)]
     if not names:
-        raise UserError(f"--input_dir {input_dir} holds no .png/.jpg/.jpeg images")
+        raise UserError(f"{flag} {input_dir} holds no .png/.jpg/.jpeg images")
     stems = [os.path.splitext(n)[0] for n in names]
     if all(re.fullmatch(r"\d+", s) for s in stems):
         names.sort(key=lambda n: int(os.path.splitext(n)[0]))
@@ -73,6 +74,14 @@ def find_undecodable(paths):
         except Exception:  # PIL raises several kinds for a truncated file.
             return path
     return None
+
+
+def undecodable_error(paths, error):
+    """The UserError for a tf.data decoding `error` raised while reading
+    `paths`: names the file that does not decode, and TensorFlow's reason."""
+    bad = find_undecodable(paths)
+    reason = re.sub(r"\{\{.*?\}\}", "", error.message.splitlines()[0]).strip()
+    return UserError(f"{bad or 'an image of the dataset'} could not be decoded: {reason}")
 
 
 def decode(path):
@@ -193,10 +202,7 @@ class DecodedImages:
         try:
             images = [image.numpy() for image in decoded]
         except tf.errors.InvalidArgumentError as e:
-            bad = find_undecodable(paths)
-            reason = re.sub(r"\{\{.*?\}\}", "", e.message.splitlines()[0]).strip()
-            raise UserError(f"{bad or 'an image of the dataset'} could not be decoded: "
-                            f"{reason}") from e
+            raise undecodable_error(paths, e) from e
         shapes = np.array([image.shape for image in images], np.int64)
         sizes = np.prod(shapes, axis=1)
         self._index = {path: i for i, path in enumerate(paths)}

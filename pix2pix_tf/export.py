@@ -16,22 +16,23 @@ import tensorflow as tf
 from pix2pix_tf import data, display
 from pix2pix_tf.inference import load_generator
 from pix2pix_tf.common.errors import UserError
+from pix2pix_tf.common.options import require_output_dir
 
 
 class ExportedGenerator(tf.Module):
 
-    def __init__(self, generator, opts):
+    def __init__(self, generator, options):
         super().__init__()
         self.generator = generator
         # Keras 3 does not expose dropout's random state to tf.Module tracking;
         # the SavedModel must hold it for dropout to run at serving time.
         self.seed_states = [layer.seed_generator.state for layer in generator.layers
                             if getattr(layer, "seed_generator", None) is not None]
-        self.crop_size = opts["crop_size"]
-        self.training = not opts["eval_mode"]
-        self.lab_colorization = opts["lab_colorization"]
-        self.which_direction = opts["which_direction"]
-        self.filetype = opts["output_filetype"]
+        self.crop_size = options.crop_size
+        self.training = not options.eval_mode
+        self.lab_colorization = options.lab_colorization
+        self.which_direction = options.which_direction
+        self.filetype = options.output_filetype
         channels = generator.input_shape[-1]
         self.translate = tf.function(
             self._translate,
@@ -65,18 +66,17 @@ class ExportedGenerator(tf.Module):
         return {"output": tf.map_fn(self._encode, result, fn_output_signature=tf.string)}
 
 
-def export(opts, given=(), log=print):
+def export(options, given=(), log=print):
     """Writes output_dir/export, replacing an earlier export only once the new one is complete."""
-    opts, generator = load_generator(opts, given, log)
-    if not opts["output_dir"]:
-        raise UserError("--output_dir is required")
-    module = ExportedGenerator(generator, opts)
-    target = os.path.join(opts["output_dir"], "export")
+    options, generator = load_generator(options, given, log)
+    require_output_dir(options, "export")
+    module = ExportedGenerator(generator, options)
+    target = os.path.join(options.output_dir, "export")
     try:
-        os.makedirs(opts["output_dir"], exist_ok=True)
-        staging = tempfile.mkdtemp(prefix=".export-", dir=opts["output_dir"])
+        os.makedirs(options.output_dir, exist_ok=True)
+        staging = tempfile.mkdtemp(prefix=".export-", dir=options.output_dir)
     except OSError as e:
-        raise UserError(f"cannot write to --output_dir {opts['output_dir']}: {e.strerror}") from e
+        raise UserError(f"cannot write to --output_dir {options.output_dir}: {e.strerror}") from e
     try:
         tf.saved_model.save(module, staging, signatures={
             "serving_default": module.serve, "translate": module.translate})

@@ -9,45 +9,44 @@ import tensorflow as tf
 from pix2pix_tf import data, display, metrics, options as pix2pix_options, report
 from pix2pix_tf.common import checkpoints, files
 from pix2pix_tf.common.errors import UserError
-from pix2pix_tf.common.options import load_options, merge_saved_options
+from pix2pix_tf.common.options import (load_options, merge_saved_options, replace,
+                                       require_output_dir)
 
 # A test image whose width/height differs from the training images' by more
 # than this factor has another layout (a single photo for a pair model...).
 ASPECT_TOLERANCE = 1.5
 
 
-def load_generator(opts, given, log=print):
+def load_generator(options, given, log=print):
     """Options merged with the checkpoint's, and the generator restored from it."""
-    if not opts["checkpoint"]:
-        raise UserError(f"--mode {opts['mode']} needs --checkpoint, the output folder of a training run")
-    saved = load_options(opts["checkpoint"])
-    checkpoints.latest_checkpoint(opts["checkpoint"])
-    opts, messages = merge_saved_options(opts, saved, pix2pix_options.MODEL_KEYS, given,
+    if not options.checkpoint:
+        raise UserError(f"--mode {options.mode} needs --checkpoint, the output folder of a training run")
+    saved = load_options(options.checkpoint)
+    checkpoints.latest_checkpoint(options.checkpoint)
+    options, messages = merge_saved_options(options, saved, pix2pix_options.MODEL_KEYS, given,
                                          strict=False)
     for message in messages:
         log(message)
-    opts["image_aspect"] = saved.get("image_aspect")
-    generator = pix2pix_options.generator_from_options(opts)
-    path = checkpoints.RunCheckpoint(opts["checkpoint"], generator=generator).restore(
-        opts["checkpoint"], partial=True)
+    options = replace(options, image_aspect=saved.get("image_aspect"))
+    generator = pix2pix_options.generator_from_options(options)
+    path = checkpoints.RunCheckpoint(options.checkpoint, generator=generator).restore(
+        options.checkpoint, partial=True)
     log(f"loaded generator from {path}")
-    return opts, generator
+    return options, generator
 
 
-def check_layout(paths, opts):
+def check_layout(paths, options):
     """Test images must have the layout the model was trained on."""
-    aspect = data.check_image_files(paths, paired=not opts["lab_colorization"])
-    trained = opts.get("image_aspect")
+    aspect = data.check_image_files(paths, paired=not options.lab_colorization)
+    trained = options.image_aspect
     if trained and abs(math.log(aspect / trained)) > math.log(ASPECT_TOLERANCE):
-        layout = "photos" if opts["lab_colorization"] else "A|B pairs"
+        layout = "photos" if options.lab_colorization else "A|B pairs"
         raise UserError(
-            f"the images of {opts['input_dir']} have width/height {aspect:.2f}, but the model was "
+            f"the images of {options.input_dir} have width/height {aspect:.2f}, but the model was "
             f"trained on {layout} of width/height {trained:.2f}: wrong folder or wrong checkpoint?")
 
 
 def _writable_output_dir(output_dir):
-    if not output_dir:
-        raise UserError("--output_dir is required")
     try:
         os.makedirs(output_dir, exist_ok=True)
         files.write_atomic(os.path.join(output_dir, ".write-test"), "")
@@ -65,30 +64,31 @@ def _resize_width(images, aspect_ratio):
     return tf.clip_by_value(resized, 0.0, 1.0)
 
 
-def run(opts, given=(), write_images=True, log=print):
+def run(options, given=(), write_images=True, log=print):
     """Test mode (write_images) or eval mode; returns the metrics written.
 
     The generator runs as in the paper at test time, with batch statistics
     and dropout, unless --eval_mode asks for moving statistics and no dropout.
     """
-    opts, generator = load_generator(opts, given, log)
-    paths = data.list_image_files(opts["input_dir"])
-    check_layout(paths, opts)
-    if opts["max_steps"]:
-        paths = paths[:opts["max_steps"] * opts["batch_size"]]
-    _writable_output_dir(opts["output_dir"])
+    options, generator = load_generator(options, given, log)
+    paths = data.list_image_files(options.input_dir)
+    check_layout(paths, options)
+    if options.max_steps:
+        paths = paths[:options.max_steps * options.batch_size]
+    require_output_dir(options, options.mode)
+    _writable_output_dir(options.output_dir)
 
-    dataset = data.test_dataset(paths, batch_size=opts["batch_size"],
-                                which_direction=opts["which_direction"],
-                                lab_colorization=opts["lab_colorization"], crop_size=opts["crop_size"])
-    translate = tf.function(lambda x: generator(x, training=not opts["eval_mode"]))
-    image_dir = os.path.join(opts["output_dir"], "images")
+    dataset = data.test_dataset(paths, batch_size=options.batch_size,
+                                which_direction=options.which_direction,
+                                lab_colorization=options.lab_colorization, crop_size=options.crop_size)
+    translate = tf.function(lambda x: generator(x, training=not options.eval_mode))
+    image_dir = os.path.join(options.output_dir, "images")
     rows, start = [], time.time()
     for batch_paths, inputs, targets in dataset:
-        images = display.to_rgb(inputs, translate(inputs), targets, opts["lab_colorization"],
-                                opts["which_direction"])
+        images = display.to_rgb(inputs, translate(inputs), targets, options.lab_colorization,
+                                options.which_direction)
         scores = metrics.image_metrics(images["outputs"], images["targets"])
-        shown = {kind: display.to_uint8(_resize_width(x, opts["aspect_ratio"])).numpy()
+        shown = {kind: display.to_uint8(_resize_width(x, options.aspect_ratio)).numpy()
                  for kind, x in images.items()} if write_images else {}
         for i, path in enumerate(batch_paths.numpy()):
             name = os.path.splitext(os.path.basename(path.decode()))[0]
@@ -99,18 +99,18 @@ def run(opts, given=(), write_images=True, log=print):
     rate = len(rows) / max(time.time() - start, 1e-9)
 
     averages = metrics.average(rows)
-    result = {"checkpoint": opts["checkpoint"], "input_dir": opts["input_dir"],
-              "eval_mode": opts["eval_mode"], "count": len(rows), "average": averages,
+    result = {"checkpoint": options.checkpoint, "input_dir": options.input_dir,
+              "eval_mode": options.eval_mode, "count": len(rows), "average": averages,
               "images": {row["name"]: {m: row[m] for m in metrics.NAMES} for row in rows}}
-    files.write_json(os.path.join(opts["output_dir"], "metrics.json"), result)
+    files.write_json(os.path.join(options.output_dir, "metrics.json"), result)
     log(f"{len(rows)} images, {rate:.1f} images/sec; average "
         + "  ".join(f"{m} {averages[m]:.4f}" for m in metrics.NAMES))
-    log(f"wrote metrics at {os.path.join(opts['output_dir'], 'metrics.json')}")
+    log(f"wrote metrics at {os.path.join(options.output_dir, 'metrics.json')}")
 
     if write_images:
-        index = os.path.join(opts["output_dir"], "index.html")
+        index = os.path.join(options.output_dir, "index.html")
         if os.path.exists(index):
-            log(f"replacing the index.html of an earlier run in {opts['output_dir']}")
+            log(f"replacing the index.html of an earlier run in {options.output_dir}")
         heading = ("<p>" + f"{len(rows)} images, average: "
                    + ", ".join(f"{m} {averages[m]:.4f}" for m in metrics.NAMES) + "</p>")
         report.write_index(index, ["name", *report.KINDS, *metrics.NAMES], rows, heading)

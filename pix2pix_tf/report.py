@@ -3,9 +3,15 @@
 import html
 import os
 
-from pix2pix_tf.common import files, image_io
+from pix2pix_tf.common import files, image_io, plots
 
 KINDS = ("inputs", "outputs", "targets")
+LOSS_HISTORY = "losses.json"
+LOSS_PLOT = "losses.png"  # Where History.write_plot draws LOSS_HISTORY.
+# The smoothed losses training logs, a panel each: their scales differ.
+LOSS_PANELS = (("discriminator loss", [("discriminator_loss", "D")]),
+               ("generator GAN loss", [("generator_loss_GAN", "G GAN")]),
+               ("generator L1 loss", [("generator_loss_L1", "G L1")]))
 
 
 def save_image_set(image_dir, name, images):
@@ -49,3 +55,17 @@ def training_rows(image_dir):
     folder = os.path.basename(image_dir)
     return [{"step": int(step), **{kind: os.path.join(folder, f"step-{step}-{kind}.png")
                                    for kind in KINDS}} for step in steps]
+
+
+def loss_history(output_dir, start_step=0):
+    """The losses logged so far by the run in `output_dir` (up to `start_step`);
+    its write_plot(LOSS_PANELS) draws LOSS_PLOT."""
+    return plots.History(os.path.join(output_dir, LOSS_HISTORY), start_step)
+
+
+def write_training_index(output_dir, image_dir):
+    """The training display's index.html: the loss plot, then a row per displayed step."""
+    heading = (f"<p><img src='{LOSS_PLOT}' alt='losses' style='max-width: none'></p>"
+               if os.path.isfile(os.path.join(output_dir, LOSS_PLOT)) else "")
+    write_index(os.path.join(output_dir, "index.html"), ["step", *KINDS],
+                training_rows(image_dir), heading)

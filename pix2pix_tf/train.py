@@ -1,61 +1,67 @@
-"""The training loop: data in, checkpoints, summaries and progress out."""
+"""The training loop of pix2pix: data in; checkpoints, summaries and progress out.
 
+    train(options) = prepare (check everything before writing anything)
+                   -> build (strategy, model, checkpoint) -> restore -> loop -> save
+
+The loop is written by hand rather than with Keras' fit(): each epoch's order
+and jitter derive from (seed, epoch), and a resumed run skips the batches
+already trained in its epoch, so stopping and resuming gives the same batches
+as an uninterrupted run; fit() restarts epochs from their first batch.
+"""
+
+import dataclasses
 import os
-import re
 import time
+import typing
 
 import keras
 import tensorflow as tf
 
-from pix2pix_tf import data, display, gan, optimizers, options as pix2pix_options, report
-from pix2pix_tf.common import checkpoints, distribute, precision, speed
+from pix2pix_tf import data, display, gan, options as pix2pix_options, report
+from pix2pix_tf.common import (checkpoints, distribute, optimizers, precision, progress, speed,
+                               threads)
 from pix2pix_tf.common.errors import UserError
-from pix2pix_tf.common.options import load_options, merge_saved_options, save_options
+from pix2pix_tf.common.options import load_options, merge_saved_options, replace, save_options
 
 
-def build_model(opts, sync_batchnorm=False):
+def build_model(options, sync_batchnorm=False):
     """A compiled Pix2Pix for the options (sizes, kinds, weights, optimizers),
     its layers computing in the --mixed_precision dtype the run uses (float16:
     the optimizers under loss scaling). Call it under a strategy's scope to
     train with that strategy; sync_batchnorm: batch norm over the global
     batch, for strategies with several replicas."""
-    dtype = speed.used(opts, "mixed_precision")
-    with precision.policy_scope(dtype):
-        generator = pix2pix_options.generator_from_options(opts, sync_batchnorm)
-        discriminator = pix2pix_options.discriminator_from_options(opts, sync_batchnorm)
-    model = gan.Pix2Pix(generator, discriminator, opts["gan_weight"], opts["l1_weight"])
-    fused = opts.get("fused_optimizer", False)
-    model.compile(
-        generator_optimizer=precision.wrap_optimizer(
-            optimizers.adam(opts["lr"], opts["beta1"], fused), dtype),
-        discriminator_optimizer=precision.wrap_optimizer(
-            optimizers.adam(opts["lr"], opts["beta1"], fused), dtype))
+    dtype = speed.used(options, "mixed_precision")
+    with precision.dtype_policy(dtype):
+        generator = pix2pix_options.generator_from_options(options, sync_batchnorm)
+        discriminator = pix2pix_options.discriminator_from_options(options, sync_batchnorm)
+    model = gan.Pix2Pix(generator, discriminator, options.gan_weight, options.l1_weight)
+
+    def adam():
+        return precision.wrap_optimizer(
+            optimizers.adam(options.lr, options.beta1, options.fused_optimizer), dtype)
+
+    model.compile(generator_optimizer=adam(), discriminator_optimizer=adam())
     return model
 
 
-def make_train_step(model, opts, strategy=None):
+def make_train_step(model, options, strategy=None):
     """The training step the loop runs: model.train_step as one graph,
     compiled by XLA with --jit_compile, on every replica of `strategy`
     (default: the current one)."""
     step = tf.function(model.train_step, reduce_retracing=True,
-                       jit_compile=bool(speed.used(opts, "jit_compile")))
+                       jit_compile=speed.used(options, "jit_compile"))
     return distribute.replicated(strategy or tf.distribute.get_strategy(), step,
                                  reduce_retracing=True)
 
 
 def run_checkpoint(model, output_dir, global_step):
+    """The checkpoint of a run: a float16 run's loss scaler is left out, so
+    runs resume whatever their precision."""
     return checkpoints.RunCheckpoint(
         output_dir, generator=model.generator, discriminator=model.discriminator,
         generator_optimizer=precision.checkpointed(model.generator_optimizer),
         discriminator_optimizer=precision.checkpointed(model.discriminator_optimizer),
         global_step=global_step)
-
-
-def _format_duration(seconds):
-    seconds = int(seconds)
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 def _every(step, freq, last):
@@ -70,12 +76,13 @@ class Summaries:
     only the chief (`write_files`) writes them.
     """
 
-    def __init__(self, model, opts, strategy=None, write_files=True):
+    def __init__(self, model, options, strategy=None, write_files=True, start_step=0):
         self.model = model
-        self.opts = opts
+        self.options = options
         self.write_files = write_files
-        self.writer = tf.summary.create_file_writer(opts["output_dir"]) if write_files else None
-        self.image_dir = os.path.join(opts["output_dir"], "images")
+        self.writer = tf.summary.create_file_writer(options.output_dir) if write_files else None
+        self.losses = report.loss_history(options.output_dir, start_step) if write_files else None
+        self.image_dir = os.path.join(options.output_dir, "images")
         self._predict = distribute.gathered(strategy or tf.distribute.get_strategy(),
                                             model.predict_step)
 
@@ -84,13 +91,14 @@ class Summaries:
         if not self.write_files:
             return None, None
         images = display.to_rgb(inputs, predictions["outputs"], targets,
-                                self.opts["lab_colorization"], self.opts["which_direction"])
+                                self.options.lab_colorization, self.options.which_direction)
         return {k: display.to_uint8(v) for k, v in images.items()}, predictions
 
     def write(self, step, logs, batch):
         images, predictions = self._images(batch)
         if not self.write_files:
             return
+        self.losses.add(step, logs)
         with self.writer.as_default(step=step):
             for name, value in logs.items():
                 tf.summary.scalar(name, value)
@@ -106,177 +114,232 @@ class Summaries:
             return
         first = {kind: image[0].numpy() for kind, image in images.items()}
         report.save_image_set(self.image_dir, f"step-{step:08d}", first)
-        report.write_index(os.path.join(self.opts["output_dir"], "index.html"),
-                           ["step", *report.KINDS], report.training_rows(self.image_dir))
+        self.plot_losses()
+        report.write_training_index(self.options.output_dir, self.image_dir)
+
+    def plot_losses(self):
+        """losses.png (and losses.json) of the losses written so far."""
+        if self.write_files:
+            self.losses.write_plot(report.LOSS_PANELS)
 
 
-def prepare(opts, given=(), log=print):
+def prepare(options, given=(), log=print):
     """Checks the options and the data before anything is written.
 
     `given` names the options set on the command line: when resuming, the
     model-defining ones must agree with the checkpoint's options.json.
-    Returns (opts with the checkpoint's model options merged in, image paths).
+    Returns (options with the checkpoint's model options merged in, image paths).
     """
-    if opts["checkpoint"]:
-        saved = load_options(opts["checkpoint"])
-        checkpoints.latest_checkpoint(opts["checkpoint"])
-        opts, messages = merge_saved_options(opts, saved, pix2pix_options.MODEL_KEYS, given,
-                                             strict=True)
+    if options.checkpoint:
+        saved = load_options(options.checkpoint)
+        checkpoints.latest_checkpoint(options.checkpoint)
+        options, messages = merge_saved_options(options, saved, pix2pix_options.MODEL_KEYS, given,
+                                                strict=True)
         if "seed" not in given and "seed" in saved:
-            opts["seed"] = saved["seed"]  # The same data order and jitter as before.
+            options = replace(options, seed=saved["seed"])  # The same data order and jitter.
         for message in messages:
             log(message)
-    pix2pix_options.check(opts)
-    paths = data.list_image_files(opts["input_dir"])
-    opts["image_aspect"] = data.check_image_files(paths, paired=not opts["lab_colorization"])
-    if not opts["output_dir"]:
-        raise UserError("--output_dir is required")
-    output_dir = os.path.abspath(opts["output_dir"])
-    resuming_here = opts["checkpoint"] and os.path.abspath(opts["checkpoint"]) == output_dir
+    pix2pix_options.check(options)
+    paths = data.list_image_files(options.input_dir)
+    options = replace(options, image_aspect=data.check_image_files(
+        paths, paired=not options.lab_colorization))
+    if not options.output_dir:
+        raise UserError("--mode train needs --output_dir")
+    output_dir = os.path.abspath(options.output_dir)
+    resuming_here = options.checkpoint and os.path.abspath(options.checkpoint) == output_dir
     if not resuming_here and os.path.isdir(output_dir) and tf.train.latest_checkpoint(output_dir):
-        raise UserError(f"--output_dir {opts['output_dir']} already holds a checkpoint: resume it "
-                        f"with --checkpoint {opts['output_dir']}, or choose another --output_dir")
-    return opts, paths
+        raise UserError(f"--output_dir {options.output_dir} already holds a checkpoint: resume it "
+                        f"with --checkpoint {options.output_dir}, or choose another --output_dir")
+    return options, paths
 
 
-def train(opts, given=(), log=print):
-    """Trains pix2pix with `opts` (a dict of every option); returns the final step.
+@dataclasses.dataclass
+class Run:
+    """A training run built from its options: where it runs, what it trains, how long."""
 
-    `opts["checkpoint"]`, if set, is a folder to resume from: weights, both
-    optimizers and the global step come back, and the epoch position follows
-    from the step. Stops at max_steps / max_epochs counted from the first run.
+    options: pix2pix_options.Options
+    strategy: tf.distribute.Strategy
+    model: gan.Pix2Pix
+    global_step: tf.Variable
+    checkpoint: checkpoints.RunCheckpoint
+    checkpoint_dir: str
+    chief: bool
+    steps_per_epoch: int
+    max_steps: typing.Optional[int]  # None: until stopped, the reference's default.
 
-    `opts["strategy"]` spreads the run over devices, machines or TPUs; the
-    batch size is the global one. Only the chief writes files and progress.
-    """
-    # The speed settings of this machine (`auto` decided here, on every run).
-    speed.check(opts)
-    used, speed_lines = speed.resolve(opts)
-    opts = {**opts, **used}
-    threads_set = speed.configure_threads(opts)
-    # First: multi_worker must be set up before TensorFlow runs any op.
-    strategy = distribute.make_strategy(opts.get("strategy") or "default", opts.get("tpu"))
-    chief = distribute.is_chief(strategy)
-    if not chief:
-        log = _quiet
-    for line in speed_lines:
-        log(line)
-    if not threads_set:
-        log("--intra_op_threads/--inter_op_threads ignored: TensorFlow is already running")
-    opts, paths = prepare(opts, given, log)
-    distribute.check_batch_size(opts["batch_size"], strategy, opts.get("strategy"))
-    keras.utils.set_random_seed(opts["seed"])
+    def save(self, step):
+        self.global_step.assign(step)
+        return self.checkpoint.save(step)
+
+
+@dataclasses.dataclass
+class TrainResult:
+    step: int  # The global step reached.
+    model: gan.Pix2Pix  # The trained networks.
+
+
+def build(options, strategy, num_images):
+    """The Run of `options` on `strategy` over `num_images` training images."""
+    distribute.check_batch_size(options.batch_size, strategy, options.strategy)
+    keras.utils.set_random_seed(options.seed)
     with strategy.scope():
-        sync = bool(opts.get("sync_batchnorm")) and strategy.num_replicas_in_sync > 1
-        model = build_model(opts, sync_batchnorm=sync)
+        sync = options.sync_batchnorm and strategy.num_replicas_in_sync > 1
+        model = build_model(options, sync_batchnorm=sync)
         global_step = tf.Variable(0, dtype=tf.int64, name="global_step")
-    checkpoint_dir = distribute.checkpoint_directory(opts["output_dir"], strategy)
-    checkpoint = run_checkpoint(model, checkpoint_dir, global_step)
-    if opts["checkpoint"]:
-        path = checkpoint.restore(opts["checkpoint"])
-        log(f"resumed from {path} at step {int(global_step.numpy())}")
-
-    use_cache, cache_line = speed.cache_decision(opts.get("cache", speed.AUTO),
-                                                 data.decoded_bytes(paths))
-    log(cache_line)
-    opts[speed.used_key("cache")] = use_cache
-    if chief:
-        os.makedirs(opts["output_dir"], exist_ok=True)
-        save_options(opts["output_dir"], opts)
-
-    batch_size = opts["batch_size"]
+    checkpoint_dir = distribute.checkpoint_directory(options.output_dir, strategy)
     # Several replicas (or a TPU) need whole global batches: the last, partial
     # batch of each epoch is left out.
-    full_batches = distribute.needs_full_batches(strategy)
-    if full_batches:
-        steps_per_epoch = len(paths) // batch_size
+    if distribute.needs_full_batches(strategy):
+        steps_per_epoch = num_images // options.batch_size
         if steps_per_epoch == 0:
-            raise UserError(f"--batch_size {batch_size} is more than the {len(paths)} images of "
-                            f"--input_dir {opts['input_dir']}")
+            raise UserError(f"--batch_size {options.batch_size} is more than the {num_images} "
+                            f"images of --input_dir {options.input_dir}")
     else:
-        steps_per_epoch = data.steps_per_epoch(len(paths), batch_size)
-    if opts["max_steps"] is not None:
-        max_steps = opts["max_steps"]
-    elif opts["max_epochs"] is not None:
-        max_steps = opts["max_epochs"] * steps_per_epoch
+        steps_per_epoch = data.steps_per_epoch(num_images, options.batch_size)
+    if options.max_steps is not None:
+        max_steps = options.max_steps
+    elif options.max_epochs is not None:
+        max_steps = options.max_epochs * steps_per_epoch
     else:
-        max_steps = None  # Until stopped: the reference's default too.
-    step = int(global_step.numpy())
-    log(f"training on {len(paths)} images from {opts['input_dir']}, {steps_per_epoch} steps per epoch, "
-        f"until step {max_steps if max_steps is not None else 'interrupted (Ctrl-C saves and stops)'}")
+        max_steps = None
+    return Run(options, strategy, model, global_step,
+               run_checkpoint(model, checkpoint_dir, global_step), checkpoint_dir,
+               distribute.is_chief(strategy), steps_per_epoch, max_steps)
 
-    train_step = make_train_step(model, opts, strategy)
-    cache = data.DecodedImages(paths) if use_cache else None
-    summaries = Summaries(model, opts, strategy, write_files=chief)
 
-    def save():
-        global_step.assign(step)
-        return checkpoint.save(step)
+def restore(run, log=print):
+    """Restores --checkpoint into the run (weights, optimizers, step), if given."""
+    if run.options.checkpoint:
+        path = run.checkpoint.restore(run.options.checkpoint)
+        log(f"resumed from {path} at step {int(run.global_step.numpy())}")
 
-    first_step = step
-    start_time, start_step = None, step
+
+def epoch_batches(run, paths, cache, step):
+    """The batches of the epoch that holds `step`, from that step on."""
+    options = run.options
+    batches = data.training_dataset(
+        paths, seed=options.seed, epoch=step // run.steps_per_epoch,
+        skip_batches=step % run.steps_per_epoch, batch_size=options.batch_size,
+        which_direction=options.which_direction, lab_colorization=options.lab_colorization,
+        scale_size=pix2pix_options.scale_size(options), crop_size=options.crop_size,
+        flip=options.flip, cache=cache)
+    if distribute.needs_full_batches(run.strategy):
+        batches = batches.rebatch(options.batch_size, drop_remainder=True)
+    return distribute.distribute_dataset(run.strategy, batches)
+
+
+def loop(run, paths, log=print):
+    """Trains from the run's step to its max_steps or a stop request.
+
+    Returns (the step reached, the signal that stopped it or None)."""
+    options = run.options
+    train_step = make_train_step(run.model, options, run.strategy)
+    step = first_step = int(run.global_step.numpy())
+    summaries = Summaries(run.model, options, run.strategy, write_files=run.chief,
+                          start_step=step)
+    cache = data.DecodedImages(paths) if options.cache_used else None
+    meter = Progress(run, log)
     with checkpoints.StopRequests() as stop:
-        while max_steps is None or step < max_steps:
-            epoch = step // steps_per_epoch
-            batches = data.training_dataset(
-                paths, seed=opts["seed"], epoch=epoch, skip_batches=step % steps_per_epoch,
-                batch_size=batch_size, which_direction=opts["which_direction"],
-                lab_colorization=opts["lab_colorization"],
-                scale_size=pix2pix_options.scale_size(opts), crop_size=opts["crop_size"],
-                flip=opts["flip"], cache=cache)
-            if full_batches:
-                batches = batches.rebatch(batch_size, drop_remainder=True)
-            batches = distribute.distribute_dataset(strategy, batches)
+        while run.max_steps is None or step < run.max_steps:
             try:
-                for batch in batches:
+                for batch in epoch_batches(run, paths, cache, step):
                     logs = train_step(batch)
                     step += 1
-                    if start_time is None:  # The first step traces and compiles.
-                        start_time, start_step = time.time(), step
-                    last = step == max_steps
-                    if _every(step, opts["summary_freq"], last):
+                    last = step == run.max_steps
+                    if _every(step, options.summary_freq, last):
                         summaries.write(step, logs, batch)
-                    if _every(step, opts["display_freq"], last):
+                    if _every(step, options.display_freq, last):
                         summaries.display(step, batch)
-                    if _every(step, opts["progress_freq"], last):
-                        log(_progress(step, steps_per_epoch, max_steps, batch_size,
-                                      start_time, start_step, logs))
-                    if _every(step, opts["save_freq"], False):
-                        save()
+                    meter.step(step, logs, show=_every(step, options.progress_freq, last))
+                    if _every(step, options.save_freq, False):
+                        run.save(step)
                     if stop.requested:
-                        path = save()
-                        log(f"stopped by {stop.requested} at step {step}; saved {path}; "
-                            f"resume with --checkpoint {opts['output_dir']}")
-                        return step
+                        summaries.plot_losses()
+                        log(f"stopped by {stop.requested} at step {step}; saved {run.save(step)}; "
+                            f"resume with --checkpoint {options.output_dir}")
+                        return step, stop.requested
                     if last:
                         break
             except tf.errors.InvalidArgumentError as e:
                 if step > first_step:
-                    save()  # Keep what was trained before the bad file came up.
-                bad = data.find_undecodable(paths)
-                reason = re.sub(r"\{\{.*?\}\}", "", e.message.splitlines()[0]).strip()
-                raise UserError(f"{bad or 'an image of ' + opts['input_dir']} could not be decoded: "
-                                f"{reason}") from e
-    path = save()
-    log(f"saved {path} at step {step}")
-    distribute.dump_weights_for_tests(
-        {"generator": model.generator, "discriminator": model.discriminator}, strategy)
-    distribute.remove_worker_directory(checkpoint_dir, strategy)
-    return step
+                    run.save(step)  # Keep what was trained before the bad file came up.
+                raise data.undecodable_error(paths, e) from e
+    summaries.plot_losses()
+    return step, None
+
+
+def train(options, given=(), log=print):
+    """Trains pix2pix with `options`; returns a TrainResult (step and model).
+
+    `options.checkpoint`, if set, is a folder to resume from: weights, both
+    optimizers and the global step come back, and the epoch position follows
+    from the step. Stops at max_steps / max_epochs counted from the first run.
+
+    `options.strategy` spreads the run over devices, machines or TPUs; the
+    batch size is the global one. Only the chief writes files and progress.
+    """
+    # This machine's speed settings (`auto` decided on every run), then the
+    # strategy: both before TensorFlow runs any op (multi_worker needs it).
+    speed.check(options)
+    used, speed_lines = speed.resolve(options)
+    options = replace(options, **used)
+    threads_set = threads.configure_threads(options.intra_op_threads_used,
+                                            options.inter_op_threads_used)
+    strategy = distribute.make_strategy(options.strategy, options.tpu)
+    if not distribute.is_chief(strategy):
+        log = _quiet  # The chief reports for the run.
+    for line in speed_lines:
+        log(line)
+    if not threads_set:
+        log("--intra_op_threads/--inter_op_threads ignored: TensorFlow is already running")
+    options, paths = prepare(options, given, log)
+    use_cache, cache_line = speed.cache_decision(options.cache, data.decoded_bytes(paths))
+    log(cache_line)
+    options = replace(options, cache_used=use_cache)
+    run = build(options, strategy, len(paths))
+    restore(run, log)
+    if run.chief:
+        os.makedirs(options.output_dir, exist_ok=True)
+        save_options(options.output_dir, options)
+    until = run.max_steps if run.max_steps is not None else "interrupted (Ctrl-C saves and stops)"
+    log(f"training on {len(paths)} images from {options.input_dir}, {run.steps_per_epoch} steps "
+        f"per epoch, until step {until}")
+    step, stopped = loop(run, paths, log)
+    if not stopped:
+        log(f"saved {run.save(step)} at step {step}")
+    distribute.remove_worker_directory(run.checkpoint_dir, strategy)
+    return TrainResult(step, run.model)
 
 
 def _quiet(line):
-    """The log of non-chief workers: the chief reports for the run."""
+    """The log of non-chief workers."""
 
 
-def _progress(step, steps_per_epoch, max_steps, batch_size, start_time, start_step, logs):
-    epoch = (step - 1) // steps_per_epoch + 1
-    elapsed = time.time() - start_time
-    rate = (step - start_step) * batch_size / elapsed if elapsed > 0 and step > start_step else 0.0
-    line = [f"progress  epoch {epoch}  step {(step - 1) % steps_per_epoch + 1}/{steps_per_epoch}",
-            f"global step {step}" + (f"/{max_steps}" if max_steps else "")]
-    line.append(f"image/sec {rate:.1f}")
-    if max_steps and rate > 0:
-        line.append(f"remaining {_format_duration((max_steps - step) * batch_size / rate)}")
-    line += [f"{name} {float(value):.4f}" for name, value in logs.items()]
-    return "  ".join(line)
+class Progress:
+    """The progress line: epoch, step, images/sec, time remaining, losses."""
+
+    def __init__(self, run, log):
+        self.run = run
+        self.log = log
+        self.start_time = self.start_step = None
+
+    def step(self, step, logs, show):
+        if self.start_time is None:  # The first step traces and compiles: time from its end.
+            self.start_time, self.start_step = time.time(), step
+        if show:
+            self.log(self.line(step, logs))
+
+    def line(self, step, logs):
+        steps_per_epoch, max_steps = self.run.steps_per_epoch, self.run.max_steps
+        batch_size = self.run.options.batch_size
+        elapsed = time.time() - self.start_time
+        done = step - self.start_step
+        rate = done * batch_size / elapsed if elapsed > 0 and done > 0 else 0.0
+        parts = [f"progress  epoch {(step - 1) // steps_per_epoch + 1}  "
+                 f"step {(step - 1) % steps_per_epoch + 1}/{steps_per_epoch}",
+                 f"global step {step}" + (f"/{max_steps}" if max_steps else ""),
+                 f"image/sec {rate:.1f}"]
+        if max_steps and rate > 0:
+            parts.append(f"remaining {progress.format_duration((max_steps - step) * batch_size / rate)}")
+        parts += [f"{name} {float(value):.4f}" for name, value in logs.items()]
+        return "  ".join(parts)

@@ -23,12 +23,21 @@ import tempfile
 import time
 
 from pix2pix_tf.common import machine as machine_lib
+from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common import precision, speed
 
 # Every optimisation off: what "baseline" means in both harnesses.
 BASELINE = {"jit_compile": False, "mixed_precision": "float32", "fused_optimizer": False,
             "cache": False}
 SPEED_OPTIONS = tuple(BASELINE)
+
+
+def with_settings(options, **values):
+    """`options` with the speed `values` both asked and used (so no `auto`
+    decision overrides them): the baseline's and --tune's combinations."""
+    used = {speed.used_key(name): value for name, value in values.items()
+            if hasattr(options, speed.used_key(name))}
+    return common_options.replace(options, **values, **used)
 
 
 class TimedCase:
@@ -67,7 +76,8 @@ class TimedCase:
     def figures(self, batch_size, flops, option_names=SPEED_OPTIONS):
         rates = [batch_size / s for s in self.window_seconds]
         median_seconds = statistics.median(self.window_seconds)
-        return {"options": {k: self.options[k] for k in option_names if k in self.options},
+        return {"options": {k: getattr(self.options, k) for k in option_names
+                            if hasattr(self.options, k)},
                 "images_per_sec": statistics.median(rates), "images_per_sec_min": min(rates),
                 "images_per_sec_max": max(rates), "ms_per_step": 1e3 * median_seconds,
                 "gflops_achieved": flops / median_seconds / 1e9,
@@ -80,7 +90,7 @@ class KernelCase(TimedCase):
     cases, so the step's share of it is measured under the same load."""
 
     def __init__(self, kind, dtype, seconds_per_window=0.5):
-        super().__init__(f"{kind} {dtype}", {"mixed_precision": dtype})
+        super().__init__(f"{kind} {dtype}", None)
         self.kind, self.dtype = kind, dtype
         self.run_step, self.flops = machine_lib.kernel(kind, dtype)
         self.seconds_per_window = seconds_per_window
@@ -147,7 +157,7 @@ def combinations(machine, options, fixed=()):
     which keep their value; the `auto` combination (`options`, resolved) first."""
     native, _ = precision.choose(machine.cpu.flags, machine.gpus, machine.onednn_max_isa,
                                  machine.onednn_enabled)
-    reference = {name: options[name] for name in TUNED}
+    reference = {name: getattr(options, name) for name in TUNED}
     values = {"mixed_precision": sorted({"float32", native}), "jit_compile": (False, True),
               "fused_optimizer": (True, False)}
     found = [reference]
@@ -215,7 +225,8 @@ def tune(reference, candidates, *, warmup, windows, steps, batch_size, flops, lo
         log(f"  timed {format_options(options)}: {row['images_per_sec']:.3f} images/sec, "
             f"{row['vs_auto']:.2f}x auto")
         del case
-    auto = _row(reference, {name: reference.options[name] for name in TUNED}, batch_size, flops)
+    auto = _row(reference, {name: getattr(reference.options, name) for name in TUNED},
+                batch_size, flops)
     auto.update(vs_auto=1.0, auto=True)
     rows.append(auto)
     return sorted(rows, key=lambda row: -row["vs_auto"])
@@ -392,7 +403,7 @@ class _SwitchAction(argparse.Action):
             value = False
         else:
             try:
-                value = True if values is None else speed.parse_switch(values)
+                value = True if values is None else common_options.parse_switch(values)
             except ValueError as e:
                 parser.error(f"{option_string}: {e}")
         setattr(namespace, self.dest, value)
@@ -402,15 +413,15 @@ def add_arguments(parser, defaults, steps, windows, warmup):
     """The harnesses' shared flags: the speed flags (training's defaults), the
     timing windows, the baseline comparison, --tune and the JSON output."""
     parser.add_argument("--mixed_precision", choices=precision.CHOICES,
-                        default=defaults["mixed_precision"], help="(training's default)")
-    parser.add_argument("--jit_compile", action=_SwitchAction, default=defaults["jit_compile"],
+                        default=defaults.mixed_precision, help="(training's default)")
+    parser.add_argument("--jit_compile", action=_SwitchAction, default=defaults.jit_compile,
                         help="auto, true or false (training's default)")
     parser.add_argument("--fused_optimizer", action=argparse.BooleanOptionalAction,
-                        default=defaults["fused_optimizer"], help="(training's default)")
-    parser.add_argument("--cache", action=_SwitchAction, default=defaults["cache"],
+                        default=defaults.fused_optimizer, help="(training's default)")
+    parser.add_argument("--cache", action=_SwitchAction, default=defaults.cache,
                         help="auto, true or false (training's default)")
     for name in ("intra_op_threads", "inter_op_threads"):
-        parser.add_argument(f"--{name}", type=_threads, default=defaults.get(name, speed.AUTO),
+        parser.add_argument(f"--{name}", type=_threads, default=getattr(defaults, name),
                             help="auto or a count (0: TensorFlow's choice)")
     parser.add_argument("--steps", type=int, default=steps, help="training steps per timed window")
     parser.add_argument("--windows", type=int, default=windows, help="timed windows (per case)")
@@ -429,20 +440,19 @@ def add_arguments(parser, defaults, steps, windows, warmup):
 
 def _threads(value):
     try:
-        return speed.parse_threads(value)
+        return common_options.parse_threads(value)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from e
 
 
 def resolve_arguments(args, machine):
-    """The speed options of a harness run, `auto` decided: (options, lines saying why)."""
+    """The speed options of a harness run with `auto` decided as training
+    decides it: ({name: value} for the options class, lines saying why)."""
     requested = {name: getattr(args, name) for name in
                  ("mixed_precision", "jit_compile", "intra_op_threads", "inter_op_threads")}
     used, lines = speed.resolve(requested, machine)
-    return {"mixed_precision": used["mixed_precision_used"],
-            "jit_compile": used["jit_compile_used"], "fused_optimizer": args.fused_optimizer,
-            "intra_op_threads": used["intra_op_threads_used"],
-            "inter_op_threads": used["inter_op_threads_used"]}, lines
+    decided = {name: used[speed.used_key(name)] for name in requested}
+    return {**decided, **used, "fused_optimizer": args.fused_optimizer, "cache": args.cache}, lines
 
 
 def with_defaults(argv, **values):

@@ -20,15 +20,11 @@ import os
 import shutil
 import tempfile
 
-import numpy as np
 import tensorflow as tf
 
 from pix2pix_tf.common.errors import UserError
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
-
-# Test hook: if set, `dump_weights_for_tests` writes each worker's weights there.
-DUMP_WEIGHTS_ENV = "PIX2PIX_TF_TEST_DUMP_WEIGHTS"
 
 
 def make_strategy(name, tpu=None):
@@ -192,21 +188,3 @@ def gathered(strategy, fn, **function_kwargs):
     if not is_distributed(strategy):
         return tf.function(call_one_device, **function_kwargs)
     return tf.function(call, **function_kwargs)
-
-
-def dump_weights_for_tests(models, strategy):
-    """Test hook: with $PIX2PIX_TF_TEST_DUMP_WEIGHTS set to a folder, writes
-    {model/variable path: value} of `models` (a dict name -> keras model) to
-    FOLDER/weights-TASK.npz, one file per worker, so a test can check that
-    the workers of a multi-worker run ended with the same weights."""
-    folder = os.environ.get(DUMP_WEIGHTS_ENV)
-    if not folder:
-        return None
-    task_type, task_id = task(strategy)
-    name = "single" if task_type is None else f"{task_type}-{task_id}"
-    values = {f"{model_name}/{variable.path}": np.asarray(variable.numpy())
-              for model_name, model in models.items() for variable in model.weights}
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, f"weights-{name}.npz")
-    np.savez(path, **values)
-    return path

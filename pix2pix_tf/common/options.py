@@ -1,42 +1,250 @@
-"""options.json: every option of a run, saved beside its checkpoints.
+"""The options of a run: one typed home for each, its default and its kind.
 
-Options that define a model (its size, kind, direction...) must match when a
-run is resumed or tested, so they are read back from the checkpoint folder.
+Each package declares its options once, as a frozen dataclass whose fields are
+made with `option(...)`. From it come the absl flags (`define_flags`), the
+options of a command line (`from_flags`) or of Python code (the class itself),
+options.json (`save_options`, `load_options`), and the rules for resuming: the
+options of kind MODEL define the weights and come back from the checkpoint
+(`merge_saved_options`).
+
+    @dataclasses.dataclass(frozen=True)
+    class Options(SpeedOptions):
+        crop_size: int = option(256, "Crop size.", MODEL)
 """
 
+import dataclasses
 import json
+import math
 import os
+import typing
 
 from pix2pix_tf.common import files
 from pix2pix_tf.common.errors import UserError
 
 OPTIONS_FILE = "options.json"
 
+# Kinds of options.
+MODEL = "model"  # The weights depend on it: read back from the checkpoint, must match on resume.
+TRAINING = "training"  # How the run learns (data, steps, learning rate...).
+SPEED = "speed"  # How fast, not what: the same model either way; may change on resume.
+DISTRIBUTE = "distribute"  # Where this invocation runs: may change on resume.
+RUN = "run"  # This invocation: mode, folders, what to write and how often.
+DERIVED = "derived"  # Not a flag: found by the run and saved in options.json.
 
-def save_options(output_dir, options):
-    files.write_json(os.path.join(output_dir, OPTIONS_FILE), dict(options))
+
+# A speed option's value that is decided on the machine of each run (common/speed.py).
+AUTO = "auto"
+
+
+def option(default, help, kind=RUN, choices=None, flag=True, parse=None):  # noqa: A002 (absl's word)
+    """A dataclass field of an options class: its one default, its flag's help
+    text, its kind (MODEL, TRAINING, SPEED, DISTRIBUTE, RUN or DERIVED) and,
+    for strings, the allowed values. flag=False: not on the command line.
+    parse: "switch" (auto, or a boolean: --NAME, --noNAME, --NAME=auto) or
+    "threads" (auto, or a count) for speed options that may be `auto`."""
+    return dataclasses.field(default=default, metadata={
+        "help": help, "kind": kind, "choices": tuple(choices) if choices else None,
+        "flag": flag and kind != DERIVED, "parse": parse})
+
+
+def parse_switch(value):
+    """A switch option's value: AUTO, True or False (from a bool or text)."""
+    if isinstance(value, bool) or value == AUTO:
+        return value
+    text = str(value).strip().lower()
+    if text in (AUTO, "true", "false", "1", "0", "t", "f", "yes", "no"):
+        return AUTO if text == AUTO else text in ("true", "1", "t", "yes")
+    raise ValueError(f"expected auto, true or false, not {value!r}")
+
+
+def parse_threads(value):
+    """A thread option's value: AUTO or a count (0: TensorFlow's choice)."""
+    if value == AUTO:
+        return AUTO
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        count = -1
+    if count < 0 or isinstance(value, bool):
+        raise ValueError(f"expected auto or a whole number >= 0, not {value!r}")
+    return count
+
+
+PARSERS = {"switch": parse_switch, "threads": parse_threads}
+
+
+@dataclasses.dataclass(frozen=True)
+class SpeedOptions:
+    """Speed settings, shared by both packages' command lines and benchmarks:
+    the same model and checkpoints whichever values they take. `auto` is
+    decided on the machine of each run, which says what it chose and why in
+    its first lines; the choices are saved beside the requests (*_used)."""
+
+    mixed_precision: str = option(
+        AUTO, "Training computation dtype. auto: bfloat16 on hardware that runs it natively "
+        "(CPUs with AVX-512 BF16 or AMX, GPUs of compute capability 8.0+), float16 with dynamic "
+        "loss scaling on GPUs of compute capability 7.x, float32 elsewhere. The mixed ones keep "
+        "float32 variables and losses; test, eval, generate and export run in float32.", SPEED,
+        choices=(AUTO, "float32", "bfloat16", "float16"))
+    jit_compile: typing.Union[str, bool] = option(
+        AUTO, "Compile the training step with XLA (one replica only): auto (off: slower than "
+        "the plain graph on the CPUs measured, see BENCHMARKS.md), true or false.", SPEED,
+        parse="switch")
+    fused_optimizer: bool = option(
+        True, "Adam's update of each variable as TensorFlow's fused kernel, one pass instead of "
+        "~10 (the same formula and checkpoints).", SPEED)
+    cache: typing.Union[str, bool] = option(
+        AUTO, "Keep the decoded training data in memory instead of decoding them every epoch: "
+        "auto (when they fit in a quarter of the memory), true or false.", SPEED, parse="switch")
+    intra_op_threads: typing.Union[str, int] = option(
+        AUTO, "Threads one TensorFlow op may use: auto (TensorFlow's choice, one per usable "
+        "core) or a count (0: the same).", SPEED, parse="threads")
+    inter_op_threads: typing.Union[str, int] = option(
+        AUTO, "TensorFlow ops run at once: auto (TensorFlow's choice) or a count (0: the same).",
+        SPEED, parse="threads")
+
+    # What the run used: decided at its start, saved in options.json, never read back.
+    mixed_precision_used: typing.Optional[str] = option(
+        None, "The training dtype the run used.", DERIVED)
+    jit_compile_used: typing.Optional[bool] = option(None, "Whether the run used XLA.", DERIVED)
+    cache_used: typing.Optional[bool] = option(
+        None, "Whether the run cached its training data.", DERIVED)
+    intra_op_threads_used: typing.Optional[int] = option(
+        None, "Intra-op threads of the run (0: TensorFlow's choice).", DERIVED)
+    inter_op_threads_used: typing.Optional[int] = option(
+        None, "Inter-op threads of the run (0: TensorFlow's choice).", DERIVED)
+
+
+@dataclasses.dataclass(frozen=True)
+class DistributeOptions:
+    """tf.distribute: --batch_size is the global batch, split over the replicas."""
+
+    strategy: str = option(
+        "default", "default: one device; mirrored: every GPU of this machine (the CPU without); "
+        "multi_worker: every machine of the TF_CONFIG cluster; tpu: the TPU of --tpu. "
+        "--batch_size is the global batch, split over the replicas.", DISTRIBUTE,
+        choices=("default", "mirrored", "multi_worker", "tpu"))
+    tpu: typing.Optional[str] = option(
+        None, "--strategy tpu: TPU name, grpc:// address or 'local' (default: $TPU_NAME).",
+        DISTRIBUTE)
+    sync_batchnorm: bool = option(
+        False, "With several replicas, batch norm uses the statistics of the global batch "
+        "rather than each replica's part of it.", DISTRIBUTE)
+
+
+def fields(options_class, kind=None):
+    """The dataclass fields of `options_class` (of one kind, if given)."""
+    return [f for f in dataclasses.fields(options_class)
+            if kind is None or f.metadata["kind"] == kind]
+
+
+def names(options_class, kind=None):
+    return tuple(f.name for f in fields(options_class, kind))
+
+
+def _base_type(annotation):
+    """int for int and Optional[int], and so on."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    return args[0] if args else annotation
+
+
+def define_flags(options_class, flag_values):
+    """Defines one absl flag per option of `options_class` in `flag_values`,
+    listed by --help as flags of the program being run."""
+    import sys
+
+    from absl import flags
+
+    definers = {bool: flags.DEFINE_boolean, int: flags.DEFINE_integer,
+                float: flags.DEFINE_float, str: flags.DEFINE_string}
+    for f in fields(options_class):
+        if not f.metadata["flag"]:
+            continue
+        if f.metadata.get("parse"):
+            _define_parsed_flag(f, flag_values)
+        elif f.metadata["choices"]:
+            flags.DEFINE_enum(f.name, f.default, list(f.metadata["choices"]), f.metadata["help"],
+                              flag_values=flag_values)
+        else:
+            definers[_base_type(f.type)](f.name, f.default, f.metadata["help"],
+                                         flag_values=flag_values)
+        # --help shows the key flags of sys.argv[0]'s module; these are defined
+        # here, so they would otherwise only show under --helpfull.
+        flag_values.register_key_flag_for_module(sys.argv[0], flag_values[f.name])
+
+
+def _define_parsed_flag(f, flag_values):
+    """An absl flag whose value goes through PARSERS[parse]; a switch also
+    takes the boolean forms --NAME and --noNAME."""
+    from absl import flags
+
+    switch = f.metadata["parse"] == "switch"
+    parse_value = PARSERS[f.metadata["parse"]]
+
+    class Parser(flags.BooleanParser if switch else flags.ArgumentParser):
+        def parse(self, argument):
+            return parse_value(argument)
+
+        def flag_type(self):
+            return "auto|bool" if switch else "auto|int"
+
+    flags.DEFINE_flag(flags.Flag(Parser(), flags.ArgumentSerializer(), f.name, f.default,
+                                 f.metadata["help"], boolean=switch), flag_values)
+
+
+def from_flags(options_class, flag_values):
+    """(options of the parsed command line, set of the names given on it)."""
+    values = {f.name: flag_values[f.name].value for f in fields(options_class) if f.metadata["flag"]}
+    given = {name for name in values if flag_values[name].present}
+    return options_class(**values), given
+
+
+def replace(options, **changes):
+    """A copy of `options` with `changes` (options are frozen)."""
+    return dataclasses.replace(options, **changes)
+
+
+def to_dict(options):
+    return dataclasses.asdict(options)
+
+
+def from_dict(options_class, values):
+    """Options from a dict such as an options.json: unknown keys (written by
+    other versions) are left out, missing ones take their defaults."""
+    known = {f.name for f in dataclasses.fields(options_class)}
+    return options_class(**{k: v for k, v in values.items() if k in known})
+
+
+def save_options(output_dir, options, **extra):
+    """Writes every option (and `extra` keys, e.g. facts about the run's data)
+    to OUTPUT_DIR/options.json."""
+    values = to_dict(options) if dataclasses.is_dataclass(options) else dict(options)
+    files.write_json(os.path.join(output_dir, OPTIONS_FILE), {**values, **extra})
 
 
 def load_options(checkpoint_dir):
-    """Returns the options saved in `checkpoint_dir`, or raises UserError."""
+    """The dict saved in CHECKPOINT_DIR/options.json, or UserError."""
     if not os.path.isdir(checkpoint_dir):
         raise UserError(f"--checkpoint {checkpoint_dir} does not exist")
     path = os.path.join(checkpoint_dir, OPTIONS_FILE)
     if not os.path.isfile(path):
         raise UserError(f"--checkpoint {checkpoint_dir} has no {OPTIONS_FILE}: "
-                                        "it is not the output folder of a training run")
+                        "it is not the output folder of a training run")
     try:
         with open(path) as f:
-            return json.load(f)
+            saved = json.load(f)
     except (OSError, ValueError) as e:
         raise UserError(f"cannot read {path}: {e}") from e
+    if not isinstance(saved, dict):
+        raise UserError(f"cannot read {path}: not a JSON object of options")
+    return saved
 
 
 def merge_saved_options(options, saved, keys, given, strict):
     """Takes the model-defining `keys` from the `saved` options.
 
     Args:
-        options: dict of the options of this run; a new dict is returned.
+        options: the options of this run (a frozen dataclass); a new one is returned.
         saved: dict loaded from the checkpoint's options.json.
         keys: names of the options that define the model.
         given: names of the options set explicitly on the command line.
@@ -47,19 +255,39 @@ def merge_saved_options(options, saved, keys, given, strict):
     Returns:
         (merged options, list of messages for the user).
     """
-    merged = dict(options)
+    changes = {}
     messages = []
     for key in keys:
         if key not in saved:
             continue
-        if key in given and options.get(key) != saved[key]:
+        value = getattr(options, key)
+        if key in given and value != saved[key]:
             if strict:
                 raise UserError(
-                        f"--{key}={options.get(key)} conflicts with {key}={saved[key]} "
-                        "in the checkpoint's options.json; drop the flag or start a new run")
-            messages.append(f"--{key}={options.get(key)} overridden by the checkpoint: "
-                                            f"{key}={saved[key]}")
+                    f"--{key}={value} conflicts with {key}={saved[key]} "
+                    "in the checkpoint's options.json; drop the flag or start a new run")
+            messages.append(f"--{key}={value} overridden by the checkpoint: {key}={saved[key]}")
         else:
             messages.append(f"loaded {key}={saved[key]} from the checkpoint")
-        merged[key] = saved[key]
-    return merged, messages
+        changes[key] = saved[key]
+    return replace(options, **changes), messages
+
+
+def require_output_dir(options, mode):
+    """UserError unless --output_dir was given."""
+    if not options.output_dir:
+        raise UserError(f"--mode {mode} needs --output_dir")
+
+
+def check_positive(options, *names):
+    """UserError for an option of `names` below 1."""
+    for name in names:
+        if getattr(options, name) < 1:
+            raise UserError(f"--{name} must be at least 1, not {getattr(options, name)}")
+
+
+def check_finite(options, *names):
+    """UserError for a float option of `names` that is NaN or infinite."""
+    for name in names:
+        if not math.isfinite(getattr(options, name)):
+            raise UserError(f"--{name} must be a finite number, not {getattr(options, name)}")

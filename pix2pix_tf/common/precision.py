@@ -24,10 +24,11 @@ from pix2pix_tf.common.errors import UserError
 
 AUTO = "auto"
 CHOICES = (AUTO, "float32", "bfloat16", "float16")
-# --mixed_precision -> Keras dtype policy: the mixed ones compute in the low
-# precision and keep float32 variables (and the models keep float32 logits,
-# so the losses are float32).
-POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
+# --mixed_precision -> Keras dtype policy. The mixed policies keep float32
+# variables (so checkpoints are the same either way) and compute in the low
+# precision; the models' outputs and logits, and so the losses, stay float32.
+DTYPE_POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16",
+                  "float16": "mixed_float16"}
 
 
 def choose(cpu_flags, gpus=(), onednn_max_isa=None, onednn_enabled=True):
@@ -94,16 +95,12 @@ def resolve(requested, machine):
     return requested, "asked"
 
 
-def policy(precision):
-    """The Keras dtype policy name of a resolved precision."""
-    return POLICIES[precision]
-
-
 @contextlib.contextmanager
-def policy_scope(precision):
-    """Within it, new layers compute in `precision`; the global policy is restored after."""
+def dtype_policy(precision):
+    """Layers built inside compute in `precision` (a resolved --mixed_precision,
+    not auto); the global policy is restored after."""
     previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(policy(precision))
+    keras.config.set_dtype_policy(DTYPE_POLICIES[precision or "float32"])
     try:
         yield
     finally:

@@ -18,38 +18,13 @@ options.json keeps the request (`auto`) and, beside it, what was used
 (`mixed_precision_used`, ...), which no later run reads back.
 """
 
-from absl import flags as absl_flags
-
 from pix2pix_tf.common import machine as machine_lib
 from pix2pix_tf.common import precision
 from pix2pix_tf.common.errors import UserError
+from pix2pix_tf.common.options import AUTO, parse_switch, parse_threads
 
-AUTO = "auto"
 # The data are cached when they fit in this share of the memory.
 CACHE_MEMORY_FRACTION = 0.25
-
-
-def parse_switch(value):
-    """A switch flag's value: "auto", True or False (from bool or text)."""
-    if isinstance(value, bool) or value == AUTO:
-        return value
-    text = str(value).strip().lower()
-    if text in ("auto", "true", "false", "1", "0", "t", "f", "yes", "no"):
-        return AUTO if text == AUTO else text in ("true", "1", "t", "yes")
-    raise ValueError(f"expected auto, true or false, not {value!r}")
-
-
-def parse_threads(value):
-    """A thread flag's value: "auto" or a count (0: TensorFlow's choice)."""
-    if value == AUTO:
-        return AUTO
-    try:
-        count = int(value)
-    except (TypeError, ValueError):
-        count = -1
-    if count < 0:
-        raise ValueError(f"expected auto or a whole number >= 0, not {value!r}")
-    return count
 
 
 def used_key(name):
@@ -79,17 +54,27 @@ def choose_cache(needed_bytes, machine, what="the decoded images"):
                    f"{CACHE_MEMORY_FRACTION:.0%} of the memory; decoding every epoch")
 
 
+def _requests(options):
+    """{name: request} of the speed options in `options` (a dataclass or a mapping)."""
+    names = ("mixed_precision", "jit_compile", "intra_op_threads", "inter_op_threads", "cache")
+    if isinstance(options, dict):
+        return {name: options[name] for name in names if name in options}
+    return {name: getattr(options, name) for name in names if hasattr(options, name)}
+
+
 def resolve(options, machine=None):
     """What a run uses for --mixed_precision, --jit_compile and the thread flags.
 
     Args:
-        options: a mapping with the requests ("auto" or a value) of the speed
-            options the package has (those missing are left out).
+        options: the run's options (a SpeedOptions dataclass), or a mapping
+            with the requests ("auto" or a value) of some speed options.
         machine: a `machine.Machine` (default: this one).
 
     Returns:
-        ({used_key(name): value}, [one line per option saying what and why]).
+        ({used_key(name): value}, [one line per option saying what and why]),
+        the first dict ready for `options.replace(options, **used)`.
     """
+    options = _requests(options)
     machine = machine or machine_lib.probe()
     used, lines = {}, []
     if "mixed_precision" in options:
@@ -127,100 +112,26 @@ def cache_decision(requested, needed_bytes, machine=None, what="the decoded imag
 
 def used(options, name, machine=None):
     """The value a run uses for the speed option `name`: what `resolve` put in
-    the options, or, where it has not run (a model built outside a run), decided now."""
-    key = used_key(name)
-    if key in options:
-        return options[key]
-    values, _ = resolve({name: options.get(name, AUTO)}, machine)
-    return values[key]
-
-
-def configure_threads(options):
-    """Applies the thread counts a run uses (0: TensorFlow's choice). They only
-    take effect before TensorFlow runs its first op: returns False if they came
-    too late."""
-    import tensorflow as tf  # Only here: deciding needs no TensorFlow.
-
-    threading = tf.config.threading
-    try:
-        intra = used(options, "intra_op_threads")
-        inter = used(options, "inter_op_threads")
-        if intra:
-            threading.set_intra_op_parallelism_threads(intra)
-        if inter:
-            threading.set_inter_op_parallelism_threads(inter)
-    except RuntimeError:
-        return False
-    return True
+    the options (`NAME_used`), or, where it has not run (a model built outside
+    a run, a benchmark), the request decided now."""
+    value = getattr(options, used_key(name), None)
+    if value is not None:
+        return value
+    values, _ = resolve({name: getattr(options, name)}, machine)
+    return values[used_key(name)]
 
 
 def check(options):
     """Raises UserError for malformed speed values (before anything runs)."""
-    for name in ("jit_compile", "cache"):
-        if name in options:
+    requests = _requests(options)
+    for name, parse in (("jit_compile", parse_switch), ("cache", parse_switch),
+                        ("intra_op_threads", parse_threads), ("inter_op_threads", parse_threads)):
+        if name in requests:
             try:
-                parse_switch(options[name])
+                parse(requests[name])
             except ValueError as e:
                 raise UserError(f"--{name}: {e}") from e
-    for name in ("intra_op_threads", "inter_op_threads"):
-        if name in options:
-            try:
-                parse_threads(options[name])
-            except ValueError as e:
-                raise UserError(f"--{name}: {e}") from e
-    if "mixed_precision" in options and options["mixed_precision"] not in precision.CHOICES:
+    if requests.get("mixed_precision", AUTO) not in precision.CHOICES:
         raise UserError(f"--mixed_precision must be one of {', '.join(precision.CHOICES)}, "
-                        f"not {options['mixed_precision']!r}")
+                        f"not {requests['mixed_precision']!r}")
 
-
-# ---------------------------------------------------------------- flags
-
-class _SwitchParser(absl_flags.BooleanParser):
-    """A boolean flag's parser that also takes "auto" (--NAME=auto)."""
-
-    def parse(self, argument):
-        if isinstance(argument, str) and argument.strip().lower() == AUTO:
-            return AUTO
-        return super().parse(argument)
-
-    def flag_type(self):
-        return "auto|bool"
-
-
-class _ThreadsParser(absl_flags.ArgumentParser):
-    def parse(self, argument):
-        return parse_threads(argument)
-
-    def flag_type(self):
-        return "auto|int"
-
-
-def define_switch(name, default, help_text, flag_values=absl_flags.FLAGS):
-    """An absl flag taking --NAME, --noNAME or --NAME=auto|true|false."""
-    absl_flags.DEFINE_flag(absl_flags.Flag(_SwitchParser(), absl_flags.ArgumentSerializer(), name,
-                                           default, help_text, boolean=True), flag_values)
-
-
-def define_flags(flag_values=absl_flags.FLAGS):
-    """The speed flags both command lines share (not model-defining: saved in
-    options.json, a resumed run may change them)."""
-    absl_flags.DEFINE_enum(
-        "mixed_precision", AUTO, list(precision.CHOICES),
-        "Training computation dtype. auto: bfloat16 on hardware that runs it natively (CPUs "
-        "with AVX-512 BF16 or AMX, GPUs of compute capability 8.0+), float16 with loss scaling "
-        "on GPUs of compute capability 7.x, float32 elsewhere. The mixed ones keep float32 "
-        "variables and losses. Test, eval, generate and export always run in float32.",
-        flag_values=flag_values)
-    define_switch("jit_compile", AUTO, "Compile the training step with XLA (auto: off; on CPU "
-                  "XLA's convolutions do not use oneDNN).", flag_values)
-    absl_flags.DEFINE_boolean(
-        "fused_optimizer", True, "Adam's update as TensorFlow's fused kernel, one pass per "
-        "variable instead of ~10 (the same formula and checkpoints).", flag_values=flag_values)
-    define_switch("cache", AUTO, "Keep the decoded training data in memory (auto: when it fits "
-                  f"in {CACHE_MEMORY_FRACTION:.0%} of the memory).", flag_values)
-    for name, what in (("intra_op_threads", "Threads one TensorFlow op may use"),
-                       ("inter_op_threads", "TensorFlow ops run at once")):
-        absl_flags.DEFINE_flag(absl_flags.Flag(
-            _ThreadsParser(), absl_flags.ArgumentSerializer(), name, AUTO,
-            f"{what}: auto (TensorFlow's choice, one per usable core), or a count (0: the same)."),
-            flag_values)

@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 
 from pix2pix_tf.common.errors import UserError
-from pix2pix_tf.dataset_tools import progress
+from pix2pix_tf.common import progress
 
 DATASETS = ("facades", "cityscapes", "maps", "edges2shoes", "edges2handbags", "night2day")
 DEFAULT_URL_BASE = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/"

@@ -2,7 +2,6 @@
 
 import numpy as np
 from PIL import Image
-from skimage import color, feature, morphology
 
 from pix2pix_tf.common.errors import UserError
 
@@ -11,6 +10,8 @@ BLANK_FRACTION = 0.3  # Side of the whitened square relative to the image side.
 
 def grayscale(image):
     """RGB -> gray repeated over 3 channels, so pix2pix can still read it as RGB."""
+    from skimage import color  # scikit-image is imported only by the operations that use it.
+
     gray = np.round(color.rgb2gray(image) * 255.0).astype(np.uint8)
     return np.repeat(gray[:, :, None], 3, axis=2)
 
@@ -83,6 +84,8 @@ def edge_mask(image, sigma=2.0, min_fragment=16):
     Like the reference's post-processing of HED edges (thin, then drop small
     connected pieces) so that drawings look like sketches rather than noise.
     """
+    from skimage import color, feature, morphology
+
     gray = color.rgb2gray(image)
     edges = feature.canny(gray, sigma=sigma)
     edges = morphology.thin(edges)
@@ -91,6 +94,8 @@ def edge_mask(image, sigma=2.0, min_fragment=16):
 
 def _remove_fragments(mask, min_pixels):
     """Drops 8-connected pieces of fewer than min_pixels pixels."""
+    from skimage import morphology
+
     # scikit-image 0.26 renamed min_size (strictly smaller) to max_size (<=).
     try:
         return morphology.remove_small_objects(mask, connectivity=2, max_size=min_pixels - 1)

@@ -5,7 +5,8 @@ import os
 
 from pix2pix_tf.common import image_io
 from pix2pix_tf.common.errors import UserError
-from pix2pix_tf.dataset_tools import image_ops, progress
+from pix2pix_tf.common import progress
+from pix2pix_tf.dataset_tools import image_ops
 
 OPERATIONS = ("grayscale", "resize", "blank", "combine", "edges")
 

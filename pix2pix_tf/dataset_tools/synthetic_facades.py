@@ -15,7 +15,7 @@ import numpy as np
 
 from pix2pix_tf.common import image_io
 from pix2pix_tf.common.errors import UserError
-from pix2pix_tf.dataset_tools import progress
+from pix2pix_tf.common import progress
 
 NAME = "synthetic_facades"
 SIZE = 256

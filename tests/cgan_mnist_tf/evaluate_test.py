@@ -6,6 +6,7 @@ import os
 import tensorflow as tf
 
 from cgan_mnist_tf import evaluate
+from cgan_mnist_tf.options import Options
 from tests.support import cgan as testing
 
 
@@ -15,7 +16,7 @@ class EvaluateTest(tf.test.TestCase):
         data_dir = testing.write_idx_dir(os.path.join(self.get_temp_dir(), "tiny"), 60, 30)
         run_dir = os.path.join(self.get_temp_dir(), "run")
         testing.untrained_run(run_dir, data_dir, latent_dim=8)
-        options = {"checkpoint": run_dir, "eval_samples": 5, "classifier_epochs": 1}
+        options = Options(checkpoint=run_dir, eval_samples=5, classifier_epochs=1)
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             result = evaluate.evaluate(options)
@@ -42,7 +43,7 @@ class EvaluateTest(tf.test.TestCase):
         run_dir = os.path.join(self.get_temp_dir(), "plain")
         testing.untrained_run(run_dir, data_dir, latent_dim=8, conditional=False)
         with contextlib.redirect_stdout(io.StringIO()):
-            result = evaluate.evaluate({"checkpoint": run_dir, "eval_samples": 3, "classifier_epochs": 1})
+            result = evaluate.evaluate(Options(checkpoint=run_dir, eval_samples=3, classifier_epochs=1))
         self.assertIsNone(result["conditional_accuracy"])
         self.assertIsInstance(result["frechet_distance"], float)
         self.assertAllClose(sum(result["predicted_class_shares"]), 1.0)

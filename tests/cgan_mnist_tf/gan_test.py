@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from cgan_mnist_tf import gan as gan_lib
 from cgan_mnist_tf import models
+from pix2pix_tf.common import options as common_options
 from tests.support import hardware
 
 
@@ -39,8 +40,8 @@ class ConditionalGANTest(tf.test.TestCase):
             self.assertEqual(set(logs), set(gan_lib.METRICS))
             for name in ("d_x", "d_g_z"):
                 self.assertAllInRange(logs[name], 0.0, 1.0)
-            self.assertEqual(int(gan.g_optimizer.iterations), 1)
-            self.assertEqual(int(gan.d_optimizer.iterations), 1)
+            self.assertEqual(int(gan.generator_optimizer.iterations), 1)
+            self.assertEqual(int(gan.discriminator_optimizer.iterations), 1)
 
     def test_fit_runs_the_compiled_step(self):
         gan = self._gan("mlp", True)
@@ -48,7 +49,7 @@ class ConditionalGANTest(tf.test.TestCase):
             (tf.random.uniform((8, 28, 28, 1), -1.0, 1.0), tf.range(8) % 10)).batch(4)
         history = gan.fit(ds, epochs=1, verbose=0)
         self.assertEqual(sorted(history.history), sorted(gan_lib.METRICS))
-        self.assertEqual(int(gan.g_optimizer.iterations), 2)
+        self.assertEqual(int(gan.generator_optimizer.iterations), 2)
 
     def test_fake_labels_are_uniform_over_the_classes(self):
         gan = self._gan("mlp", True)
@@ -85,30 +86,30 @@ class SpeedFlagsTest(tf.test.TestCase):
     (XLA's stateful generators are not TensorFlow's; dropout masks differ)."""
 
     def test_xla_and_low_precision_steps_match_the_plain_step(self):
-        from cgan_mnist_tf import run_options, train
+        from cgan_mnist_tf import options as cgan_options, train
 
-        options = run_options.with_defaults({"latent_dim": 8, "batch_size": 16,
-                                             "fused_optimizer": False,
-                                             "mixed_precision": "float32", "jit_compile": False})
+        options = cgan_options.Options(latent_dim=8, batch_size=16, fused_optimizer=False,
+                                       mixed_precision="float32", jit_compile=False)
         source = train.build_gan(options, dropout=False)
         rng = np.random.default_rng(0)
         batch = (rng.uniform(-1, 1, (16, 28, 28, 1)).astype(np.float32),
                  (np.arange(16) % 10).astype(np.int32), gan_lib.fixed_noise(16, 8, seed=1))
         plain, plain_weights = _step_results(options, source, batch)
-        xla, xla_weights = _step_results(dict(options, jit_compile=True), source, batch)
+        xla, xla_weights = _step_results(common_options.replace(options, jit_compile=True), source, batch)
         # The fused optimizer is compared on the unconditional GAN: it has no
         # label embedding, whose sparse gradient (repeated labels) Keras' Adam
         # squares slice by slice, while the fused kernel squares the summed
         # gradient (Adam's formula); so with embeddings the two rightly differ.
-        plain_gan = dict(options, conditional=False)
+        plain_gan = common_options.replace(options, conditional=False)
         source_plain_gan = train.build_gan(plain_gan, dropout=False)
         unfused, unfused_weights = _step_results(plain_gan, source_plain_gan, batch)
-        fused, fused_weights = _step_results(dict(plain_gan, fused_optimizer=True),
+        fused, fused_weights = _step_results(common_options.replace(plain_gan, fused_optimizer=True),
                                              source_plain_gan, batch)
-        low = {"float16": _step_results(dict(options, mixed_precision="float16"), source, batch)[0]}
+        low = {"float16": _step_results(common_options.replace(
+            options, mixed_precision="float16"), source, batch)[0]}
         if not hardware.bfloat16_blocked():
-            low["bfloat16"] = _step_results(dict(options, mixed_precision="bfloat16"), source,
-                                            batch)[0]
+            low["bfloat16"] = _step_results(common_options.replace(
+                options, mixed_precision="bfloat16"), source, batch)[0]
         for step in range(2):
             for name in gan_lib.METRICS:
                 self.assertAllClose(fused[step][name], unfused[step][name], rtol=1e-5, atol=1e-6,
@@ -124,7 +125,7 @@ class SpeedFlagsTest(tf.test.TestCase):
         # weight whose true gradient is 0 (a bias before batch norm) follows the
         # sign of float noise, which differs between kernels: such weights may
         # differ by up to one update per step. Everything else must agree.
-        lr, steps = options["lr"], 2
+        lr, steps = options.lr, 2
         pairs = list(zip(xla_weights, plain_weights)) + list(zip(fused_weights, unfused_weights))
         for other, c in pairs:
             difference = np.abs(other - c)
@@ -134,11 +135,11 @@ class SpeedFlagsTest(tf.test.TestCase):
 
     @unittest.skipIf(hardware.bfloat16_blocked(), hardware.BFLOAT16_BLOCKED_REASON)
     def test_bfloat16_computes_in_bfloat16_with_float32_weights_and_logits(self):
-        from cgan_mnist_tf import run_options, train
+        from cgan_mnist_tf import options as cgan_options, train
 
-        options = run_options.with_defaults({"latent_dim": 8, "mixed_precision": "bfloat16"})
+        options = cgan_options.Options(**{"latent_dim": 8, "mixed_precision": "bfloat16"})
         for model in ("mlp", "conv"):
-            gan = train.build_gan(dict(options, model=model))
+            gan = train.build_gan(common_options.replace(options, model=model))
             self.assertTrue(all(v.dtype == "float32" for v in gan.generator.weights))
             dense = [layer for layer in gan.generator.layers if "dense" in layer.name
                      or "conv" in layer.name]

@@ -6,6 +6,7 @@ import imageio.v3 as iio
 import tensorflow as tf
 
 from cgan_mnist_tf import generate
+from cgan_mnist_tf.options import Options
 from cgan_mnist_tf import grids
 from tests.support import cgan as testing
 from pix2pix_tf.common.errors import UserError
@@ -29,7 +30,7 @@ class GenerateTest(tf.test.TestCase):
 
     def _generate(self, **options):
         with contextlib.redirect_stdout(io.StringIO()):
-            return generate.generate({"checkpoint": self.run_dir, **options})
+            return generate.generate(Options(**{"checkpoint": self.run_dir, **options}))
 
     def test_one_row_per_label_num_per_row(self):
         path = self._generate(labels="3,1,4", num=5, seed=7,
@@ -71,17 +72,18 @@ class GenerateTest(tf.test.TestCase):
 
     def test_labels_on_an_unconditional_checkpoint(self):
         with self.assertRaisesRegex(UserError, "--labels given but the checkpoint is an unconditional"):
-            generate.generate({"checkpoint": self.plain_dir, "labels": "1,2"})
+            generate.generate(Options(**{"checkpoint": self.plain_dir, "labels": "1,2"}))
 
     def test_unconditional_grid(self):
         with contextlib.redirect_stdout(io.StringIO()):
-            path = generate.generate({"checkpoint": self.plain_dir, "num": 12,
-                                      "output": os.path.join(self.get_temp_dir(), "plain.png")})
+            path = generate.generate(Options(
+                checkpoint=self.plain_dir, num=12,
+                output=os.path.join(self.get_temp_dir(), "plain.png")))
         self.assertEqual(iio.imread(path).shape, (2 * 30 + 2, 10 * 30 + 2))
 
     def test_missing_checkpoint(self):
         with self.assertRaisesRegex(UserError, "does not exist"):
-            generate.generate({"checkpoint": os.path.join(self.get_temp_dir(), "nowhere")})
+            generate.generate(Options(**{"checkpoint": os.path.join(self.get_temp_dir(), "nowhere")}))
 
 
 if __name__ == "__main__":

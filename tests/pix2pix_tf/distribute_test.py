@@ -42,8 +42,8 @@ def pix2pix_one_step():
 
     from pix2pix_tf import train
 
-    opts = testing.tiny_options(dropout=False)
-    opts["mixed_precision"] = "float32"  # Compare float32 steps, whatever the default.
+    # Compare float32 steps, whatever the default.
+    options = testing.tiny_options(dropout=False, mixed_precision="float32")
     rng = np.random.default_rng(3)
     inputs = rng.uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)
     targets = rng.uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)
@@ -52,7 +52,7 @@ def pix2pix_one_step():
 
         def build(distributed):
             keras.utils.set_random_seed(7)
-            model = train.build_model(opts, sync_batchnorm=distributed)
+            model = train.build_model(options, sync_batchnorm=distributed)
             if optimizer == "sgd":
                 model.compile(generator_optimizer=keras.optimizers.SGD(SGD_LR),
                               discriminator_optimizer=keras.optimizers.SGD(SGD_LR))
@@ -118,7 +118,7 @@ class MirroredTest(tf.test.TestCase):
         # noise (the biases before a batch norm, whose true gradient is 0) the
         # rounding of the two computations may flip it, by up to 2 lr. Elsewhere
         # the weights agree closely.
-        lr = testing.tiny_options()["lr"]
+        lr = testing.tiny_options().lr
         _, weights = self.compare("adam")
         for name, (single, mirrored) in weights.items():
             self.assertAllClose(single, mirrored, rtol=0, atol=2 * lr + 1e-7, msg=name)
@@ -174,6 +174,7 @@ class MultiWorkerTest(tf.test.TestCase):
         ports = free_ports(2)
         cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
         weights_dir = os.path.join(tmp, "weights")
+        os.makedirs(weights_dir)
         processes, outputs = [], []
         for index in range(2):
             # Each worker its own --output_dir and temporary folder, to see who writes what.
@@ -182,9 +183,9 @@ class MultiWorkerTest(tf.test.TestCase):
             os.makedirs(worker_tmp)
             env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2", TMPDIR=worker_tmp,
                        TF_CONFIG=json.dumps({"cluster": cluster,
-                                             "task": {"type": "worker", "index": index}}),
-                       **{distribute.DUMP_WEIGHTS_ENV: weights_dir})
-            args = ["--mode", "train", "--input_dir", input_dir, "--output_dir", output_dir,
+                                             "task": {"type": "worker", "index": index}}))
+            args = ["--weights_out", os.path.join(weights_dir, f"weights-worker-{index}.npz"),
+                    "--mode", "train", "--input_dir", input_dir, "--output_dir", output_dir,
                     "--strategy", "multi_worker", "--sync_batchnorm", "--batch_size", "2",
                     "--max_steps", "2", "--crop_size", "32", "--ngf", "8", "--ndf", "8",
                     "--seed", "4", "--summary_freq", "1", "--progress_freq", "1",
@@ -192,7 +193,7 @@ class MultiWorkerTest(tf.test.TestCase):
             log = open(os.path.join(tmp, f"log-{index}.txt"), "w+")
             self.addCleanup(log.close)
             processes.append(subprocess.Popen(
-                [sys.executable, "-m", "pix2pix_tf.main", *args], cwd=REPO, env=env,
+                [sys.executable, "-m", "tests.support.train_worker", *args], cwd=REPO, env=env,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
             outputs.append((output_dir, worker_tmp, log))
         for process in processes:

@@ -12,7 +12,7 @@ from PIL import Image
 
 from pix2pix_tf import export, options as pix2pix_options, train
 from tests.support import pix2pix as testing
-from pix2pix_tf.common import checkpoints, image_io
+from pix2pix_tf.common import checkpoints, image_io, options as common_options
 
 # Runs in a fresh process: loads the SavedModel with nothing of this package.
 LOAD_AND_TRANSLATE = """
@@ -39,9 +39,9 @@ class ExportTest(tf.test.TestCase):
         run_dir = os.path.join(root, "run")
         train.train(testing.tiny_options(input_dir=data_dir, output_dir=run_dir, **overrides),
                     log=quiet)
-        opts = testing.tiny_options(mode="export", checkpoint=run_dir, output_dir=root,
+        options = testing.tiny_options(mode="export", checkpoint=run_dir, output_dir=root,
                                     eval_mode=True, **overrides)
-        return opts, export.export(opts, log=quiet)
+        return options, export.export(options, log=quiet)
 
     def translate_in_fresh_process(self, export_dir, image_path, images):
         root = self.get_temp_dir()
@@ -57,7 +57,7 @@ class ExportTest(tf.test.TestCase):
     def test_saved_model_serves_png_and_matches_the_generator(self):
         root = tempfile.mkdtemp(prefix="export_test_")
         self.addCleanup(shutil.rmtree, root, ignore_errors=True)
-        opts, export_dir = self.train_and_export(root)
+        options, export_dir = self.train_and_export(root)
         # A gray-with-alpha photo of another size: converted to RGB and resized.
         photo = os.path.join(root, "photo.png")
         image_io.files.write_atomic(photo, image_io.encode(
@@ -69,8 +69,8 @@ class ExportTest(tf.test.TestCase):
         self.assertEqual(served.format, "PNG")
         self.assertEqual(served.size, (32, 32))
         self.assertEqual(served.mode, "RGB")
-        generator = pix2pix_options.generator_from_options(dict(opts, crop_size=32, ngf=8))
-        checkpoints.RunCheckpoint(root, generator=generator).restore(opts["checkpoint"], partial=True)
+        generator = pix2pix_options.generator_from_options(common_options.replace(options, crop_size=32, ngf=8))
+        checkpoints.RunCheckpoint(root, generator=generator).restore(options.checkpoint, partial=True)
         self.assertAllClose(translated, generator(images, training=False), atol=1e-5)
 
     def test_colouriser_exports_and_colours_a_photo(self):
@@ -87,10 +87,10 @@ class ExportTest(tf.test.TestCase):
     def test_export_replaces_an_earlier_export(self):
         root = tempfile.mkdtemp(prefix="export_test_")
         self.addCleanup(shutil.rmtree, root, ignore_errors=True)
-        opts, export_dir = self.train_and_export(root)
+        options, export_dir = self.train_and_export(root)
         stale = os.path.join(export_dir, "stale.txt")
         open(stale, "w").close()
-        export.export(opts, log=quiet)
+        export.export(options, log=quiet)
         self.assertFalse(os.path.exists(stale))
         self.assertTrue(os.path.exists(os.path.join(export_dir, "saved_model.pb")))
         self.assertEqual([n for n in os.listdir(root) if n.startswith(".export-")], [])

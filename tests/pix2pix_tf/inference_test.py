@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from pix2pix_tf import inference, train
 from tests.support import pix2pix as testing
-from pix2pix_tf.common import image_io
+from pix2pix_tf.common import image_io, options as common_options
 from pix2pix_tf.common.errors import UserError
 
 
@@ -39,25 +39,25 @@ class InferenceTest(tf.test.TestCase):
         return testing.tiny_options(**values)
 
     def test_index_has_a_row_per_image_and_readable_files(self):
-        opts = self.options()
-        result = inference.run(opts, log=quiet)
-        with open(os.path.join(opts["output_dir"], "index.html")) as f:
+        options = self.options()
+        result = inference.run(options, log=quiet)
+        with open(os.path.join(options.output_dir, "index.html")) as f:
             page = f.read()
         self.assertEqual(page.count("<tr>") - 1, 3)  # Minus the header row.
         for name in ("1", "2", "3"):
             for kind in ("inputs", "outputs", "targets"):
                 self.assertIn(f"images/{name}-{kind}.png", page)
-                image = image_io.read_rgb(os.path.join(opts["output_dir"], "images", f"{name}-{kind}.png"))
+                image = image_io.read_rgb(os.path.join(options.output_dir, "images", f"{name}-{kind}.png"))
                 self.assertEqual(image.shape, (32, 32, 3))
         self.assertEqual(result["count"], 3)
         self.assertIn("average", page)
 
     def test_metrics_json_agrees_with_the_written_images(self):
-        opts = self.options(eval_mode=True)
-        inference.run(opts, log=quiet)
-        with open(os.path.join(opts["output_dir"], "metrics.json")) as f:
+        options = self.options(eval_mode=True)
+        inference.run(options, log=quiet)
+        with open(os.path.join(options.output_dir, "metrics.json")) as f:
             result = json.load(f)
-        images = os.path.join(opts["output_dir"], "images")
+        images = os.path.join(options.output_dir, "images")
         for name, scores in result["images"].items():
             output = image_io.read_rgb(os.path.join(images, f"{name}-outputs.png")) / 255.0
             target = image_io.read_rgb(os.path.join(images, f"{name}-targets.png")) / 255.0
@@ -72,14 +72,14 @@ class InferenceTest(tf.test.TestCase):
         self.assertEqual(first["images"], second["images"])
 
     def test_eval_writes_metrics_but_no_images(self):
-        opts = self.options(mode="eval")
-        inference.run(opts, write_images=False, log=quiet)
-        self.assertEqual(sorted(os.listdir(opts["output_dir"])), ["metrics.json"])
+        options = self.options(mode="eval")
+        inference.run(options, write_images=False, log=quiet)
+        self.assertEqual(sorted(os.listdir(options.output_dir)), ["metrics.json"])
 
     def test_checkpoint_options_override_the_command_line_and_say_so(self):
         messages = []
-        opts = self.options(ngf=16, which_direction="BtoA")
-        result = inference.run(opts, given={"ngf"}, log=messages.append)
+        options = self.options(ngf=16, which_direction="BtoA")
+        result = inference.run(options, given={"ngf"}, log=messages.append)
         self.assertIn("--ngf=16 overridden by the checkpoint: ngf=8", messages)
         self.assertIn("loaded which_direction=AtoB from the checkpoint", messages)
         self.assertEqual(result["count"], 3)
@@ -88,19 +88,19 @@ class InferenceTest(tf.test.TestCase):
         self.assertEqual(inference.run(self.options(max_steps=2), log=quiet)["count"], 2)
 
     def test_index_of_an_earlier_run_is_replaced(self):
-        opts = self.options()
-        inference.run(opts, log=quiet)
+        options = self.options()
+        inference.run(options, log=quiet)
         fewer = testing.write_pairs(os.path.join(self.get_temp_dir(), "fewer"), count=1)
         messages = []
-        inference.run(dict(opts, input_dir=fewer), log=messages.append)
-        with open(os.path.join(opts["output_dir"], "index.html")) as f:
+        inference.run(common_options.replace(options, input_dir=fewer), log=messages.append)
+        with open(os.path.join(options.output_dir, "index.html")) as f:
             self.assertEqual(f.read().count("<tr>") - 1, 1)
         self.assertTrue(any("replacing the index.html" in m for m in messages))
 
     def test_aspect_ratio_resizes_written_images(self):
-        opts = self.options(aspect_ratio=2.0)
-        inference.run(opts, log=quiet)
-        image = image_io.read_rgb(os.path.join(opts["output_dir"], "images", "1-outputs.png"))
+        options = self.options(aspect_ratio=2.0)
+        inference.run(options, log=quiet)
+        image = image_io.read_rgb(os.path.join(options.output_dir, "images", "1-outputs.png"))
         self.assertEqual(image.shape, (32, 64, 3))
 
     def assertUserError(self, pattern, **overrides):
@@ -134,11 +134,11 @@ class LabInferenceTest(tf.test.TestCase):
         run_dir = os.path.join(root, "run")
         train.train(testing.tiny_options(input_dir=photos, output_dir=run_dir,
                                          lab_colorization=True), log=quiet)
-        opts = testing.tiny_options(mode="test", input_dir=photos, checkpoint=run_dir, max_steps=None,
+        options = testing.tiny_options(mode="test", input_dir=photos, checkpoint=run_dir, max_steps=None,
                                     output_dir=os.path.join(root, "out"))
-        result = inference.run(opts, log=quiet)
+        result = inference.run(options, log=quiet)
         self.assertEqual(result["count"], 2)
-        images = os.path.join(opts["output_dir"], "images")
+        images = os.path.join(options.output_dir, "images")
         gray = image_io.read_rgb(os.path.join(images, "1-inputs.png")).astype(float)
         output = image_io.read_rgb(os.path.join(images, "1-outputs.png")).astype(float)
         self.assertAllEqual(gray[..., 0], gray[..., 1])  # The input is shown as gray.

@@ -11,14 +11,14 @@ from PIL import Image
 
 from pix2pix_tf import train
 from tests.support import hardware, pix2pix as testing
-from pix2pix_tf.common import checkpoints, machine, precision
+from pix2pix_tf.common import checkpoints, machine, options as common_options, precision, threads
 from pix2pix_tf.common.errors import UserError
 
 OPTIMIZER_ITERATIONS = "generator_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"
 GLOBAL_STEP = "global_step/.ATTRIBUTES/VARIABLE_VALUE"
 
 
-def options(**overrides):
+def tiny(**overrides):
     """Every option of a run (the flags of main.py), tiny and fast."""
     return testing.tiny_options(**{"mode": "train", "seed": 5, **overrides})
 
@@ -67,8 +67,8 @@ class ResumeTest(TrainTestCase):
         whole = os.path.join(self.tmp, "whole")
         checkpoints.RunCheckpoint.save = save_and_read
         try:
-            step = train.train(options(input_dir=self.input_dir, output_dir=whole, max_steps=4,
-                                       save_freq=2), log=self.log)
+            step = train.train(tiny(input_dir=self.input_dir, output_dir=whole, max_steps=4,
+                                       save_freq=2), log=self.log).step
         finally:
             checkpoints.RunCheckpoint.save = original_save
         self.assertEqual(step, 4)
@@ -76,8 +76,8 @@ class ResumeTest(TrainTestCase):
 
         # The same run stopped at step 2.
         part = os.path.join(self.tmp, "part")
-        self.assertEqual(train.train(options(input_dir=self.input_dir, output_dir=part,
-                                             max_steps=2), log=self.log), 2)
+        self.assertEqual(train.train(tiny(input_dir=self.input_dir, output_dir=part,
+                                             max_steps=2), log=self.log).step, 2)
         saved = checkpoint_values(tf.train.latest_checkpoint(part))
         self.assertEqual(saved[GLOBAL_STEP], 2)
         self.assertEqual(saved[OPTIMIZER_ITERATIONS], 2)
@@ -91,9 +91,9 @@ class ResumeTest(TrainTestCase):
 
         # Resume it to step 4: the step count and the optimizers carry on.
         self.lines = []
-        step = train.train(options(input_dir=self.input_dir, output_dir=part, checkpoint=part,
+        step = train.train(tiny(input_dir=self.input_dir, output_dir=part, checkpoint=part,
                                    max_steps=4, progress_freq=1), given={"checkpoint"},
-                           log=self.log)
+                           log=self.log).step
         self.assertEqual(step, 4)
         self.assertTrue(any(line.startswith("resumed from") and "at step 2" in line
                             for line in self.lines), self.lines)
@@ -108,22 +108,51 @@ class ResumeTest(TrainTestCase):
         with open(os.path.join(part, "options.json")) as f:
             self.assertEqual(json.load(f)["seed"], 5)
 
+    def test_losses_plotted_on_the_display_page_at_the_end_and_across_a_resume(self):
+        out = os.path.join(self.tmp, "run")
+        train.train(tiny(input_dir=self.input_dir, output_dir=out, max_steps=3, summary_freq=1,
+                            display_freq=2, progress_freq=1), log=self.log)
+        with open(os.path.join(out, "losses.json")) as f:
+            records = json.load(f)
+        self.assertEqual([r["step"] for r in records], [1, 2, 3])
+        # The values the progress line shows, smoothed.
+        last = self.lines[[line.startswith("progress") for line in self.lines].index(True) + 2]
+        for name in ("discriminator_loss", "generator_loss_GAN", "generator_loss_L1"):
+            self.assertIn(f"{name} {records[2][name]:.4f}", last)
+        with Image.open(os.path.join(out, "losses.png")) as image:
+            self.assertEqual((image.format, image.size), ("PNG", (1260, 320)))
+        with open(os.path.join(out, "index.html")) as f:
+            self.assertIn("<img src='losses.png'", f.read())
+
+        # A step logged after the last checkpoint (a crash) is logged anew on resume.
+        records.append({"step": 4, "discriminator_loss": 123.0, "generator_loss_GAN": 123.0,
+                        "generator_loss_L1": 123.0})
+        with open(os.path.join(out, "losses.json"), "w") as f:
+            json.dump(records, f)
+        train.train(tiny(input_dir=self.input_dir, output_dir=out, checkpoint=out, max_steps=5,
+                            summary_freq=1), given={"checkpoint"}, log=self.log)
+        with open(os.path.join(out, "losses.json")) as f:
+            resumed = json.load(f)
+        self.assertEqual([r["step"] for r in resumed], [1, 2, 3, 4, 5])
+        self.assertEqual(resumed[:3], records[:3])
+        self.assertLess(resumed[3]["discriminator_loss"], 10)
+
     def test_model_option_conflict_names_both_values(self):
         out = os.path.join(self.tmp, "run")
-        train.train(options(input_dir=self.input_dir, output_dir=out, max_steps=1), log=self.log)
+        train.train(tiny(input_dir=self.input_dir, output_dir=out, max_steps=1), log=self.log)
         with self.assertRaisesRegex(UserError, r"--ngf=16.*ngf=8") as raised:
-            train.train(options(input_dir=self.input_dir, output_dir=out, checkpoint=out,
+            train.train(tiny(input_dir=self.input_dir, output_dir=out, checkpoint=out,
                                 max_steps=2, ngf=16), given={"checkpoint", "ngf"}, log=self.log)
         self.assertNotIn("\n", str(raised.exception))
         # Not given on the command line: the checkpoint's value is used.
         self.lines = []
-        step = train.train(options(input_dir=self.input_dir, output_dir=out, checkpoint=out,
-                                   max_steps=2, ngf=16), given={"checkpoint"}, log=self.log)
+        step = train.train(tiny(input_dir=self.input_dir, output_dir=out, checkpoint=out,
+                                   max_steps=2, ngf=16), given={"checkpoint"}, log=self.log).step
         self.assertEqual(step, 2)
         self.assertIn("loaded ngf=8 from the checkpoint", self.lines)
         # A new run may not start over an existing checkpoint.
         with self.assertRaisesRegex(UserError, "already holds a checkpoint"):
-            train.train(options(input_dir=self.input_dir, output_dir=out), log=self.log)
+            train.train(tiny(input_dir=self.input_dir, output_dir=out), log=self.log)
 
 
 class StopTest(TrainTestCase):
@@ -137,8 +166,8 @@ class StopTest(TrainTestCase):
                 os.kill(os.getpid(), signal.SIGTERM)
 
         previous = signal.getsignal(signal.SIGTERM)
-        step = train.train(options(input_dir=self.input_dir, output_dir=out, max_steps=50,
-                                   progress_freq=1), log=log)
+        step = train.train(tiny(input_dir=self.input_dir, output_dir=out, max_steps=50,
+                                   progress_freq=1), log=log).step
         self.assertEqual(step, 2)
         self.assertIs(signal.getsignal(signal.SIGTERM), previous)
         self.assertTrue(any(line.startswith("stopped by SIGTERM at step 2") for line in self.lines),
@@ -152,10 +181,9 @@ class BadInputTest(TrainTestCase):
 
     def assert_user_error(self, pattern, **overrides):
         out = os.path.join(self.tmp, "out")
-        opts = options(input_dir=self.input_dir, output_dir=out, max_steps=1)
-        opts.update(overrides)
+        bad = tiny(**{"input_dir": self.input_dir, "output_dir": out, "max_steps": 1, **overrides})
         with self.assertRaisesRegex(UserError, pattern) as raised:
-            train.train(opts, given=set(overrides), log=self.log)
+            train.train(bad, given=set(overrides), log=self.log)
         self.assertNotIn("\n", str(raised.exception))
         self.assertFalse(os.path.exists(out), f"{out} left behind")
 
@@ -194,7 +222,7 @@ class BadInputTest(TrainTestCase):
             f.write(content[:len(content) // 2])  # A valid header, then nothing.
         out = os.path.join(self.tmp, "out")
         with self.assertRaisesRegex(UserError, r"truncated/3\.png could not be decoded"):
-            train.train(options(input_dir=folder, output_dir=out, max_steps=8), log=self.log)
+            train.train(tiny(input_dir=folder, output_dir=out, max_steps=8), log=self.log)
 
     def test_odd_width_pair(self):
         folder = make_pairs(os.path.join(self.tmp, "odd"))
@@ -214,15 +242,16 @@ class BadInputTest(TrainTestCase):
         self.assert_user_error(f"--checkpoint {no_options} has no options.json",
                                checkpoint=no_options)
         no_checkpoint = self.folder("no_checkpoint",
-                                    [("options.json", json.dumps(options()).encode())])
+                                    [("options.json",
+                                      json.dumps(common_options.to_dict(tiny())).encode())])
         self.assert_user_error(f"--checkpoint {no_checkpoint} holds no checkpoint",
                                checkpoint=no_checkpoint)
         missing = os.path.join(self.tmp, "missing")
         self.assert_user_error(f"--checkpoint {missing} does not exist", checkpoint=missing)
 
     def test_missing_output_dir(self):
-        with self.assertRaisesRegex(UserError, "--output_dir is required"):
-            train.train(options(input_dir=self.input_dir, output_dir=None), log=self.log)
+        with self.assertRaisesRegex(UserError, "--mode train needs --output_dir"):
+            train.train(tiny(input_dir=self.input_dir, output_dir=None), log=self.log)
 
 
 class SpeedFlagsTest(tf.test.TestCase):
@@ -238,11 +267,11 @@ class SpeedFlagsTest(tf.test.TestCase):
     """
 
     def losses_of_one_step(self, **speed):
-        opts = options(**{"mixed_precision": "float32", "jit_compile": False, **speed})
+        options = tiny(**{"mixed_precision": "float32", "jit_compile": False, **speed})
         tf.keras.utils.set_random_seed(3)
-        reference = train.build_model(options(mixed_precision="float32", jit_compile=False))
+        reference = train.build_model(tiny(mixed_precision="float32", jit_compile=False))
         tf.keras.utils.set_random_seed(3)
-        model = train.build_model(opts)
+        model = train.build_model(options)
         for network, source in ((model.generator, reference.generator),
                                 (model.discriminator, reference.discriminator)):
             network.set_weights(source.get_weights())
@@ -253,7 +282,7 @@ class SpeedFlagsTest(tf.test.TestCase):
         batch = tuple(tf.constant(rng.uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32))
                       for _ in range(2))
         return {name: float(value) for name, value in
-                train.make_train_step(model, opts)(batch).items()}
+                train.make_train_step(model, options)(batch).items()}
 
     def test_xla_matches_the_plain_graph(self):
         plain = self.losses_of_one_step()
@@ -264,7 +293,7 @@ class SpeedFlagsTest(tf.test.TestCase):
         plain = self.losses_of_one_step()
         mixed = self.losses_of_one_step(mixed_precision="float16")
         self.assertAllClose(mixed, plain, rtol=1e-2, atol=1e-3)  # 11 significant bits.
-        model = train.build_model(options(mixed_precision="float16"))
+        model = train.build_model(tiny(mixed_precision="float16"))
         self.assertIsInstance(model.generator_optimizer, tf.keras.optimizers.LossScaleOptimizer)
         self.assertEqual(model.generator.get_layer("encoder_2_conv").compute_dtype, "float16")
 
@@ -277,7 +306,7 @@ class SpeedFlagsTest(tf.test.TestCase):
 
     @unittest.skipIf(hardware.bfloat16_blocked(), hardware.BFLOAT16_BLOCKED_REASON)
     def test_bfloat16_keeps_float32_variables_and_losses(self):
-        model = train.build_model(options(mixed_precision="bfloat16"))
+        model = train.build_model(tiny(mixed_precision="bfloat16"))
         self.assertEqual(model.generator.get_layer("encoder_2_conv").compute_dtype, "bfloat16")
         for network in (model.generator, model.discriminator):
             # (Dropout's seed-generator state is int64.)
@@ -285,15 +314,21 @@ class SpeedFlagsTest(tf.test.TestCase):
                              {"float32"})
             self.assertEqual(network.outputs[0].dtype, "float32")
         # The policy is the model's only: later models are float32.
-        later = train.build_model(options(mixed_precision="float32"))
+        later = train.build_model(tiny(mixed_precision="float32"))
         self.assertEqual(later.generator.get_layer("encoder_2_conv").compute_dtype, "float32")
         self.assertEqual(tf.keras.config.dtype_policy().name, "float32")
+
+    def test_thread_settings_too_late_are_reported_not_fatal(self):
+        tf.constant(1.0) + 1.0  # TensorFlow is running.
+        current = tf.config.threading.get_intra_op_parallelism_threads()
+        self.assertTrue(threads.configure_threads(0, 0))
+        self.assertFalse(threads.configure_threads(current + 3, 0))
 
     def test_speed_flags_are_saved_and_may_change_on_resume(self):
         folder = make_pairs(os.path.join(self.get_temp_dir(), "speed_pairs"))
         out = os.path.join(self.get_temp_dir(), "speed_run")
-        first = options(input_dir=folder, output_dir=out, jit_compile=False,
-                        mixed_precision="float16", fused_optimizer=True, cache=True)
+        first = tiny(input_dir=folder, output_dir=out, jit_compile=False,
+                     mixed_precision="float16", fused_optimizer=True, cache=True)
         train.train(first, log=lambda line: None)
         with open(os.path.join(out, "options.json")) as f:
             saved = json.load(f)
@@ -302,14 +337,14 @@ class SpeedFlagsTest(tf.test.TestCase):
         self.assertEqual((saved["mixed_precision_used"], saved["cache_used"]), ("float16", True))
         # float16's loss scaler is not in the checkpoint: a float32 run resumes it.
         changed = {"mixed_precision": "float32", "fused_optimizer": False, "cache": False}
-        resumed = options(input_dir=folder, output_dir=out, checkpoint=out, max_steps=3, **changed)
-        self.assertEqual(train.train(resumed, given=set(changed), log=lambda line: None), 3)
+        resumed = tiny(input_dir=folder, output_dir=out, checkpoint=out, max_steps=3, **changed)
+        self.assertEqual(train.train(resumed, given=set(changed), log=lambda line: None).step, 3)
 
     def test_auto_says_its_choice_first_and_saves_request_and_choice(self):
         folder = make_pairs(os.path.join(self.get_temp_dir(), "auto_pairs"))
         out = os.path.join(self.get_temp_dir(), "auto_run")
         lines = []
-        train.train(options(input_dir=folder, output_dir=out, max_steps=1), log=lines.append)
+        train.train(tiny(input_dir=folder, output_dir=out, max_steps=1), log=lines.append)
         expected, reason = precision.resolve("auto", machine.probe())
         self.assertEqual(lines[0], f"precision: {expected} ({reason})")
         self.assertTrue(lines[1].startswith("jit_compile: off (auto: "), msg=lines)

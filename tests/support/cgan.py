@@ -5,9 +5,8 @@ import os
 import numpy as np
 
 from cgan_mnist_tf import idx
-from cgan_mnist_tf import run_options
+from cgan_mnist_tf import options as cgan_options
 from cgan_mnist_tf import train
-from pix2pix_tf.common import checkpoints
 from pix2pix_tf.common import options as common_options
 
 from tests.support.paths import REPO_ROOT, SHARED_T10K  # noqa: F401 (used by the suites)
@@ -35,13 +34,11 @@ def write_idx_dir(path, train_count=64, test_count=20, gzip=True):
 
 def untrained_run(output_dir, data_dir=None, **options):
     """A run folder (options.json and a checkpoint) of freshly initialised networks."""
-    options = run_options.with_defaults({"dataset": "mnist", "data_dir": data_dir, **options})
+    options = cgan_options.Options(dataset="mnist", data_dir=data_dir, output_dir=output_dir,
+                                   **options)
     gan = train.build_gan(options)
-    checkpoint = checkpoints.RunCheckpoint(
-        output_dir, generator=gan.generator, discriminator=gan.discriminator,
-        d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer, **train.run_state(options))
-    checkpoint.save(0)
-    common_options.save_options(output_dir, {**options, "output_dir": output_dir})
+    train.run_checkpoint(gan, output_dir, train.run_state(options)).save(0)
+    common_options.save_options(output_dir, options)
     return gan
 
 

@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 
+from pix2pix_tf import options
 from pix2pix_tf.common import image_io
 
 
@@ -22,9 +23,7 @@ def write_pairs(directory, count=4, size=32, seed=0):
 
 def tiny_options(**overrides):
     """Options of a small, fast model (crop 32, ngf/ndf 8) with quiet output."""
-    from pix2pix_tf import main  # Defines the flags, whose defaults these are.
-
     values = dict(crop_size=32, ngf=8, ndf=8, max_steps=2, progress_freq=0, summary_freq=0,
                   save_freq=0, seed=1)
     values.update(overrides)
-    return main.default_options(**values)
+    return options.default_options(**values)

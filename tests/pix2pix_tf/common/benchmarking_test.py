@@ -4,11 +4,12 @@ import time
 
 import tensorflow as tf
 
-from pix2pix_tf.common import benchmarking, machine
+from pix2pix_tf.common import benchmarking, machine, options as common_options
 
 BF16_CPU = machine.Machine(cpu=machine.Cpu(flags=frozenset({"avx2", "fma", "avx512_bf16"}), cores=2))
 AVX2_CPU = machine.Machine(cpu=machine.Cpu(flags=frozenset({"avx2", "fma"}), cores=2))
 AUTO = {"mixed_precision": "bfloat16", "jit_compile": False, "fused_optimizer": True}
+AUTO_OPTIONS = common_options.SpeedOptions(**AUTO)
 
 
 class SleepingCase(benchmarking.TimedCase):
@@ -26,18 +27,20 @@ class SleepingCase(benchmarking.TimedCase):
 class TuneTest(tf.test.TestCase):
 
     def test_combinations_of_this_machine_auto_first(self):
-        combos = benchmarking.combinations(BF16_CPU, AUTO)
+        combos = benchmarking.combinations(BF16_CPU, AUTO_OPTIONS)
         self.assertEqual(combos[0], AUTO)
         self.assertLen(combos, 8)  # {float32, bfloat16} x XLA x fused, each once.
         self.assertLen({tuple(sorted(c.items())) for c in combos}, 8)
-        avx2 = benchmarking.combinations(AVX2_CPU, dict(AUTO, mixed_precision="float32"))
+        avx2 = benchmarking.combinations(
+            AVX2_CPU, common_options.replace(AUTO_OPTIONS, mixed_precision="float32"))
         self.assertEqual({c["mixed_precision"] for c in avx2}, {"float32"})  # No emulated bf16.
         self.assertLen(avx2, 4)
-        fixed = benchmarking.combinations(BF16_CPU, AUTO, fixed={"jit_compile", "mixed_precision"})
+        fixed = benchmarking.combinations(BF16_CPU, AUTO_OPTIONS,
+                                          fixed={"jit_compile", "mixed_precision"})
         self.assertEqual(fixed, [AUTO, dict(AUTO, fused_optimizer=False)])
 
     def test_tune_ranks_by_side_by_side_ratio(self):
-        reference = SleepingCase("auto", {**AUTO, "other": 1}, 0.004)
+        reference = SleepingCase("auto", common_options.replace(AUTO_OPTIONS, cache=False), 0.004)
         slow, fast = dict(AUTO, fused_optimizer=False), dict(AUTO, jit_compile=True)
         candidates = [(slow, lambda: SleepingCase("c", slow, 0.008)),
                       (fast, lambda: SleepingCase("c", fast, 0.002))]
@@ -53,6 +56,13 @@ class TuneTest(tf.test.TestCase):
         self.assertTrue(table.endswith(
             "fastest here: --mixed_precision bfloat16 --jit_compile --fused_optimizer "
             "--intra_op_threads 1 --inter_op_threads 2"))
+
+    def test_settings_are_asked_and_used(self):
+        options = common_options.replace(AUTO_OPTIONS, mixed_precision_used="bfloat16")
+        baseline = benchmarking.with_settings(options, **benchmarking.BASELINE)
+        self.assertEqual((baseline.mixed_precision, baseline.mixed_precision_used,
+                          baseline.jit_compile_used, baseline.cache_used, baseline.fused_optimizer),
+                         ("float32", "float32", False, False, False))
 
     def test_thread_layouts(self):
         self.assertEqual(benchmarking.thread_layouts(1), [(0, 0), (1, 1)])
@@ -88,7 +98,7 @@ class TuneTest(tf.test.TestCase):
 class LimitTest(tf.test.TestCase):
 
     def test_yardstick_is_timed_in_the_cases_windows(self):
-        case = SleepingCase("fast", AUTO, 0.001)
+        case = SleepingCase("fast", AUTO_OPTIONS, 0.001)
         yardstick = benchmarking.KernelCase("matmul", "float32", seconds_per_window=0.05)
         result = benchmarking.compare([case], warmup=0, windows=3, steps=2, batch_size=1,
                                       flops=1e6, yardsticks=[yardstick])

@@ -91,8 +91,8 @@ class ResolveTest(tf.test.TestCase):
 
 class PolicyTest(tf.test.TestCase):
 
-    def test_policy_scope_sets_and_restores(self):
-        with precision.policy_scope("float16"):
+    def test_dtype_policy_sets_and_restores(self):
+        with precision.dtype_policy("float16"):
             layer = keras.layers.Dense(2)
         self.assertEqual((layer.compute_dtype, layer.variable_dtype), ("float16", "float32"))
         self.assertEqual(keras.config.dtype_policy().name, "float32")

@@ -1,7 +1,7 @@
 import tensorflow as tf
 from absl import flags
 
-from pix2pix_tf.common import machine, speed
+from pix2pix_tf.common import machine, options as common_options, speed
 from pix2pix_tf.common.errors import UserError
 
 AVX2 = machine.Machine(cpu=machine.Cpu(flags=frozenset({"avx2", "fma"}), cores=2),
@@ -16,20 +16,20 @@ class ParseTest(tf.test.TestCase):
     def test_switch_values(self):
         for text, value in (("auto", "auto"), ("true", True), ("False", False), ("1", True),
                             (True, True), (False, False)):
-            self.assertEqual(speed.parse_switch(text), value, msg=text)
+            self.assertEqual(common_options.parse_switch(text), value, msg=text)
         with self.assertRaises(ValueError):
-            speed.parse_switch("sometimes")
+            common_options.parse_switch("sometimes")
 
     def test_thread_values(self):
-        self.assertEqual(speed.parse_threads("auto"), "auto")
-        self.assertEqual(speed.parse_threads("3"), 3)
+        self.assertEqual(common_options.parse_threads("auto"), "auto")
+        self.assertEqual(common_options.parse_threads("3"), 3)
         for bad in ("-1", "x", None):
             with self.assertRaises(ValueError):
-                speed.parse_threads(bad)
+                common_options.parse_threads(bad)
 
     def test_flags_take_auto_and_the_old_boolean_forms(self):
         values = flags.FlagValues()
-        speed.define_flags(values)
+        common_options.define_flags(common_options.SpeedOptions, values)
         values(["prog"])
         self.assertEqual([values[n].value for n in ("mixed_precision", "jit_compile", "cache",
                                                     "intra_op_threads", "fused_optimizer")],
@@ -81,9 +81,19 @@ class ResolveTest(tf.test.TestCase):
                                  "threads: intra-op 1, inter-op default (asked)"])
 
     def test_used_prefers_what_the_run_resolved(self):
-        self.assertEqual(speed.used({"mixed_precision": "auto", "mixed_precision_used": "float16"},
-                                    "mixed_precision"), "float16")
-        self.assertEqual(speed.used({"mixed_precision": "auto"}, "mixed_precision", AVX2), "float32")
+        resolved = common_options.SpeedOptions(mixed_precision_used="float16")
+        self.assertEqual(speed.used(resolved, "mixed_precision"), "float16")
+        self.assertEqual(speed.used(common_options.SpeedOptions(), "mixed_precision", AVX2),
+                         "float32")
+        self.assertIs(speed.used(common_options.SpeedOptions(jit_compile=True), "jit_compile",
+                                 AVX2), True)
+
+    def test_resolve_reads_a_dataclass(self):
+        used, lines = speed.resolve(common_options.SpeedOptions(), AVX2)
+        resolved = common_options.replace(common_options.SpeedOptions(), **used)
+        self.assertEqual((resolved.mixed_precision, resolved.mixed_precision_used),
+                         ("auto", "float32"))
+        self.assertLen(lines, 3)
 
     def test_cache_from_memory(self):
         self.assertEqual(speed.cache_decision(False, 1), (False, "cache: off (asked)"))
@@ -93,13 +103,6 @@ class ResolveTest(tf.test.TestCase):
         cache, line = speed.cache_decision("auto", 3 * 2 ** 30, AVX2, what="the digits")
         self.assertFalse(cache)
         self.assertIn("the digits need 3.0 GiB, more than 25% of the memory", line)
-
-    def test_thread_settings_too_late_are_reported_not_fatal(self):
-        tf.constant(1.0) + 1.0  # TensorFlow is running.
-        current = tf.config.threading.get_intra_op_parallelism_threads()
-        self.assertTrue(speed.configure_threads({"intra_op_threads": 0, "inter_op_threads": 0}))
-        self.assertFalse(speed.configure_threads({"intra_op_threads": current + 3,
-                                                  "inter_op_threads": 0}))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pix2pix_tf import optimizers
+from pix2pix_tf.common import optimizers
 
 
 def variables_and_gradients(seed=0):

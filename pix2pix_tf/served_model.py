@@ -1,0 +1,252 @@
+"""The model `pix2pix_tf.serve` serves: which SavedModel to load, the call
+that translates image bytes, and the example inputs the web page offers.
+
+--model may name:
+    a version folder (RUN/export/3) or an un-versioned export (RUN/export with
+        saved_model.pb in it, the layout of earlier versions): that SavedModel;
+    an export base (RUN/export holding numbered version folders): its highest
+        version, as TensorFlow Serving picks;
+    a training run (options.json and a checkpoint): its export, made first with
+        `--mode export` if it has none.
+"""
+
+import base64
+import io
+import os
+import threading
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from pix2pix_tf import data, export, options as pix2pix_options
+from pix2pix_tf.common import image_io
+from pix2pix_tf.common.errors import UserError
+from pix2pix_tf.common.options import OPTIONS_FILE, load_options
+from pix2pix_tf.dataset_tools import synthetic_facades
+
+SAVED_MODEL_FILE = "saved_model.pb"
+EXPORT_DIR = "export"
+IMAGE_FORMATS = ("PNG", "JPEG")
+MAX_EXAMPLES = 12
+# An option only pix2pix runs have: tells them from cgan_mnist_tf's runs.
+PIX2PIX_OPTION = "which_direction"
+
+
+class BadImage(ValueError):
+    """A request's image that is not a decodable PNG or JPEG."""
+
+
+def _saved_model_in(path):
+    """The SavedModel folder `path` stands for without exporting, or None."""
+    if os.path.isfile(os.path.join(path, SAVED_MODEL_FILE)):
+        return path
+    versions = [int(name) for name in os.listdir(path) if name.isdigit()
+                and os.path.isfile(os.path.join(path, name, SAVED_MODEL_FILE))]
+    return os.path.join(path, str(max(versions))) if versions else None
+
+
+def _is_run(path):
+    return os.path.isfile(os.path.join(path, OPTIONS_FILE))
+
+
+def find_export(path, log=print):
+    """The SavedModel folder to serve for --model `path` (see the module doc).
+
+    Raises:
+        UserError: `path` is none of those, or a run that cannot be exported.
+    """
+    if not path:
+        raise UserError("--model is required: a training run's folder or an export")
+    if not os.path.isdir(path):
+        raise UserError(f"--model {path} does not exist or is not a folder")
+    found = _saved_model_in(path)
+    if found:
+        return found
+    if not _is_run(path):
+        raise UserError(f"--model {path} is neither a training run (no {OPTIONS_FILE}) nor an "
+                        f"export (no {SAVED_MODEL_FILE}, no numbered version folders)")
+    if PIX2PIX_OPTION not in load_options(path):
+        raise UserError(f"--model {path} is not a pix2pix_tf training run")
+    export_base = os.path.join(path, EXPORT_DIR)
+    found = _saved_model_in(export_base) if os.path.isdir(export_base) else None
+    if found:
+        return found
+    log(f"{path} has no export yet: exporting it")
+    export_run(path, log)
+    found = _saved_model_in(export_base) if os.path.isdir(export_base) else None
+    if not found:
+        raise UserError(f"exporting {path} left no SavedModel in {export_base}")
+    return found
+
+
+def export_run(run_dir, log=print):
+    """`--mode export --checkpoint RUN --output_dir RUN`, with the defaults of
+    the other options (the paper's batch statistics and dropout)."""
+    export.export(pix2pix_options.default_options(mode="export", checkpoint=run_dir,
+                                                  output_dir=run_dir), log=log)
+
+
+def version_of(export_dir):
+    """The version number of a version folder; 0 for an un-versioned export."""
+    name = os.path.basename(os.path.normpath(export_dir))
+    return int(name) if name.isdigit() else 0
+
+
+def run_of(export_dir):
+    """The pix2pix training run folder an export lies in (RUN/export or
+    RUN/export/N), or None when it lies elsewhere."""
+    export_dir = os.path.abspath(export_dir)
+    for candidate in (os.path.dirname(export_dir), os.path.dirname(os.path.dirname(export_dir))):
+        if _is_run(candidate):
+            try:
+                if PIX2PIX_OPTION in load_options(candidate):
+                    return candidate
+            except UserError:
+                return None
+    return None
+
+
+def load_translator(export_dir):
+    """Loads an export; returns translate(list of PNG/JPEG bytes) -> list of image bytes.
+
+    The only code that knows the export's signatures. Two layouts: version
+    folders, whose serving_default takes raw image bytes and returns raw PNG
+    as `output_bytes`; and un-versioned exports, whose serving_default takes
+    `input` and returns `output`, both web-safe base64.
+    """
+    model = tf.saved_model.load(export_dir)
+    serving = model.signatures["serving_default"]
+    (input_name,) = serving.structured_input_signature[1]
+    raw = "output_bytes" in serving.structured_outputs
+
+    def translate(images):
+        if raw:
+            return list(serving(**{input_name: tf.constant(images)})["output_bytes"].numpy())
+        encoded = tf.constant([base64.urlsafe_b64encode(image) for image in images])
+        return [base64.urlsafe_b64decode(x) for x in serving(**{input_name: encoded})["output"].numpy()]
+
+    translate.model = model  # The signature functions need the loaded object alive.
+    return translate
+
+
+def check_image(data):
+    """Raises BadImage unless `data` is a PNG or JPEG file that decodes entirely."""
+    try:
+        image = Image.open(io.BytesIO(data))
+    except Exception as e:  # PIL raises several kinds for what it cannot identify.
+        raise BadImage("not a PNG or JPEG image") from e
+    with image:
+        if image.format not in IMAGE_FORMATS:
+            raise BadImage(f"a {image.format} image: only PNG and JPEG are translated")
+        try:
+            image.load()
+        except Exception as e:  # Truncated or corrupt data, or a decompression bomb.
+            raise BadImage(f"a {image.format} file that does not decode: {e}") from e
+
+
+def image_type(data):
+    """The MIME type of PNG or JPEG bytes (exports made with --output_filetype jpeg give JPEG)."""
+    return "image/jpeg" if data[:3] == b"\xff\xd8\xff" else "image/png"
+
+
+def palette():
+    """The drawing colours the page offers: black and white, then the CMP facade labels."""
+    colours = [("black (edges)", (0, 0, 0)), ("white", (255, 255, 255))]
+    colours += list(zip(synthetic_facades.CLASSES, synthetic_facades.PALETTE.tolist()))
+    return [{"name": name, "colour": "#%02x%02x%02x" % tuple(rgb)} for name, rgb in colours]
+
+
+def default_examples_dir(run_options):
+    """The validation folder beside a run's training --input_dir (DATA/train -> DATA/val)."""
+    input_dir = (run_options or {}).get("input_dir")
+    if not input_dir:
+        return None
+    candidate = os.path.join(os.path.dirname(os.path.normpath(input_dir)), "val")
+    return candidate if os.path.isdir(candidate) else None
+
+
+def input_side(image, run_options):
+    """The part of an example image the model takes: for a pair model, the
+    A or B half (--which_direction) of an A|B pair (an image at least 1.5x as
+    wide as high); the whole image otherwise (photos, colourisers, inputs)."""
+    height, width = image.shape[:2]
+    if not run_options or run_options.get("lab_colorization") or width < 1.5 * height:
+        return image
+    half = width // 2
+    return image[:, :half] if run_options.get("which_direction") == "AtoB" else image[:, half:2 * half]
+
+
+def load_examples(examples_dir, run_options, log=print, limit=MAX_EXAMPLES):
+    """[(file name, PNG bytes of its input side)] of the first `limit` images of `examples_dir`."""
+    if not examples_dir:
+        return []
+    examples = []
+    for path in data.list_image_files(examples_dir, flag="--examples_dir"):
+        if len(examples) == limit:
+            break
+        try:
+            image = image_io.read_rgb(path)
+        except UserError as e:
+            log(f"skipping an example: {e}")
+            continue
+        examples.append((os.path.basename(path), image_io.encode(input_side(image, run_options))))
+    return examples
+
+
+def _blank_png(size=8):
+    return image_io.encode(np.full((size, size, 3), 255, np.uint8))
+
+
+class ServedModel:
+    """An export ready to translate requests, one image per model call.
+
+    Attributes:
+        export_dir: the SavedModel folder; version: its version number.
+        size: the model's output width and height (its crop size).
+        examples: [(name, PNG bytes)] the page offers.
+    """
+
+    def __init__(self, export_dir, translator, examples=()):
+        self.export_dir = export_dir
+        self.version = version_of(export_dir)
+        self.examples = list(examples)
+        self._translator = translator
+        # One translation at a time: it bounds the memory to one image's
+        # activations, and each call draws its own dropout noise from the
+        # SavedModel's single random state.
+        self._lock = threading.Lock()
+        # A first call traces the functions, so the first request is not slow,
+        # and tells the model's size.
+        with Image.open(io.BytesIO(self._call(_blank_png()))) as output:
+            self.size = output.size[0]
+
+    @classmethod
+    def load(cls, model, examples_dir=None, log=print):
+        """The ServedModel of --model (exporting a run first) and --examples_dir
+        (default: the run's validation folder, when the run is known)."""
+        export_dir = find_export(model, log)
+        run_dir = run_of(export_dir)
+        run_options = load_options(run_dir) if run_dir else None
+        examples_dir = examples_dir or default_examples_dir(run_options)
+        examples = load_examples(examples_dir, run_options, log)
+        try:
+            return cls(export_dir, load_translator(export_dir), examples)
+        except (OSError, ValueError, KeyError, tf.errors.OpError) as e:
+            # A SavedModel that is not a pix2pix export, or a damaged one.
+            raise UserError(f"cannot serve the SavedModel in {export_dir}: "
+                            f"{type(e).__name__}: {e}") from e
+
+    def _call(self, image):
+        with self._lock:
+            (output,) = self._translator([image])
+        return output
+
+    def translate(self, image):
+        """PNG/JPEG bytes -> the translated image's bytes (PNG unless the export
+        was made with --output_filetype jpeg). Raises BadImage for bad input."""
+        check_image(image)
+        try:
+            return self._call(image)
+        except tf.errors.InvalidArgumentError as e:  # A file PIL reads but TensorFlow does not.
+            raise BadImage(f"the model cannot decode the image: {e.message.splitlines()[0]}") from e
