@@ -1,33 +1,35 @@
 """Training-speed benchmark of cgan_mnist_tf.
 
     python -m cgan_mnist_tf.bench --compare_baseline --json bench.json
+    python -m cgan_mnist_tf.bench --tune
 
 builds the GAN and its training step exactly as `--mode train` does
 (train.build_gan, then the train function fit() runs) for one case (--model,
---conditional, --batch_size and the speed flags --jit_compile,
---mixed_precision, --cache, --fused_optimizer), warms up, then times --windows windows of --steps
-training steps each on a fixed batch and reports images/sec (median of the
-windows, with min and max), ms/step, FLOP/step and GFLOP/s, peak resident
+--conditional, --batch_size and the speed flags, `auto` decided as training
+decides it), warms up, then times --windows windows of --steps training steps
+each on a fixed batch and reports images/sec (median of the windows, with min
+and max), ms/step, FLOP/step and GFLOP/s, the step's share of this machine's
+measured matrix-product rate and of its theoretical peak, peak resident
 memory, the generator's inference latency and the seconds of one fit() epoch
-of mnist_5k (the real input pipeline, Keras' loop and its progress
-callbacks). --baseline times the same models with every optimisation off
-(float32, no XLA, no cache, Keras' Adam); --compare_baseline times both in this process,
+of mnist_5k (the real input pipeline, Keras' loop and the training run's
+callbacks, as many steps per call as training runs). --baseline times the
+same models with every optimisation off (float32, no XLA, no cache, Keras'
+Adam, one step per call); --compare_baseline times both in this process,
 alternating their windows, and reports the speed-up measured side by side.
+--tune times every combination of the speed flags that applies to this
+machine against the `auto` one and prints the fastest as flags.
 
-FLOP convention (that of pix2pix_tf.bench, whose counter it uses): one
-multiply-add is 2 FLOP; Dense and convolution layers are counted; embeddings,
-batch norm, activations, dropout, the losses and the optimizers are not. A
-CGAN step draws new samples for G's half, so it runs G forward twice and D
+A CGAN step draws new samples for G's half, so it runs G forward twice and D
 forward three times: D's step is G + 2D forward and 4D backward (weights and
 inputs at twice the forward), G's step is G + D forward, 1D back through D
-(input gradients only) and 2G back through G: 4G + 8D in all.
+(input gradients only) and 2G back through G: 4G + 8D in all (FLOP
+convention: pix2pix_tf/common/flops.py; the embeddings are not counted).
 """
 
 import argparse
-import json
 import os
-import statistics
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -36,20 +38,16 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from cgan_mnist_tf import data, models, options as cgan_options, train  # noqa: E402
-from pix2pix_tf import bench as pix2pix_bench  # noqa: E402  The generic counters and probes.
-from pix2pix_tf.common import benchmarking, options as common_options  # noqa: E402
+from cgan_mnist_tf import callbacks, data, models, options as cgan_options, train  # noqa: E402
+from pix2pix_tf.common import benchmarking, flops, machine as machine_lib, threads  # noqa: E402
+from pix2pix_tf.common.benchmarking import BASELINE  # noqa: E402
 
-BASELINE = {"jit_compile": False, "mixed_precision": "float32", "cache": False,
-            "fused_optimizer": False}
+TUNE_STEPS, TUNE_WINDOWS, TUNE_WARMUP = 40, 4, 5
 
 
 def step_flops(generator, discriminator, batch_size=1):
     """FLOP of one training step under the module's convention (4G + 8D)."""
-    g = 2 * sum(macs for _, macs in pix2pix_bench.model_macs(generator))
-    d = 2 * sum(macs for _, macs in pix2pix_bench.model_macs(discriminator))
-    return {"generator_forward": g * batch_size, "discriminator_forward": d * batch_size,
-            "train_step": (4 * g + 8 * d) * batch_size}
+    return flops.step_flops(generator, discriminator, 4, 8, batch_size)
 
 
 def fixed_batch(options, seed=0):
@@ -62,26 +60,36 @@ def fixed_batch(options, seed=0):
 
 
 class Case(benchmarking.TimedCase):
-    """One configuration's GAN and the train function fit() would run."""
+    """One configuration's GAN and the train function fit() would run (one step a call)."""
 
     def __init__(self, name, options, batch):
         super().__init__(name, options)
         keras.utils.set_random_seed(options.seed)
-        self.gan = train.build_gan(options)
+        self.gan = train.build_gan(options, steps_per_execution=1)
         self.gan.make_train_function()
         self.iterator = iter(tf.data.Dataset.from_tensors(batch).repeat())
 
     def run_step(self):
         return self.gan.train_function(self.iterator)["d_loss"]
 
-    def epoch_seconds(self, digits):
-        """Seconds of the second of two fit() epochs over `digits` (the first traces)."""
-        image_size = models.output_shape(self.options.model, self.options.conditional)[0]
+    def epoch_seconds(self, digits, baseline=False):
+        """Seconds of the second of two fit() epochs over `digits` (the first
+        traces), with training's callbacks and steps per call (baseline: one
+        step per call, as before they were grouped)."""
+        options = self.options
+        image_size = models.output_shape(options.model, options.conditional)[0]
         dataset = data.training_dataset(digits.train_images, digits.train_labels,
-                                        self.options.batch_size, image_size,
-                                        self.options.seed, cache=self.options.cache)
+                                        options.batch_size, image_size, options.seed,
+                                        cache=options.cache is not False)
+        gan = train.build_gan(options, steps_per_execution=1 if baseline else None)
+        fixed_z, fixed_labels = callbacks.fixed_inputs(options.latent_dim, options.seed)
         timer = EpochTimer()
-        self.gan.fit(dataset, epochs=2, verbose=0, shuffle=False, callbacks=[timer])
+        with tempfile.TemporaryDirectory() as tmp:
+            writer = tf.summary.create_file_writer(tmp)
+            samples = callbacks.Samples(gan, fixed_z, fixed_labels, tmp, tmp, writer,
+                                        options.sample_interval, lambda: train.current_step(gan))
+            gan.fit(dataset, epochs=2, verbose=0, shuffle=False, callbacks=[samples, timer])
+            writer.close()
         return timer.seconds[-1]
 
 
@@ -104,14 +112,7 @@ def inference_ms(options, repeats=50):
     if not options.conditional:
         inputs = inputs[0]
     generate = tf.function(lambda x: generator(x, training=False))
-    for _ in range(3):
-        generate(inputs).numpy()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        generate(inputs).numpy()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
+    return benchmarking.latency_ms(lambda: generate(inputs), repeats)
 
 
 def parse_args(argv):
@@ -123,20 +124,22 @@ def parse_args(argv):
                         default=defaults.conditional)
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--latent_dim", type=int, default=defaults.latent_dim)
-    benchmarking.add_common_arguments(parser, defaults, steps=50, windows=6, warmup=5)
+    benchmarking.add_arguments(parser, defaults, steps=50, windows=6, warmup=5)
     parser.add_argument("--epoch_images", type=int, default=5000,
                         help="time one fit() epoch of the first N mnist_5k digits (0: skip)")
+    parser.add_argument("--inference_repeats", type=int, default=50,
+                        help="generator calls timed for the inference row (0: skip it)")
     args = parser.parse_args(argv)
     if args.batch_size < 1 or args.steps < 1 or args.windows < 1:
         parser.error("--batch_size, --steps and --windows must be positive")
-    options = cgan_options.Options(**{
-        "model": args.model, "conditional": args.conditional, "batch_size": args.batch_size,
-        "latent_dim": args.latent_dim, "jit_compile": args.jit_compile,
-        "mixed_precision": args.mixed_precision, "cache": args.cache,
-        "fused_optimizer": args.fused_optimizer, "seed": 0})
+    machine = machine_lib.probe()
+    speed_options, lines = benchmarking.resolve_arguments(args, machine)
+    options = cgan_options.Options(model=args.model, conditional=args.conditional,
+                                   batch_size=args.batch_size, latent_dim=args.latent_dim, seed=0,
+                                   **speed_options)
     if args.baseline:
-        options = common_options.replace(options, **BASELINE)
-    return args, options
+        options = benchmarking.with_settings(options, **BASELINE)
+    return args, options, machine, lines
 
 
 def format_table(result):
@@ -144,76 +147,123 @@ def format_table(result):
              f"{'' if result['conditional'] else ' (plain GAN)'}  batch {result['batch_size']}  "
              f"{result['flops']['train_step'] / 1e9:.3f} GFLOP/step  "
              f"load {result['load_average_before']} -> {result['load_average_after']}",
+             *benchmarking.limit_lines(result),
              f"{'row':<30}{'images/sec (min-max)':>28}{'ms/step':>9}{'GFLOP/s':>9}"
-             f"{'% peak':>8}{'s/epoch':>9}"]
+             f"{'% mm':>7}{'% peak':>8}{'s/epoch':>9}"]
     for name, case in result["cases"].items():
         options = case["options"]
-        peak = result["peak_gflops_bf16" if options["mixed_precision"] == "bfloat16"
-                      else "peak_gflops_fp32"]
-        percent = f"{100 * case['gflops_achieved'] / peak:.1f}" if peak else "-"
+        mm, peak = benchmarking.step_shares(case, result, kernel="matmul")
         flags = (f"xla={int(options['jit_compile'])} fused={int(options['fused_optimizer'])} "
                  f"{options['mixed_precision']}")
         spread = (f"{case['images_per_sec']:.0f} ({case['images_per_sec_min']:.0f}-"
                   f"{case['images_per_sec_max']:.0f})")
         epoch = f"{case['epoch_seconds']:.2f}" if "epoch_seconds" in case else "-"
         lines.append(f"{name + ' ' + flags:<30}{spread:>28}{case['ms_per_step']:>9.2f}"
-                     f"{case['gflops_achieved']:>9.1f}{percent:>8}{epoch:>9}")
+                     f"{case['gflops_achieved']:>9.1f}{benchmarking.format_share(mm):>7}"
+                     f"{benchmarking.format_share(peak):>8}{epoch:>9}")
     if "speedup" in result:
         lines.append(f"speedup (fast / baseline images/sec, alternating windows): "
                      f"{result['speedup']:.2f}x")
+    if "epoch_speedup" in result:
+        lines.append(f"s/epoch speedup (baseline / fast): {result['epoch_speedup']:.2f}x")
     if "epoch_images" in result:
         lines.append(f"s/epoch: second fit() epoch over {result['epoch_images']} mnist_5k digits "
-                     "(cache as the row's --cache)")
-    lines.append(f"inference: {result['inference_ms_per_image']:.2f} ms/image "
-                 "(float32 generator, batch 1)")
+                     f"(steps per call: fast {result['steps_per_execution']}, baseline 1)")
+    if "inference_ms_per_image" in result:
+        lines.append(f"inference: {result['inference_ms_per_image']:.2f} ms/image "
+                     "(float32 generator, batch 1)")
     lines.append(f"peak resident memory: {result['peak_rss_mb']:.0f} MB (the whole process)")
     return "\n".join(lines)
 
 
+def run_tune(args, options, argv, result, batch, out):
+    def log(line):
+        print(line, file=out, flush=True)
+
+    machine = machine_lib.probe()
+    combos = benchmarking.combinations(machine, options, fixed=benchmarking.given_flags(argv))
+    reference = Case("auto", options, batch)
+    candidates = [(combo, lambda combo=combo: Case(
+        "candidate", benchmarking.with_settings(options, **combo), batch)) for combo in combos[1:]]
+    log(f"tuning {len(combos)} combinations against auto, {args.windows} windows of "
+        f"{args.steps} steps each")
+    rows = benchmarking.tune(reference, candidates, warmup=args.warmup, windows=args.windows,
+                             steps=args.steps, batch_size=options.batch_size,
+                             flops=result["flops"]["train_step"], log=log)
+    layouts = None
+    if benchmarking.tunes_threads(machine, argv):
+        command = benchmarking.child_command("cgan_mnist_tf.bench", argv) + \
+            benchmarking.child_flags(rows[0]["options"]) + [
+                "--epoch_images", "0", "--measure_seconds", "0", "--inference_repeats", "0"]
+        layouts = benchmarking.time_in_processes(
+            command, benchmarking.thread_layouts(machine.cpu.cores), log=log)
+    result["tune"] = benchmarking.tune_figures(rows, layouts)
+    return benchmarking.format_tune(rows, layouts)
+
+
 def main(argv=None, out=sys.stdout):
     """Runs the benchmark for `argv` (sys.argv[1:] by default); returns the figures."""
-    args, options = parse_args(sys.argv[1:] if argv is None else argv)
-    info = pix2pix_bench.cpu_info()
-    peak_fp32, peak_bf16 = pix2pix_bench.peak_gflops(info)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--tune" in argv:
+        argv = benchmarking.with_defaults(argv, steps=TUNE_STEPS, windows=TUNE_WINDOWS,
+                                          warmup=TUNE_WARMUP, epoch_images=0)
+    args, options, machine, speed_lines = parse_args(argv)
+    if not threads.configure_threads(options.intra_op_threads, options.inter_op_threads):
+        print("--intra_op_threads/--inter_op_threads ignored: TensorFlow is already running",
+              file=out)
+    for line in speed_lines:
+        print(line, file=out, flush=True)
     result = {"model": options.model, "conditional": options.conditional,
               "batch_size": options.batch_size, "steps": args.steps, "windows": args.windows,
-              "cpu": info["model"], "cores": info["cores"], "mhz": info["mhz"],
               "tensorflow": tf.__version__, "keras": keras.__version__,
-              "peak_gflops_fp32": peak_fp32, "peak_gflops_bf16": peak_bf16,
-              "load_average_before": pix2pix_bench.load_average(), "cases": {}}
+              "intra_op_threads": options.intra_op_threads,
+              "inter_op_threads": options.inter_op_threads,
+              "load_average_before": benchmarking.load_average(), "cases": {}}
+    result.update(benchmarking.machine_figures(machine, [options.mixed_precision],
+                                               args.measure_seconds))
 
     # The count is the same for every dtype: count the float32 networks.
     generator, discriminator = models.build(options.model, options.conditional,
                                             options.latent_dim)
     result["flops"] = step_flops(generator, discriminator, options.batch_size)
-    result["generator_layer_macs"] = pix2pix_bench.model_macs(generator)
+    result["generator_layer_macs"] = flops.model_macs(generator)
     del generator, discriminator
 
     batch = fixed_batch(options)
-    cases = [Case("baseline" if args.baseline else "fast", options, batch)]
-    if args.compare_baseline and not args.baseline:
-        cases.append(Case("baseline", common_options.replace(options, **BASELINE), batch))
-    result.update(benchmarking.compare(
-        cases, warmup=args.warmup, windows=args.windows, steps=args.steps,
-        batch_size=options.batch_size, flops=result["flops"]["train_step"],
-        option_names=BASELINE))
+    tune_table = None
+    if args.tune:
+        tune_table = run_tune(args, options, argv, result, batch, out)
+    else:
+        cases = [Case("baseline" if args.baseline else "fast", options, batch)]
+        if args.compare_baseline and not args.baseline:
+            cases.append(Case("baseline", benchmarking.with_settings(options, **BASELINE), batch))
+        result.update(benchmarking.compare(
+            cases, warmup=args.warmup, windows=args.windows, steps=args.steps,
+            batch_size=options.batch_size, flops=result["flops"]["train_step"],
+            yardsticks=benchmarking.yardsticks(
+                "matmul", [case.options.mixed_precision for case in cases])))
+        if args.epoch_images > 0:
+            digits = data.load_mnist_5k()
+            digits = data.Digits(digits.train_images[:args.epoch_images],
+                                 digits.train_labels[:args.epoch_images], source=digits.source)
+            result["epoch_images"] = len(digits.train_images)
+            result["steps_per_execution"] = train.steps_per_call(options)
+            for case in cases:
+                result["cases"][case.name]["epoch_seconds"] = case.epoch_seconds(
+                    digits, baseline=case.name == "baseline")
+            if len(cases) == 2:
+                result["epoch_speedup"] = (result["cases"]["baseline"]["epoch_seconds"]
+                                           / result["cases"]["fast"]["epoch_seconds"])
+        if args.inference_repeats > 0:
+            result["inference_ms_per_image"] = inference_ms(options, args.inference_repeats)
 
-    if args.epoch_images > 0:
-        digits = data.load_mnist_5k()
-        digits = data.Digits(digits.train_images[:args.epoch_images],
-                             digits.train_labels[:args.epoch_images], source=digits.source)
-        result["epoch_images"] = len(digits.train_images)
-        for case in cases:
-            result["cases"][case.name]["epoch_seconds"] = case.epoch_seconds(digits)
-
-    result["inference_ms_per_image"] = inference_ms(options)
-    result["peak_rss_mb"] = pix2pix_bench.peak_rss_mb()
-    result["load_average_after"] = pix2pix_bench.load_average()
+    result["peak_rss_mb"] = benchmarking.peak_rss_mb()
+    result["load_average_after"] = benchmarking.load_average()
     print(format_table(result), file=out)
+    if tune_table:
+        print(tune_table, file=out)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
-            f.write("\n")
+        benchmarking.write_json(args.json, result)
     return result
 
 

@@ -20,12 +20,17 @@ class Samples(keras.callbacks.Callback):
     summaries and a record of the losses, plotted as OUTPUT_DIR/losses.png
     after each epoch and at the end.
 
-    The grid has one class per row (or just rows of samples for the plain GAN);
-    the scalars are the running means of the epoch the progress bar shows.
+    fit() runs several steps per call (`steps_per_execution`), and callbacks
+    see the end of each call: a grid is written at the end of the call that
+    reaches a multiple of `interval`, named after the step its weights are
+    from (exactly the multiple when calls end on it; `step_fn` gives the
+    step). The grid has one class per row (or just rows of samples for the
+    plain GAN); the scalars are the running means of the epoch the progress
+    bar shows.
     """
 
     def __init__(self, gan, fixed_z, fixed_labels, output_dir, samples_dir, writer, interval,
-                 start_step):
+                 step_fn):
         super().__init__()
         self.gan = gan
         self.fixed_z = fixed_z
@@ -33,10 +38,11 @@ class Samples(keras.callbacks.Callback):
         self.samples_dir = samples_dir
         self.writer = writer
         self.interval = max(1, int(interval))
-        self.step = int(start_step)
+        self.step_fn = step_fn
+        self.step = step_fn()
         self.last_written = None
         self.logs = None
-        self.losses = plots.History(os.path.join(output_dir, LOSS_HISTORY), start_step)
+        self.losses = plots.History(os.path.join(output_dir, LOSS_HISTORY), self.step)
 
     def write(self, logs=None):
         images = self.gan.generate(self.fixed_z, self.fixed_labels, training=False)
@@ -52,9 +58,9 @@ class Samples(keras.callbacks.Callback):
         self.last_written = self.step
 
     def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
+        previous, self.step = self.step, self.step_fn()
         self.logs = logs
-        if self.step % self.interval == 0:
+        if self.step // self.interval > previous // self.interval:
             self.write(logs)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -81,7 +87,9 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.batches = 0
 
     def on_train_batch_end(self, batch, logs=None):
-        self.batches += 1
+        # With steps_per_execution, fit() calls back once per call, with the
+        # index of the call's last batch.
+        self.batches = batch + 1
 
     def on_epoch_end(self, epoch, logs=None):
         # A stop request ends fit() early; the epoch is finished only if its

@@ -110,16 +110,20 @@ class ConditionalGAN(keras.Model):
             real_logits = self.discriminate(real_images, real_labels, training=True)
             fake_logits = self.discriminate(fake_images, noise["d_labels"], training=True)
             d_loss = _scaled(self.d_loss_fn(real_logits, fake_logits), share)
+            # float16 (a LossScaleOptimizer): scaled against underflow, unscaled
+            # by apply_gradients; otherwise the identity.
+            scaled = self.discriminator_optimizer.scale_loss(d_loss)
         variables = self.discriminator.trainable_variables
-        self.discriminator_optimizer.apply_gradients(zip(tape.gradient(d_loss, variables), variables))
+        self.discriminator_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
 
         # 2. The generator: make D label fresh samples 1.
         with tf.GradientTape() as tape:
             gen_images = self.generate(noise["g_z"], noise["g_labels"], training=True)
             gen_logits = self.discriminate(gen_images, noise["g_labels"], training=True)
             g_loss = _scaled(self.g_loss_fn(gen_logits), share)
+            scaled = self.generator_optimizer.scale_loss(g_loss)
         variables = self.generator.trainable_variables
-        self.generator_optimizer.apply_gradients(zip(tape.gradient(g_loss, variables), variables))
+        self.generator_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
         if self.ema_generator is not None:
             self.update_ema()
 

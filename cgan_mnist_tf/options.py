@@ -55,11 +55,6 @@ class Options(common_options.SpeedOptions, common_options.DistributeOptions):
     beta1: float = option(0.5, "Adam beta_1.", TRAINING)
     sample_interval: int = option(400, "Steps between sample grids.", TRAINING)
     seed: int = option(0, "Random seed (training; noise of generate and eval).", TRAINING)
-    # cgan's networks are small: bfloat16 gains little (BENCHMARKS.md), so float32 by default.
-    mixed_precision: str = option(
-        "float32", "Training computation dtype. bfloat16: Keras' mixed_bfloat16 policy (float32 "
-        "variables, logits and losses; fast on CPUs with AVX-512 BF16 or AMX). generate and "
-        "eval always run in float32.", SPEED, choices=("float32", "bfloat16"))
 
     labels: typing.Optional[str] = option(
         None, "generate: comma-separated digits, one row each (default 0..9).", RUN)

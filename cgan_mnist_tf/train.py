@@ -27,6 +27,8 @@ from pix2pix_tf.common import checkpoints
 from pix2pix_tf.common import distribute
 from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common import precision
+from pix2pix_tf.common import speed
+from pix2pix_tf.common import threads
 from pix2pix_tf.common.errors import UserError
 
 SAMPLES_DIR = "samples"
@@ -34,21 +36,38 @@ LOGS_DIR = "logs"
 GIF_NAME = "samples.gif"
 
 
-def build_gan(options, sync_batchnorm=False, dropout=True):
+# Training steps per fit() call (Keras' steps_per_execution): one call per
+# step costs Keras' loop, its callbacks and a function call per step, about as
+# much as the mlp's step itself on a 2-core CPU (BENCHMARKS.md).
+STEPS_PER_CALL = 32
+
+
+def steps_per_call(options):
+    """Steps per fit() call: STEPS_PER_CALL, or fewer so that every sample grid
+    falls in a call of its own."""
+    return max(1, min(STEPS_PER_CALL, options.sample_interval))
+
+
+def build_gan(options, sync_batchnorm=False, dropout=True, steps_per_execution=None):
     """The ConditionalGAN of `options`, compiled with built optimizers (ready to restore into).
 
-    Its layers compute in the --mixed_precision dtype (float32 variables and
-    logits either way) and fit() compiles its train step with XLA under
-    --jit_compile. Call it under a strategy's scope to train with that
-    strategy; sync_batchnorm: batch norm over the global batch of the replicas.
+    Its layers compute in the --mixed_precision dtype the run uses (float32
+    variables and logits either way; float16: the optimizers under loss
+    scaling), fit() compiles its train step with XLA under --jit_compile and
+    runs `steps_per_execution` steps per call (default: `steps_per_call`).
+    Call it under a strategy's scope to train with that strategy;
+    sync_batchnorm: batch norm over the global batch of the replicas.
     dropout=False: no dropout (reproducible steps, for tests and comparisons).
     """
-    with precision.dtype_policy(options.mixed_precision):
+    dtype = speed.used(options, "mixed_precision")
+    with precision.dtype_policy(dtype):
         gan = gan_lib.build_gan(options.model, options.conditional, options.latent_dim,
                                 *cgan_options.small_data(options), dropout=dropout,
                                 sync_batchnorm=sync_batchnorm)
-    gan.compile(*gan_lib.make_optimizers(options.lr, options.beta1, options.fused_optimizer),
-                jit_compile=options.jit_compile)
+    gan.compile(*(precision.wrap_optimizer(optimizer, dtype) for optimizer in
+                  gan_lib.make_optimizers(options.lr, options.beta1, options.fused_optimizer)),
+                jit_compile=speed.used(options, "jit_compile"),
+                steps_per_execution=steps_per_execution or steps_per_call(options))
     gan_lib.build_optimizers(gan)
     return gan
 
@@ -57,7 +76,7 @@ def check(options, strategy):
     """UserError for options that cannot train on `strategy`."""
     cgan_options.check(options)
     distribute.check_batch_size(options.batch_size, strategy, options.strategy)
-    if options.jit_compile and strategy.num_replicas_in_sync > 1:
+    if speed.used(options, "jit_compile") and strategy.num_replicas_in_sync > 1:
         # Keras compiles strategy.run itself, over every replica's device,
         # which XLA cannot do ("Trying to access resource ... located in device").
         raise UserError(f"--jit_compile needs a single replica; --strategy {options.strategy} "
@@ -75,12 +94,14 @@ def run_checkpoint(gan, directory, state):
     """The checkpoint of a run: everything a step depends on (weights,
     optimizers, epoch, the random states of dropout and of the noise). Its
     keys (d_optimizer, g_optimizer) are those of the first version, so every
-    run folder made since still resumes."""
+    run folder made since still resumes; a float16 run's loss scaler is left
+    out, so runs resume whatever their precision."""
     if gan.ema_generator is not None:
         state = dict(state, ema_generator=gan.ema_generator)
     return checkpoints.RunCheckpoint(
         directory, generator=gan.generator, discriminator=gan.discriminator,
-        d_optimizer=gan.discriminator_optimizer, g_optimizer=gan.generator_optimizer,
+        d_optimizer=precision.checkpointed(gan.discriminator_optimizer),
+        g_optimizer=precision.checkpointed(gan.generator_optimizer),
         random_states=checkpoints.random_states(gan), nonfinite=gan.nonfinite, **state)
 
 
@@ -100,13 +121,8 @@ class TrainResult:
     gan: gan_lib.ConditionalGAN  # The trained networks.
 
 
-def prepare(options, given, log):
-    """The options of the run (merged with --checkpoint's) and its folder."""
-    if options.checkpoint:
-        options, _, messages = cgan_options.from_checkpoint(options, options.checkpoint, given,
-                                                            strict=True)
-        for message in messages:
-            log(message)
+def prepare(options, given):
+    """The options of the run (already merged with --checkpoint's) and its folder."""
     cgan_options.check_small_data(options, given)
     output_dir = options.output_dir or options.checkpoint
     if not output_dir:
@@ -121,11 +137,25 @@ def train(options, given=(), strategy=None):
     cgan_options.from_checkpoint. `strategy`: a tf.distribute strategy to use
     instead of the one --strategy names (tests).
     """
-    # First: multi_worker must be set up before TensorFlow runs any op.
+    messages = []
+    if options.checkpoint:  # The run's options first: they may carry speed requests.
+        options, _, messages = cgan_options.from_checkpoint(options, options.checkpoint, given,
+                                                            strict=True)
+    # This machine's speed settings (`auto` decided on every run), then the
+    # strategy: both before TensorFlow runs any op (multi_worker needs it).
+    speed.check(options)
+    used, speed_lines = speed.resolve(options)
+    options = common_options.replace(options, **used)
+    threads_set = threads.configure_threads(options.intra_op_threads_used,
+                                            options.inter_op_threads_used)
     strategy = strategy or distribute.make_strategy(options.strategy, options.tpu)
     chief = distribute.is_chief(strategy)
     log = print if chief else _quiet
-    options = prepare(options, given, log)
+    for line in speed_lines + messages:
+        log(line)
+    if not threads_set and (options.intra_op_threads_used or options.inter_op_threads_used):
+        log("--intra_op_threads/--inter_op_threads ignored: TensorFlow is already running")
+    options = prepare(options, given)
     check(options, strategy)
     keras.utils.set_random_seed(options.seed)
     output_dir = options.output_dir
@@ -137,6 +167,12 @@ def train(options, given=(), strategy=None):
     if distribute.needs_full_batches(strategy) and len(digits.train_images) < options.batch_size:
         raise UserError(f"--batch_size {options.batch_size} is more than the "
                         f"{len(digits.train_images)} training images")
+    image_size = models.output_shape(options.model, options.conditional)[0]
+    cache, cache_line = speed.cache_decision(
+        options.cache, len(digits.train_images) * image_size * image_size * 4,
+        what="the training images as float32")
+    log(cache_line)
+    options = common_options.replace(options, cache_used=cache)
 
     with strategy.scope():
         sync = options.sync_batchnorm and strategy.num_replicas_in_sync > 1
@@ -201,7 +237,7 @@ def fit(gan, digits, options, strategy, state, checkpoint, writer, samples_dir, 
     def batches(last_epoch, skip):
         dataset = data.training_dataset(
             digits.train_images, digits.train_labels, options.batch_size, image_size,
-            options.seed, cache=options.cache, drop_remainder=full_batches,
+            options.seed, cache=options.cache_used, drop_remainder=full_batches,
             epochs=(epoch, last_epoch), skip_batches=skip)
         return distribute.distribute_dataset(strategy, dataset)
 
@@ -213,7 +249,7 @@ def fit(gan, digits, options, strategy, state, checkpoint, writer, samples_dir, 
         if chief:
             samples = callbacks.Samples(gan, state["fixed_z"], fixed_labels, options.output_dir,
                                         samples_dir, writer, options.sample_interval,
-                                        current_step(gan))
+                                        lambda: current_step(gan))
             run_callbacks.append(samples)
         run_callbacks.append(callbacks.EpochCheckpoint(checkpoint, state["epoch"],
                                                        lambda: current_step(gan)))

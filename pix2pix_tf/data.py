@@ -202,10 +202,6 @@ def training_dataset(paths, *, seed, epoch, skip_batches, batch_size, which_dire
     return ds.batch(batch_size).prefetch(AUTOTUNE)
 
 
-# The decoded-image cache takes at most this fraction of the physical memory.
-CACHE_MEMORY_FRACTION = 0.25
-
-
 def decoded_bytes(paths):
     """Bytes of the decoded uint8 RGB pixels of `paths`, from their headers."""
     total = 0
@@ -214,16 +210,6 @@ def decoded_bytes(paths):
             width, height = image.size
         total += width * height * 3
     return total
-
-
-def physical_memory_bytes():
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-
-
-def cache_fits(paths, fraction=CACHE_MEMORY_FRACTION):
-    """(whether the decoded images fit in `fraction` of memory, their bytes)."""
-    needed = decoded_bytes(paths)
-    return needed <= fraction * physical_memory_bytes(), needed
 
 
 class DecodedImages:

@@ -81,13 +81,17 @@ class Pix2Pix(keras.Model):
             if share is not None:
                 d_loss, g_loss_gan, g_loss_l1, g_loss = (
                     loss * share for loss in (d_loss, g_loss_gan, g_loss_l1, g_loss))
+            # float16 (a LossScaleOptimizer): scaled so small gradients do not
+            # underflow, unscaled by apply_gradients; otherwise the identity.
+            d_scaled = self.discriminator_optimizer.scale_loss(d_loss)
+            g_scaled = self.generator_optimizer.scale_loss(g_loss)
 
         d_variables = self.discriminator.trainable_variables
         g_variables = self.generator.trainable_variables
         self.discriminator_optimizer.apply_gradients(
-            zip(d_tape.gradient(d_loss, d_variables), d_variables))
+            zip(d_tape.gradient(d_scaled, d_variables), d_variables))
         self.generator_optimizer.apply_gradients(
-            zip(g_tape.gradient(g_loss, g_variables), g_variables))
+            zip(g_tape.gradient(g_scaled, g_variables), g_variables))
 
         if share is not None:  # Every replica logs the global batch's losses.
             d_loss, g_loss_gan, g_loss_l1 = distribute.sum_over_replicas(

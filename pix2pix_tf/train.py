@@ -18,7 +18,7 @@ import keras
 import tensorflow as tf
 
 from pix2pix_tf import data, display, gan, options as pix2pix_options, report
-from pix2pix_tf.common import (checkpoints, distribute, optimizers, precision, progress,
+from pix2pix_tf.common import (checkpoints, distribute, optimizers, precision, progress, speed,
                                threads)
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import load_options, merge_saved_options, replace, save_options
@@ -26,17 +26,21 @@ from pix2pix_tf.common.options import load_options, merge_saved_options, replace
 
 def build_model(options, sync_batchnorm=False):
     """A compiled Pix2Pix for the options (sizes, kinds, weights, optimizers),
-    its layers computing in the --mixed_precision dtype. Call it under a
-    strategy's scope to train with that strategy; sync_batchnorm: batch norm
-    over the global batch, for strategies with several replicas."""
-    with precision.dtype_policy(options.mixed_precision):
+    its layers computing in the --mixed_precision dtype the run uses (float16:
+    the optimizers under loss scaling). Call it under a strategy's scope to
+    train with that strategy; sync_batchnorm: batch norm over the global
+    batch, for strategies with several replicas."""
+    dtype = speed.used(options, "mixed_precision")
+    with precision.dtype_policy(dtype):
         generator = pix2pix_options.generator_from_options(options, sync_batchnorm)
         discriminator = pix2pix_options.discriminator_from_options(options, sync_batchnorm)
     model = gan.Pix2Pix(generator, discriminator, options.gan_weight, options.l1_weight)
-    model.compile(
-        generator_optimizer=optimizers.adam(options.lr, options.beta1, options.fused_optimizer),
-        discriminator_optimizer=optimizers.adam(options.lr, options.beta1,
-                                                options.fused_optimizer))
+
+    def adam():
+        return precision.wrap_optimizer(
+            optimizers.adam(options.lr, options.beta1, options.fused_optimizer), dtype)
+
+    model.compile(generator_optimizer=adam(), discriminator_optimizer=adam())
     return model
 
 
@@ -44,30 +48,21 @@ def make_train_step(model, options, strategy=None):
     """The training step the loop runs: model.train_step as one graph,
     compiled by XLA with --jit_compile, on every replica of `strategy`
     (default: the current one)."""
-    step = tf.function(model.train_step, reduce_retracing=True, jit_compile=options.jit_compile)
+    step = tf.function(model.train_step, reduce_retracing=True,
+                       jit_compile=speed.used(options, "jit_compile"))
     return distribute.replicated(strategy or tf.distribute.get_strategy(), step,
                                  reduce_retracing=True)
 
 
-def decoded_cache(paths, options, log=print):
-    """--cache: every image decoded once, if they fit in memory; else None."""
-    if not options.cache:
-        return None
-    fits, needed = data.cache_fits(paths)
-    if not fits:
-        log(f"not caching: the decoded images need {needed / 2 ** 30:.1f} GiB, more than "
-            f"{data.CACHE_MEMORY_FRACTION:.0%} of the memory; decoding them every epoch")
-        return None
-    return data.DecodedImages(paths)
-
-
 def run_checkpoint(model, output_dir, global_step):
     """Everything a step depends on: weights, optimizers, the step (which fixes
-    the data order and jitter) and dropout's random states."""
+    the data order and jitter) and dropout's random states. A float16 run's
+    loss scaler is left out, so runs resume whatever their precision."""
     return checkpoints.RunCheckpoint(
         output_dir, generator=model.generator, discriminator=model.discriminator,
-        generator_optimizer=model.generator_optimizer,
-        discriminator_optimizer=model.discriminator_optimizer, global_step=global_step,
+        generator_optimizer=precision.checkpointed(model.generator_optimizer),
+        discriminator_optimizer=precision.checkpointed(model.discriminator_optimizer),
+        global_step=global_step,
         random_states=checkpoints.random_states(model.generator, model.discriminator),
         nonfinite=model.nonfinite)
 
@@ -254,7 +249,7 @@ def loop(run, paths, log=print):
     step = first_step = int(run.global_step.numpy())
     summaries = Summaries(run.model, options, run.strategy, write_files=run.chief,
                           start_step=step)
-    cache = decoded_cache(paths, options, log)
+    cache = data.DecodedImages(paths) if options.cache_used else None
     meter = Progress(run, log)
     with checkpoints.StopRequests() as stop:
         while run.max_steps is None or step < run.max_steps:
@@ -298,13 +293,24 @@ def train(options, given=(), log=print):
     `options.strategy` spreads the run over devices, machines or TPUs; the
     batch size is the global one. Only the chief writes files and progress.
     """
-    if not threads.configure_threads(options.intra_op_threads, options.inter_op_threads):
-        log("--intra_op_threads/--inter_op_threads ignored: TensorFlow is already running")
-    # First: multi_worker must be set up before TensorFlow runs any op.
+    # This machine's speed settings (`auto` decided on every run), then the
+    # strategy: both before TensorFlow runs any op (multi_worker needs it).
+    speed.check(options)
+    used, speed_lines = speed.resolve(options)
+    options = replace(options, **used)
+    threads_set = threads.configure_threads(options.intra_op_threads_used,
+                                            options.inter_op_threads_used)
     strategy = distribute.make_strategy(options.strategy, options.tpu)
     if not distribute.is_chief(strategy):
         log = _quiet  # The chief reports for the run.
+    for line in speed_lines:
+        log(line)
+    if not threads_set:
+        log("--intra_op_threads/--inter_op_threads ignored: TensorFlow is already running")
     options, paths = prepare(options, given, log)
+    use_cache, cache_line = speed.cache_decision(options.cache, data.decoded_bytes(paths))
+    log(cache_line)
+    options = replace(options, cache_used=use_cache)
     run = build(options, strategy, len(paths))
     # One run per folder: held until the run ends (or its process dies).
     with checkpoints.run_folder(options.output_dir, options.checkpoint, writes=run.chief):

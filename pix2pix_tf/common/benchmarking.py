@@ -1,8 +1,43 @@
-"""Timing training steps side by side: what both benchmark harnesses share."""
+"""Timing training steps side by side: what both benchmark harnesses share.
+
+- `TimedCase`, `compare`: one configuration's step timed in windows, several
+  configurations in alternating windows (so a load change hits them alike).
+- `tune`: every combination of the speed flags against the `auto` one,
+  window for window; `thread_layouts`/`time_in_processes` for the thread
+  flags, which only take effect in a fresh process.
+- `add_arguments`: the harnesses' shared flags (speed flags as training's,
+  timing windows, --baseline, --compare_baseline, --tune, --json).
+- `machine_figures`, `limit_lines`: the machine, its theoretical peak and its
+  measured matrix-product and convolution rates, and a step's share of them.
+"""
 
 import argparse
+import itertools
+import json
+import os
+import resource
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+
+from pix2pix_tf.common import machine as machine_lib
+from pix2pix_tf.common import options as common_options
+from pix2pix_tf.common import precision, speed
+
+# Every optimisation off: what "baseline" means in both harnesses.
+BASELINE = {"jit_compile": False, "mixed_precision": "float32", "fused_optimizer": False,
+            "cache": False}
+SPEED_OPTIONS = tuple(BASELINE)
+
+
+def with_settings(options, **values):
+    """`options` with the speed `values` both asked and used (so no `auto`
+    decision overrides them): the baseline's and --tune's combinations."""
+    used = {speed.used_key(name): value for name, value in values.items()
+            if hasattr(options, speed.used_key(name))}
+    return common_options.replace(options, **values, **used)
 
 
 class TimedCase:
@@ -25,7 +60,7 @@ class TimedCase:
         loss = None
         for _ in range(steps):
             loss = self.run_step()
-        return float(loss)  # Reading the loss waits for the last step.
+        return None if loss is None else float(loss)  # Reading it waits for the last step.
 
     def warm_up(self, steps):
         start = time.perf_counter()
@@ -38,10 +73,11 @@ class TimedCase:
         self.run(steps)
         self.window_seconds.append((time.perf_counter() - start) / steps)
 
-    def figures(self, batch_size, flops, option_names):
+    def figures(self, batch_size, flops, option_names=SPEED_OPTIONS):
         rates = [batch_size / s for s in self.window_seconds]
         median_seconds = statistics.median(self.window_seconds)
-        return {"options": {k: getattr(self.options, k) for k in option_names},
+        return {"options": {k: getattr(self.options, k) for k in option_names
+                            if hasattr(self.options, k)},
                 "images_per_sec": statistics.median(rates), "images_per_sec_min": min(rates),
                 "images_per_sec_max": max(rates), "ms_per_step": 1e3 * median_seconds,
                 "gflops_achieved": flops / median_seconds / 1e9,
@@ -49,18 +85,58 @@ class TimedCase:
                 "window_ms_per_step": [round(1e3 * s, 3) for s in self.window_seconds]}
 
 
-def compare(cases, *, warmup, windows, steps, batch_size, flops, option_names):
+class KernelCase(TimedCase):
+    """A yardstick kernel of `machine.kernel` timed in the same windows as the
+    cases, so the step's share of it is measured under the same load."""
+
+    def __init__(self, kind, dtype, seconds_per_window=0.5):
+        super().__init__(f"{kind} {dtype}", None)
+        self.kind, self.dtype = kind, dtype
+        self.run_step, self.flops = machine_lib.kernel(kind, dtype)
+        self.seconds_per_window = seconds_per_window
+        self.calls = 1
+
+    def run(self, steps):
+        for _ in range(steps):
+            out = self.run_step()
+        out.numpy()  # Waits for the last call.
+
+    def warm_up(self, steps):
+        self.run(1)
+        start = time.perf_counter()
+        self.run(3)
+        per_call = (time.perf_counter() - start) / 3
+        self.calls = max(1, round(self.seconds_per_window / per_call))
+
+    def time_window(self, steps):
+        super().time_window(self.calls)
+
+    def gflops(self):
+        return self.flops / statistics.median(self.window_seconds) / 1e9
+
+
+def compare(cases, *, warmup, windows, steps, batch_size, flops, option_names=SPEED_OPTIONS,
+            yardsticks=()):
     """Warms up each case, times them in alternating windows and returns
     {"cases": {name: figures}}, plus, for two cases (fast, baseline), the
-    `speedup` of the first over the second and its per-window spread."""
-    for case in cases:
+    `speedup` of the first over the second and its per-window spread, and
+    for `yardsticks` (KernelCases, timed after each window of the cases)
+    {"yardstick_gflops": {kind: {dtype: median GFLOP/s}}}."""
+    for case in list(cases) + list(yardsticks):
         case.warm_up(warmup)
     for window in range(windows):
         # ABBA order, so a load change during the run hits both cases alike.
         for case in (cases if window % 2 == 0 else cases[::-1]):
             case.time_window(steps)
+            for yardstick in yardsticks:
+                yardstick.time_window(steps)
     result = {"cases": {case.name: case.figures(batch_size, flops, option_names)
                         for case in cases}}
+    if yardsticks:
+        result["yardstick_gflops"] = {}
+        for yardstick in yardsticks:
+            result["yardstick_gflops"].setdefault(yardstick.kind, {})[yardstick.dtype] = \
+                yardstick.gflops()
     if len(cases) == 2:
         fast, baseline = (result["cases"][case.name] for case in cases)
         result["speedup"] = fast["images_per_sec"] / baseline["images_per_sec"]
@@ -69,15 +145,284 @@ def compare(cases, *, warmup, windows, steps, batch_size, flops, option_names):
     return result
 
 
-def add_common_arguments(parser, defaults, steps, windows, warmup):
+# ---------------------------------------------------------------- tuning
+
+TUNED = ("mixed_precision", "jit_compile", "fused_optimizer")
+
+
+def combinations(machine, options, fixed=()):
+    """The speed settings worth timing on `machine`: every precision the
+    hardware runs natively plus float32, XLA on and off, fused Adam on and
+    off, except the options named in `fixed` (given on the command line),
+    which keep their value; the `auto` combination (`options`, resolved) first."""
+    native, _ = precision.choose(machine.cpu.flags, machine.gpus, machine.onednn_max_isa,
+                                 machine.onednn_enabled)
+    reference = {name: getattr(options, name) for name in TUNED}
+    values = {"mixed_precision": sorted({"float32", native}), "jit_compile": (False, True),
+              "fused_optimizer": (True, False)}
+    found = [reference]
+    for combination in itertools.product(*(
+            [reference[name]] if name in fixed else values[name] for name in TUNED)):
+        combination = dict(zip(TUNED, combination))
+        if combination not in found:
+            found.append(combination)
+    return found
+
+
+def given_flags(argv):
+    """Names of the flags given in `argv` (--NAME, --NAME=V, --no-NAME)."""
+    names = set()
+    for arg in argv:
+        if arg.startswith("--"):
+            name = arg[2:].split("=")[0]
+            names.add(name[3:] if name.startswith("no-") else name)
+    return names
+
+
+def tunes_threads(machine, argv):
+    """Whether --tune times thread layouts: on a CPU of several cores, unless
+    the command line fixed the thread flags."""
+    return (machine.cpu.cores > 1 and not machine.gpus
+            and not given_flags(argv) & {"intra_op_threads", "inter_op_threads"})
+
+
+def child_flags(options):
+    """The harness flags that fix a combination's speed settings in a child process."""
+    return ["--mixed_precision", options["mixed_precision"],
+            "--jit_compile", str(bool(options["jit_compile"])).lower(),
+            "--fused_optimizer" if options["fused_optimizer"] else "--no-fused_optimizer"]
+
+
+def tune(reference, candidates, *, warmup, windows, steps, batch_size, flops, log=print):
+    """Times each candidate in `windows` windows alternating with `reference`.
+
+    Args:
+        reference: a built TimedCase (the `auto` settings), kept throughout.
+        candidates: [(options, build)] where build() returns the TimedCase of
+            those options; each is built, timed and dropped in turn, so only
+            two cases hold memory at once.
+        log: called with a line as each candidate finishes.
+
+    Returns:
+        Rows sorted fastest first: {"options", "images_per_sec", "ms_per_step",
+        "gflops_achieved", "vs_auto" (median of the window-pair ratios),
+        "compile_seconds"}; the reference's row has vs_auto 1.0.
+    """
+    reference.warm_up(warmup)
+    rows = []
+    for options, build in candidates:
+        case = build()
+        case.warm_up(warmup)
+        pairs = []
+        for window in range(windows):
+            order = (case, reference) if window % 2 == 0 else (reference, case)
+            for timed in order:
+                timed.time_window(steps)
+            pairs.append(reference.window_seconds[-1] / case.window_seconds[-1])
+        row = _row(case, options, batch_size, flops)
+        row["vs_auto"] = statistics.median(pairs)
+        rows.append(row)
+        log(f"  timed {format_options(options)}: {row['images_per_sec']:.3f} images/sec, "
+            f"{row['vs_auto']:.2f}x auto")
+        del case
+    auto = _row(reference, {name: getattr(reference.options, name) for name in TUNED},
+                batch_size, flops)
+    auto.update(vs_auto=1.0, auto=True)
+    rows.append(auto)
+    return sorted(rows, key=lambda row: -row["vs_auto"])
+
+
+def _row(case, options, batch_size, flops):
+    figures = case.figures(batch_size, flops, ())
+    return {"options": dict(options), "images_per_sec": figures["images_per_sec"],
+            "ms_per_step": figures["ms_per_step"], "gflops_achieved": figures["gflops_achieved"],
+            "compile_seconds": figures["compile_seconds"]}
+
+
+def thread_layouts(cores):
+    """(intra-op, inter-op) layouts worth timing on `cores` cores (0: TensorFlow's choice)."""
+    layouts = [(0, 0), (cores, 1)]
+    if cores >= 2:
+        layouts.append((max(1, cores // 2), 2))
+    return list(dict.fromkeys(layouts))
+
+
+def time_in_processes(command, layouts, rounds=2, log=print):
+    """Images/sec of `command` (a harness command line that writes --json) in a
+    fresh process per thread layout, the layouts in turn `rounds` times.
+
+    Returns {(intra, inter): median images/sec of the first case over the rounds}.
+    """
+    rates = {layout: [] for layout in layouts}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "figures.json")
+        for _ in range(rounds):
+            for intra, inter in layouts:
+                subprocess.run(command + ["--intra_op_threads", str(intra), "--inter_op_threads",
+                                          str(inter), "--json", path],
+                               check=True, stdout=subprocess.DEVNULL)
+                with open(path) as f:
+                    cases = json.load(f)["cases"]
+                rate = next(iter(cases.values()))["images_per_sec"]
+                rates[(intra, inter)].append(rate)
+                log(f"  timed threads intra-op {intra or 'default'}, inter-op "
+                    f"{inter or 'default'}: {rate:.3f} images/sec")
+    return {layout: statistics.median(values) for layout, values in rates.items()}
+
+
+def tune_figures(rows, layouts):
+    """--tune's figures for the JSON output."""
+    return {"rows": rows, "threads": {f"{intra},{inter}": rate
+                                      for (intra, inter), rate in (layouts or {}).items()}}
+
+
+def format_options(options):
+    """Speed options as the training command line's flags."""
+    flags = []
+    for name, value in options.items():
+        if isinstance(value, bool):
+            flags.append(f"--{name}" if value else f"--no{name}")
+        else:
+            flags.append(f"--{name} {value}")
+    return " ".join(flags)
+
+
+def format_tune(rows, layouts=None):
+    """The table of `tune`'s rows (and the thread layouts' rates), and the line of flags to paste."""
+    lines = [f"{'settings':<64}{'images/sec':>12}{'ms/step':>10}{'vs auto':>9}{'compile s':>11}"]
+    for row in rows:
+        name = format_options(row["options"]) + ("  (auto)" if row.get("auto") else "")
+        lines.append(f"{name:<64}{row['images_per_sec']:>12.3f}{row['ms_per_step']:>10.1f}"
+                     f"{row['vs_auto']:>8.2f}x{row['compile_seconds']:>11.1f}")
+    best = dict(rows[0]["options"])
+    if layouts:
+        lines.append(f"{'threads (intra-op, inter-op), fresh process each':<64}{'images/sec':>12}")
+        for (intra, inter), rate in sorted(layouts.items(), key=lambda item: -item[1]):
+            lines.append(f"{f'  {intra or 0}, {inter or 0}' + ('  (0: TensorFlow default)' if not intra else ''):<64}"
+                         f"{rate:>12.3f}")
+        intra, inter = max(layouts, key=layouts.get)
+        if (intra, inter) != (0, 0):
+            best.update(intra_op_threads=intra, inter_op_threads=inter)
+    lines.append(f"fastest here: {format_options(best)}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- machine and limit
+
+def load_average():
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def peak_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB.
+
+
+def latency_ms(run, repeats=20):
+    """Median ms of `run()` (which returns a tensor) after three warm-up calls."""
+    for _ in range(3):
+        run().numpy()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run().numpy()
+        times.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(times)
+
+
+def machine_figures(machine, precisions, measure_seconds=1.0):
+    """The machine's description, theoretical peak and the rates measured now
+    (float32, and each of `precisions` the hardware runs natively)."""
+    native, _ = precision.choose(machine.cpu.flags, machine.gpus, machine.onednn_max_isa,
+                                 machine.onednn_enabled)
+    dtypes = ["float32"] + [p for p in dict.fromkeys(precisions) if p == native != "float32"]
+    figures = {"machine": machine_lib.describe(machine), "cpu": machine.cpu.model,
+               "cpu_family": machine.cpu.family, "cpu_model": machine.cpu.model_number,
+               "cpu_flags": machine_lib.flags_of_interest(machine.cpu),
+               "onednn_max_cpu_isa": machine.onednn_max_isa, "cores": machine.cpu.cores,
+               "mhz": machine.cpu.mhz, "theoretical_peak": machine_lib.theoretical_peak(machine)}
+    if measure_seconds > 0:
+        figures["measured_gflops"] = machine_lib.measured_rates(dtypes, measure_seconds)
+    return figures
+
+
+def yardsticks(kind, precisions):
+    """KernelCases of `kind` for each of `precisions` (once each)."""
+    return [KernelCase(kind, dtype) for dtype in dict.fromkeys(precisions)]
+
+
+def step_shares(case, figures, kernel="conv"):
+    """(% of the `kernel` rate measured in the same windows (or, without,
+    at the start), % of the theoretical peak) of a case's GFLOP/s, in its
+    precision; None where that yardstick is missing."""
+    dtype = case["options"].get("mixed_precision", "float32")
+    measured = (figures.get("yardstick_gflops", {}).get(kernel, {}).get(dtype)
+                or figures.get("measured_gflops", {}).get(kernel, {}).get(dtype))
+    peak = (figures.get("theoretical_peak") or {}).get(dtype)
+    achieved = case["gflops_achieved"]
+    return (100 * achieved / measured if measured else None,
+            100 * achieved / peak if peak else None)
+
+
+def limit_lines(figures):
+    """The machine and its limit, in the words of the harnesses' tables."""
+    lines = [f"machine: {figures['machine']}"]
+    measured = figures.get("measured_gflops")
+    if measured:
+        lines.append("measured now: " + "; ".join(
+            f"{dtype} matmul {measured['matmul'][dtype]:.0f}, conv {measured['conv'][dtype]:.0f} GFLOP/s"
+            for dtype in measured["conv"]) + " (fastest call)")
+    for kind, rates in figures.get("yardstick_gflops", {}).items():
+        lines.append(f"{kind} in the same windows (median): " + ", ".join(
+            f"{dtype} {rate:.0f} GFLOP/s" for dtype, rate in rates.items()))
+    peak = figures.get("theoretical_peak")
+    if peak:
+        bf16 = f", bfloat16 {peak['bfloat16']:.0f}" if peak["bfloat16"] else ""
+        lines.append(f"theoretical peak: float32 {peak['float32']:.0f}{bf16} GFLOP/s "
+                     f"({peak['basis']}; nominal clock)")
+    else:
+        lines.append("theoretical peak: unknown for this CPU (its FMA units are not modelled)")
+    return lines
+
+
+def format_share(value):
+    return f"{value:.0f}%" if value is not None else "-"
+
+
+# ---------------------------------------------------------------- command line
+
+class _SwitchAction(argparse.Action):
+    """--NAME (true), --no-NAME (false) or --NAME auto|true|false."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        names = list(option_strings)
+        names += [f"--no-{name[2:]}" for name in option_strings if name.startswith("--")]
+        super().__init__(names, dest, nargs="?", **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if option_string.startswith("--no-"):
+            value = False
+        else:
+            try:
+                value = True if values is None else common_options.parse_switch(values)
+            except ValueError as e:
+                parser.error(f"{option_string}: {e}")
+        setattr(namespace, self.dest, value)
+
+
+def add_arguments(parser, defaults, steps, windows, warmup):
     """The harnesses' shared flags: the speed flags (training's defaults), the
-    timing windows, the baseline comparison and the JSON output."""
-    speed_flag = dict(action=argparse.BooleanOptionalAction, help="(training's default)")
-    parser.add_argument("--jit_compile", default=defaults.jit_compile, **speed_flag)
-    parser.add_argument("--mixed_precision", choices=["float32", "bfloat16"],
+    timing windows, the baseline comparison, --tune and the JSON output."""
+    parser.add_argument("--mixed_precision", choices=precision.CHOICES,
                         default=defaults.mixed_precision, help="(training's default)")
-    parser.add_argument("--fused_optimizer", default=defaults.fused_optimizer, **speed_flag)
-    parser.add_argument("--cache", default=defaults.cache, **speed_flag)
+    parser.add_argument("--jit_compile", action=_SwitchAction, default=defaults.jit_compile,
+                        help="auto, true or false (training's default)")
+    parser.add_argument("--fused_optimizer", action=argparse.BooleanOptionalAction,
+                        default=defaults.fused_optimizer, help="(training's default)")
+    parser.add_argument("--cache", action=_SwitchAction, default=defaults.cache,
+                        help="auto, true or false (training's default)")
+    for name in ("intra_op_threads", "inter_op_threads"):
+        parser.add_argument(f"--{name}", type=_threads, default=getattr(defaults, name),
+                            help="auto or a count (0: TensorFlow's choice)")
     parser.add_argument("--steps", type=int, default=steps, help="training steps per timed window")
     parser.add_argument("--windows", type=int, default=windows, help="timed windows (per case)")
     parser.add_argument("--warmup", type=int, default=warmup, help="steps after the compiling one")
@@ -85,4 +430,60 @@ def add_common_arguments(parser, defaults, steps, windows, warmup):
                         help="time only the models with every optimisation off")
     parser.add_argument("--compare_baseline", action="store_true",
                         help="time the case and the baseline, alternating windows")
+    parser.add_argument("--tune", action="store_true",
+                        help="time every combination of the speed flags that applies to this "
+                             "machine against the auto one, and print the fastest as flags")
+    parser.add_argument("--measure_seconds", type=float, default=1.0,
+                        help="seconds per kernel measuring the machine's own rate (0: skip)")
     parser.add_argument("--json", default=None, help="write the figures to this file")
+
+
+def _threads(value):
+    try:
+        return common_options.parse_threads(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from e
+
+
+def resolve_arguments(args, machine):
+    """The speed options of a harness run with `auto` decided as training
+    decides it: ({name: value} for the options class, lines saying why)."""
+    requested = {name: getattr(args, name) for name in
+                 ("mixed_precision", "jit_compile", "intra_op_threads", "inter_op_threads")}
+    used, lines = speed.resolve(requested, machine)
+    decided = {name: used[speed.used_key(name)] for name in requested}
+    return {**decided, **used, "fused_optimizer": args.fused_optimizer, "cache": args.cache}, lines
+
+
+def with_defaults(argv, **values):
+    """argv with --NAME VALUE added for each of `values` not given in it."""
+    given = given_flags(argv)
+    extra = []
+    for name, value in values.items():
+        if name not in given:
+            extra += [f"--{name}", str(value)]
+    return list(argv) + extra
+
+
+def write_json(path, result):
+    with open(path, "w") as f:
+        json.dump(result, f, indent=2, default=str)
+        f.write("\n")
+
+
+def child_command(module, argv):
+    """The command line of this harness again, without the flags a child sets itself."""
+    skip = {"--tune", "--compare_baseline", "--baseline"}
+    valued = {"--json", "--intra_op_threads", "--inter_op_threads"}
+    kept, argv = [], list(argv)
+    while argv:
+        arg = argv.pop(0)
+        name = arg.split("=")[0]
+        if name in skip:
+            continue
+        if name in valued:
+            if "=" not in arg and argv:
+                argv.pop(0)
+            continue
+        kept.append(arg)
+    return [sys.executable, "-m", module] + kept

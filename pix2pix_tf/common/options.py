@@ -32,38 +32,87 @@ RUN = "run"  # This invocation: mode, folders, what to write and how often.
 DERIVED = "derived"  # Not a flag: found by the run and saved in options.json.
 
 
-def option(default, help, kind=RUN, choices=None, flag=True):  # noqa: A002 (absl's word)
+# A speed option's value that is decided on the machine of each run (common/speed.py).
+AUTO = "auto"
+
+
+def option(default, help, kind=RUN, choices=None, flag=True, parse=None):  # noqa: A002 (absl's word)
     """A dataclass field of an options class: its one default, its flag's help
     text, its kind (MODEL, TRAINING, SPEED, DISTRIBUTE, RUN or DERIVED) and,
-    for strings, the allowed values. flag=False: not on the command line."""
+    for strings, the allowed values. flag=False: not on the command line.
+    parse: "switch" (auto, or a boolean: --NAME, --noNAME, --NAME=auto) or
+    "threads" (auto, or a count) for speed options that may be `auto`."""
     return dataclasses.field(default=default, metadata={
         "help": help, "kind": kind, "choices": tuple(choices) if choices else None,
-        "flag": flag and kind != DERIVED})
+        "flag": flag and kind != DERIVED, "parse": parse})
+
+
+def parse_switch(value):
+    """A switch option's value: AUTO, True or False (from a bool or text)."""
+    if isinstance(value, bool) or value == AUTO:
+        return value
+    text = str(value).strip().lower()
+    if text in (AUTO, "true", "false", "1", "0", "t", "f", "yes", "no"):
+        return AUTO if text == AUTO else text in ("true", "1", "t", "yes")
+    raise ValueError(f"expected auto, true or false, not {value!r}")
+
+
+def parse_threads(value):
+    """A thread option's value: AUTO or a count (0: TensorFlow's choice)."""
+    if value == AUTO:
+        return AUTO
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        count = -1
+    if count < 0 or isinstance(value, bool):
+        raise ValueError(f"expected auto or a whole number >= 0, not {value!r}")
+    return count
+
+
+PARSERS = {"switch": parse_switch, "threads": parse_threads}
 
 
 @dataclasses.dataclass(frozen=True)
 class SpeedOptions:
     """Speed settings, shared by both packages' command lines and benchmarks:
-    the same model and checkpoints whichever values they take."""
+    the same model and checkpoints whichever values they take. `auto` is
+    decided on the machine of each run, which says what it chose and why in
+    its first lines; the choices are saved beside the requests (*_used)."""
 
-    jit_compile: bool = option(
-        False, "Compile the training step with XLA (one replica only). Off by default: slower "
-        "than the plain graph on the CPUs measured (see BENCHMARKS.md).", SPEED)
     mixed_precision: str = option(
-        "bfloat16", "Training computation dtype. bfloat16: Keras' mixed_bfloat16 policy "
-        "(float32 variables and losses, bfloat16 layers), fast on CPUs with AVX-512 BF16 or "
-        "AMX; float32 everywhere else. Test, eval and export always run in float32.", SPEED,
-        choices=("float32", "bfloat16"))
+        AUTO, "Training computation dtype. auto: bfloat16 on hardware that runs it natively "
+        "(CPUs with AVX-512 BF16 or AMX, GPUs of compute capability 8.0+), float16 with dynamic "
+        "loss scaling on GPUs of compute capability 7.x, float32 elsewhere. The mixed ones keep "
+        "float32 variables and losses; test, eval, generate and export run in float32.", SPEED,
+        choices=(AUTO, "float32", "bfloat16", "float16"))
+    jit_compile: typing.Union[str, bool] = option(
+        AUTO, "Compile the training step with XLA (one replica only): auto (off: slower than "
+        "the plain graph on the CPUs measured, see BENCHMARKS.md), true or false.", SPEED,
+        parse="switch")
     fused_optimizer: bool = option(
         True, "Adam's update of each variable as TensorFlow's fused kernel, one pass instead of "
         "~10 (the same formula and checkpoints).", SPEED)
-    cache: bool = option(
-        True, "Keep the decoded training images in memory when they fit, instead of decoding "
-        "them every epoch (--nocache: always decode).", SPEED)
-    intra_op_threads: int = option(
-        0, "Threads one TensorFlow op may use (0: TensorFlow's choice, all cores).", SPEED)
-    inter_op_threads: int = option(
-        0, "TensorFlow ops run at once (0: TensorFlow's choice).", SPEED)
+    cache: typing.Union[str, bool] = option(
+        AUTO, "Keep the decoded training data in memory instead of decoding them every epoch: "
+        "auto (when they fit in a quarter of the memory), true or false.", SPEED, parse="switch")
+    intra_op_threads: typing.Union[str, int] = option(
+        AUTO, "Threads one TensorFlow op may use: auto (TensorFlow's choice, one per usable "
+        "core) or a count (0: the same).", SPEED, parse="threads")
+    inter_op_threads: typing.Union[str, int] = option(
+        AUTO, "TensorFlow ops run at once: auto (TensorFlow's choice) or a count (0: the same).",
+        SPEED, parse="threads")
+
+    # What the run used: decided at its start, saved in options.json, never read back.
+    mixed_precision_used: typing.Optional[str] = option(
+        None, "The training dtype the run used.", DERIVED)
+    jit_compile_used: typing.Optional[bool] = option(None, "Whether the run used XLA.", DERIVED)
+    cache_used: typing.Optional[bool] = option(
+        None, "Whether the run cached its training data.", DERIVED)
+    intra_op_threads_used: typing.Optional[int] = option(
+        None, "Intra-op threads of the run (0: TensorFlow's choice).", DERIVED)
+    inter_op_threads_used: typing.Optional[int] = option(
+        None, "Inter-op threads of the run (0: TensorFlow's choice).", DERIVED)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,7 +160,9 @@ def define_flags(options_class, flag_values):
     for f in fields(options_class):
         if not f.metadata["flag"]:
             continue
-        if f.metadata["choices"]:
+        if f.metadata.get("parse"):
+            _define_parsed_flag(f, flag_values)
+        elif f.metadata["choices"]:
             flags.DEFINE_enum(f.name, f.default, list(f.metadata["choices"]), f.metadata["help"],
                               flag_values=flag_values)
         else:
@@ -120,6 +171,25 @@ def define_flags(options_class, flag_values):
         # --help shows the key flags of sys.argv[0]'s module; these are defined
         # here, so they would otherwise only show under --helpfull.
         flag_values.register_key_flag_for_module(sys.argv[0], flag_values[f.name])
+
+
+def _define_parsed_flag(f, flag_values):
+    """An absl flag whose value goes through PARSERS[parse]; a switch also
+    takes the boolean forms --NAME and --noNAME."""
+    from absl import flags
+
+    switch = f.metadata["parse"] == "switch"
+    parse_value = PARSERS[f.metadata["parse"]]
+
+    class Parser(flags.BooleanParser if switch else flags.ArgumentParser):
+        def parse(self, argument):
+            return parse_value(argument)
+
+        def flag_type(self):
+            return "auto|bool" if switch else "auto|int"
+
+    flags.DEFINE_flag(flags.Flag(Parser(), flags.ArgumentSerializer(), f.name, f.default,
+                                 f.metadata["help"], boolean=switch), flag_values)
 
 
 def from_flags(options_class, flag_values):

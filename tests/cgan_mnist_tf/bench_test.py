@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from cgan_mnist_tf import bench
 from cgan_mnist_tf import models
+from pix2pix_tf.common import machine, precision
 
 # Multiply-adds per image of the conditional mlp networks (Dense layers only),
 # latent_dim 100: G [embedding 10 + z 100] -> 128 -> 256 -> 512 -> 1024 -> 784;
@@ -30,12 +31,15 @@ class HarnessTest(tf.test.TestCase):
         path = os.path.join(self.get_temp_dir(), "bench.json")
         out = io.StringIO()
         result = bench.main(["--batch_size", "8", "--latent_dim", "100", "--steps", "2",
-                             "--windows", "2", "--warmup", "1", "--mixed_precision", "bfloat16",
-                             "--compare_baseline", "--epoch_images", "24", "--json", path],
+                             "--windows", "2", "--warmup", "1", "--compare_baseline",
+                             "--epoch_images", "24", "--measure_seconds", "0.1", "--json", path],
                             out=out)
         table = out.getvalue()
-        for row in ("fast xla=0 fused=1 bfloat16", "baseline xla=0 fused=0 float32", "speedup", "inference",
-                    "peak resident memory", "s/epoch"):
+        auto, reason = precision.resolve("auto", machine.probe())
+        self.assertTrue(table.startswith(f"precision: {auto} ({reason})"), msg=table)
+        for row in (f"fast xla=0 fused=1 {auto}", "baseline xla=0 fused=0 float32", "speedup",
+                    "inference", "peak resident memory", "s/epoch", "measured now: float32 matmul",
+                    "s/epoch speedup", "steps per call: fast 32, baseline 1"):
             self.assertIn(row, table)
         with open(path) as f:
             figures = json.load(f)
@@ -53,6 +57,19 @@ class HarnessTest(tf.test.TestCase):
         self.assertGreater(figures["speedup"], 0)
         self.assertGreater(figures["peak_rss_mb"], 0)
         self.assertGreater(figures["inference_ms_per_image"], 0)
+
+
+    def test_tune_prints_the_fastest_flags(self):
+        path = os.path.join(self.get_temp_dir(), "tune.json")
+        out = io.StringIO()
+        bench.main(["--tune", "--batch_size", "8", "--steps", "2", "--windows", "2",
+                    "--warmup", "0", "--mixed_precision", "float32", "--jit_compile", "false",
+                    "--intra_op_threads", "0", "--inter_op_threads", "0",
+                    "--measure_seconds", "0", "--json", path], out=out)
+        with open(path) as f:
+            rows = json.load(f)["tune"]["rows"]
+        self.assertEqual(sorted(r["options"]["fused_optimizer"] for r in rows), [False, True])
+        self.assertIn("fastest here: --mixed_precision float32 --nojit_compile", out.getvalue())
 
 
 if __name__ == "__main__":

@@ -105,7 +105,7 @@ class MirroredTest(tf.test.TestCase):
     def test_mirrored_run_resumes_on_one_device(self):
         # 12 images, global batch 4: 3 steps per epoch on 2 replicas and on one device.
         self.assertAllEqual(self.results["run/steps"], [3, 6, 2])
-        self.assertEqual(int(self.results["run/samples"]), 4)  # Steps 2, 3, 4, 6.
+        self.assertEqual(int(self.results["run/samples"]), 4)  # Steps 2, 3, 5, 6 (calls of 2 steps from each epoch start).
 
 
 class TpuTest(tf.test.TestCase):

@@ -14,6 +14,7 @@ from cgan_mnist_tf.options import Options
 from pix2pix_tf.common import checkpoints
 from pix2pix_tf.common import options as common_options
 from tests.support import cgan as testing
+from pix2pix_tf.common import machine, precision
 from tests.support.checkpoints import every_checkpoint_tensor
 from pix2pix_tf.common.errors import UserError
 
@@ -58,7 +59,12 @@ class TrainTest(tf.test.TestCase):
         self.assertEqual((summary.step, summary.epoch), (6, 2))
         self.assertNotAllClose(before, self._generator_weights(
             out, common_options.from_dict(Options, saved)))
-        self.assertEqual(self._loss_steps(out), [2, 3, 4, 6])  # The first run's too.
+        # The first run's too. fit() runs 2 steps per call here (--sample_interval
+        # 2) from each epoch's start: calls end at steps 2, 3 | 5, 6, and the
+        # grid due at step 4 comes at the end of its call, step 5.
+        self.assertEqual(self._loss_steps(out), [2, 3, 5, 6])
+        self.assertEqual(sorted(os.listdir(os.path.join(out, "samples")))[2:],
+                         ["step_00000005.png", "step_00000006.png"])
 
     def _loss_steps(self, out):
         with open(os.path.join(out, "losses.json")) as f:
@@ -107,11 +113,15 @@ class TrainTest(tf.test.TestCase):
             summary = _quiet(train.train, self._options(out, epochs=3))
         finally:
             train.checkpoints.StopRequests = original
-        self.assertEqual((summary.step, summary.epoch, summary.stopped), (1, 0, "SIGINT"))
-        self.assertTrue(tf.train.latest_checkpoint(out).endswith("ckpt-1"))
+        # fit() runs steps_per_call steps per call (2 with --sample_interval 2)
+        # and stops at the end of the call in which the request came.
+        self.assertEqual(train.steps_per_call(self._options(out)), 2)
+        self.assertEqual((summary.step, summary.epoch, summary.stopped), (2, 0, "SIGINT"))
+        self.assertTrue(tf.train.latest_checkpoint(out).endswith("ckpt-2"))
+        # The resume runs the unfinished epoch again: 2 + 3 epochs of 3 steps.
         summary = _quiet(train.train, Options(**{"checkpoint": out}),
                          given={"checkpoint"})
-        # The first epoch goes on from its second batch: 3 epochs of 3 steps in all.
+        # The first epoch goes on from where it stopped: 3 epochs of 3 steps in all.
         self.assertEqual((summary.step, summary.epoch), (9, 3))
 
     def test_resume_with_a_different_model_is_an_error(self):
@@ -124,16 +134,33 @@ class TrainTest(tf.test.TestCase):
         # MirroredStrategy on a machine without GPUs: one replica, on the CPU.
         out = os.path.join(self.get_temp_dir(), "fast")
         summary = _quiet(train.train, self._options(out, strategy="mirrored", jit_compile=True,
-                                                    mixed_precision="bfloat16", cache=True))
+                                                    mixed_precision="float16", cache=True))
         self.assertEqual(summary.step, 3)
         with open(os.path.join(out, "options.json")) as f:
             saved = json.load(f)
         self.assertEqual((saved["jit_compile"], saved["mixed_precision"], saved["cache"]),
-                         (True, "bfloat16", True))
+                         (True, "float16", True))
+        self.assertEqual((saved["jit_compile_used"], saved["mixed_precision_used"]),
+                         (True, "float16"))
         # Resumed on the default strategy, keeping the run's speed flags.
         summary = _quiet(train.train, Options(**{"checkpoint": out, "epochs": 2}),
                          given={"checkpoint", "epochs"})
         self.assertEqual((summary.step, summary.epoch), (6, 2))
+
+    def test_auto_speed_settings_are_said_first_and_saved(self):
+        out = os.path.join(self.get_temp_dir(), "auto")
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
+            train.train(self._options(out))
+        expected, reason = precision.resolve("auto", machine.probe())
+        lines = printed.getvalue().splitlines()
+        self.assertEqual(lines[0], f"precision: {expected} ({reason})")
+        self.assertTrue(lines[1].startswith("jit_compile: off (auto: "), msg=lines)
+        self.assertIn("cache: on (auto: the training images as float32 need", printed.getvalue())
+        with open(os.path.join(out, "options.json")) as f:
+            saved = json.load(f)
+        self.assertEqual((saved["mixed_precision"], saved["mixed_precision_used"]), ("auto", expected))
+        self.assertEqual((saved["cache"], saved["cache_used"]), ("auto", True))
 
     def test_conv_and_plain_gan_train(self):
         for extra in ({"model": "conv"}, {"conditional": False}):

@@ -7,6 +7,7 @@ import tempfile
 import tensorflow as tf
 
 from pix2pix_tf import bench, models
+from pix2pix_tf.common import flops
 
 
 class FlopCountTest(tf.test.TestCase):
@@ -28,7 +29,7 @@ class FlopCountTest(tf.test.TestCase):
             ("decoder_1_conv", 16 * 16 * 16 * 16 * 3),    # 16x16x(8+8) -> 32x32x3: 196608
         ]
         generator = models.generator(32, ngf=8)
-        self.assertEqual(bench.model_macs(generator), expected)
+        self.assertEqual(flops.model_macs(generator), expected)
         self.assertEqual(sum(m for _, m in expected), 1605632)
 
     def test_discriminator_and_step_convention(self):
@@ -42,25 +43,15 @@ class FlopCountTest(tf.test.TestCase):
         ]
         generator = models.generator(32, ngf=8)
         discriminator = models.discriminator(32, ndf=8)
-        self.assertEqual(bench.model_macs(discriminator), expected)
+        self.assertEqual(flops.model_macs(discriminator), expected)
         self.assertEqual(sum(m for _, m in expected), 757760)
         g, d = 2 * 1605632, 2 * sum(m for _, m in expected)
-        flops = bench.step_flops(generator, discriminator, batch_size=2)
-        self.assertEqual(flops["train_step"], 2 * (3 * g + 7 * d))
+        step = bench.step_flops(generator, discriminator, batch_size=2)
+        self.assertEqual(step["train_step"], 2 * (3 * g + 7 * d))
 
     def test_full_size_step_is_about_81_gflop(self):
-        flops = bench.step_flops(models.generator(256), models.discriminator(256))
-        self.assertAllClose(flops["train_step"] / 1e9, 81.1, atol=0.1)
-
-    def test_separable_and_dense_layers(self):
-        import keras
-        x = keras.Input((8, 8, 4))
-        y = keras.layers.SeparableConv2D(6, 3, padding="same", name="sep")(x)
-        y = keras.layers.Flatten()(y)
-        y = keras.layers.Dense(5, name="dense")(y)
-        model = keras.Model(x, y)
-        self.assertEqual(bench.model_macs(model),
-                         [("sep", 8 * 8 * 4 * 9 + 8 * 8 * 4 * 6), ("dense", 8 * 8 * 6 * 5)])
+        step = bench.step_flops(models.generator(256), models.discriminator(256))
+        self.assertAllClose(step["train_step"] / 1e9, 81.1, atol=0.1)
 
 
 class HarnessTest(tf.test.TestCase):
@@ -72,10 +63,13 @@ class HarnessTest(tf.test.TestCase):
         out = io.StringIO()
         bench.main(["--crop_size", "32", "--ngf", "8", "--ndf", "8", "--steps", "2",
                     "--windows", "2", "--warmup", "1", "--compare_baseline",
-                    "--pipeline_images", "8", "--json", path], out=out)
+                    "--pipeline_images", "8", "--measure_seconds", "0.1", "--json", path], out=out)
         table = out.getvalue()
+        # auto decided and said so first, as training does.
+        self.assertTrue(table.startswith("precision: "), msg=table)
         for row in ("fast xla=0 fused=1", "baseline xla=0 fused=0 float32", "pipeline decode", "pipeline cache",
-                    "speedup", "inference", "peak resident memory"):
+                    "speedup", "inference", "peak resident memory", "machine: ",
+                    "measured now: float32 matmul", "% conv"):
             self.assertIn(row, table)
         with open(path) as f:
             figures = json.load(f)
@@ -89,10 +83,29 @@ class HarnessTest(tf.test.TestCase):
         self.assertEqual(figures["flops"]["train_step"], 2 * (3 * 1605632 + 7 * 757760))
         self.assertGreater(figures["peak_rss_mb"], 0)
         self.assertGreater(figures["pipeline_images_per_sec"]["cache"], 0)
+        self.assertGreater(figures["measured_gflops"]["conv"]["float32"], 0)
+        self.assertEqual(figures["cases"]["baseline"]["options"]["mixed_precision"], "float32")
 
-    def test_peak_estimate(self):
-        info = {"cores": 2, "mhz": 2500.0, "flags": {"avx512f", "fma", "avx512_bf16"}}
-        self.assertEqual(bench.peak_gflops(info), (320.0, 640.0))
+    def test_tune_times_the_combinations_and_prints_flags(self):
+        path = os.path.join(self.get_temp_dir(), "tune.json")
+        out = io.StringIO()
+        # Precision, XLA and threads given (XLA compiles slowly): tuned is
+        # fused Adam on and off, in this process.
+        bench.main(["--tune", "--crop_size", "32", "--ngf", "8", "--ndf", "8", "--steps", "1",
+                    "--windows", "2", "--warmup", "0", "--mixed_precision", "float32",
+                    "--jit_compile", "false", "--intra_op_threads", "0",
+                    "--inter_op_threads", "0", "--measure_seconds", "0", "--json", path], out=out)
+        table = out.getvalue()
+        with open(path) as f:
+            rows = json.load(f)["tune"]["rows"]
+        self.assertEqual(sorted(r["options"]["fused_optimizer"] for r in rows), [False, True])
+        self.assertTrue(all(r["options"]["mixed_precision"] == "float32"
+                            and r["options"]["jit_compile"] is False for r in rows))
+        self.assertEqual(sorted(r["vs_auto"] for r in rows)[::-1], [r["vs_auto"] for r in rows])
+        self.assertEqual([r["vs_auto"] for r in rows if r["options"]["fused_optimizer"]], [1.0])
+        self.assertIn("(auto)", table)
+        best = "--fused_optimizer" if rows[0]["options"]["fused_optimizer"] else "--nofused_optimizer"
+        self.assertIn(f"fastest here: --mixed_precision float32 --nojit_compile {best}", table)
 
 
 if __name__ == "__main__":

@@ -265,11 +265,8 @@ class DatasetTest(DataTestCase):
         with self.assertRaisesRegex(UserError, r"pairs/3\.png could not be decoded"):
             data.DecodedImages(self.paths)
 
-    def test_cache_fits(self):
-        fits, needed = data.cache_fits(self.paths)
-        self.assertTrue(fits)
-        self.assertEqual(needed, 5 * 48 * 96 * 3)
-        self.assertFalse(data.cache_fits(self.paths, fraction=1e-12)[0])
+    def test_decoded_bytes_from_the_headers(self):
+        self.assertEqual(data.decoded_bytes(self.paths), 5 * 48 * 96 * 3)
 
 class FileFormatTest(DataTestCase):
 

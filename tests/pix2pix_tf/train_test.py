@@ -4,16 +4,17 @@ import re
 import shutil
 import signal
 import tempfile
+import unittest
 
 import numpy as np
 import tensorflow as tf
 from PIL import Image
 
 from pix2pix_tf import train
-from tests.support import legacy
+from tests.support import hardware, legacy
 from tests.support import pix2pix as testing
 from tests.support.checkpoints import every_checkpoint_tensor
-from pix2pix_tf.common import checkpoints, options as common_options, threads
+from pix2pix_tf.common import checkpoints, machine, options as common_options, precision, threads
 from pix2pix_tf.common.errors import UserError
 
 OPTIMIZER_ITERATIONS = "generator_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"
@@ -384,12 +385,22 @@ class SpeedFlagsTest(tf.test.TestCase):
         xla = self.losses_of_one_step(jit_compile=True)
         self.assertAllClose(xla, plain, rtol=1e-4, atol=1e-5)
 
+    def test_float16_within_its_precision_under_loss_scaling(self):
+        plain = self.losses_of_one_step()
+        mixed = self.losses_of_one_step(mixed_precision="float16")
+        self.assertAllClose(mixed, plain, rtol=1e-2, atol=1e-3)  # 11 significant bits.
+        model = train.build_model(tiny(mixed_precision="float16"))
+        self.assertIsInstance(model.generator_optimizer, tf.keras.optimizers.LossScaleOptimizer)
+        self.assertEqual(model.generator.get_layer("encoder_2_conv").compute_dtype, "float16")
+
+    @unittest.skipIf(hardware.bfloat16_blocked(), hardware.BFLOAT16_BLOCKED_REASON)
     def test_bfloat16_within_its_precision(self):
         plain = self.losses_of_one_step()
         mixed = self.losses_of_one_step(mixed_precision="bfloat16")
         # bfloat16 keeps 8 significant bits (0.4% per rounding).
         self.assertAllClose(mixed, plain, rtol=2e-2, atol=1e-3)
 
+    @unittest.skipIf(hardware.bfloat16_blocked(), hardware.BFLOAT16_BLOCKED_REASON)
     def test_bfloat16_keeps_float32_variables_and_losses(self):
         model = train.build_model(tiny(mixed_precision="bfloat16"))
         self.assertEqual(model.generator.get_layer("encoder_2_conv").compute_dtype, "bfloat16")
@@ -413,15 +424,34 @@ class SpeedFlagsTest(tf.test.TestCase):
         folder = make_pairs(os.path.join(self.get_temp_dir(), "speed_pairs"))
         out = os.path.join(self.get_temp_dir(), "speed_run")
         first = tiny(input_dir=folder, output_dir=out, jit_compile=False,
-                        mixed_precision="bfloat16", fused_optimizer=True, cache=True)
+                     mixed_precision="float16", fused_optimizer=True, cache=True)
         train.train(first, log=lambda line: None)
         with open(os.path.join(out, "options.json")) as f:
             saved = json.load(f)
         self.assertEqual((saved["jit_compile"], saved["mixed_precision"],
-                          saved["fused_optimizer"], saved["cache"]), (False, "bfloat16", True, True))
+                          saved["fused_optimizer"], saved["cache"]), (False, "float16", True, True))
+        self.assertEqual((saved["mixed_precision_used"], saved["cache_used"]), ("float16", True))
+        # float16's loss scaler is not in the checkpoint: a float32 run resumes it.
         changed = {"mixed_precision": "float32", "fused_optimizer": False, "cache": False}
         resumed = tiny(input_dir=folder, output_dir=out, checkpoint=out, max_steps=3, **changed)
         self.assertEqual(train.train(resumed, given=set(changed), log=lambda line: None).step, 3)
+
+    def test_auto_says_its_choice_first_and_saves_request_and_choice(self):
+        folder = make_pairs(os.path.join(self.get_temp_dir(), "auto_pairs"))
+        out = os.path.join(self.get_temp_dir(), "auto_run")
+        lines = []
+        train.train(tiny(input_dir=folder, output_dir=out, max_steps=1), log=lines.append)
+        expected, reason = precision.resolve("auto", machine.probe())
+        self.assertEqual(lines[0], f"precision: {expected} ({reason})")
+        self.assertTrue(lines[1].startswith("jit_compile: off (auto: "), msg=lines)
+        self.assertTrue(lines[2].startswith("threads: "), msg=lines)
+        self.assertTrue(any(line.startswith("cache: on (auto: ") for line in lines), msg=lines)
+        with open(os.path.join(out, "options.json")) as f:
+            saved = json.load(f)
+        self.assertEqual((saved["mixed_precision"], saved["mixed_precision_used"]), ("auto", expected))
+        self.assertEqual((saved["jit_compile"], saved["jit_compile_used"]), ("auto", False))
+        self.assertEqual((saved["cache"], saved["cache_used"]), ("auto", True))
+
 
 if __name__ == "__main__":
     tf.test.main()
