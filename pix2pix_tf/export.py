@@ -255,11 +255,12 @@ class LoadedExport:
         """
         if not images:
             return []
-        request = [base64.urlsafe_b64encode(image) if self._base64_output else image
-                   for image in images]
-        results = self._serving(**{self._input_name: tf.constant(request)})
         if self._base64_output:
-            return [base64.urlsafe_b64decode(text) for text in results["output"].numpy()]
+            # Earlier exports translate a request as one batch: one call per
+            # image keeps each output independent of the others.
+            return [base64.urlsafe_b64decode(self._serving(**{self._input_name: tf.constant(
+                [base64.urlsafe_b64encode(image)])})["output"][0].numpy()) for image in images]
+        results = self._serving(**{self._input_name: tf.constant(images)})
         return list(results["output_bytes"].numpy())
 
 

@@ -219,6 +219,10 @@ class ExportTest(tf.test.TestCase):
             outputs = model.translate([photo, image_file((20, 20, 4), seed=6)])
             self.assertEqual([decoded(o).size for o in outputs], [(32, 32), (32, 32)])
             self.assertEqual(decoded(outputs[0]).format, "PNG")
+        # Its serving_default batches a request; load_export sends one image per call.
+        with mock.patch.object(model, "_serving", wraps=model._serving) as serving:
+            model.translate([photo, photo, photo])
+        self.assertEqual([call.kwargs["input"].shape[0] for call in serving.call_args_list], [1, 1, 1])
         self.assertEqual(model.translate([]), [])
 
         with self.assertRaisesRegex(UserError, "holds no exported model"):
