@@ -82,7 +82,7 @@ def check(options):
     a value that cannot be meant is an error, not a silent default."""
     common_options.check_positive(options, "epochs", "batch_size", "sample_interval",
                                   "latent_dim", "classifier_epochs")
-    common_options.check_at_least(options, 0, "seed", "intra_op_threads", "inter_op_threads")
+    common_options.check_at_least(options, 0, "seed")  # Speed options: common.speed.check.
     common_options.check_between(options, "num", 1, MAX_NUM)
     common_options.check_between(options, "eval_samples", 2, MAX_EVAL_SAMPLES)
     common_options.check_number(options, "lr", 0, low_open=True)

@@ -133,8 +133,7 @@ def check(options):
 
 def _check_numbers(options):
     common_options.check_at_least(options, 0, "max_steps", "max_epochs", "summary_freq",
-                                  "progress_freq", "display_freq", "save_freq", "seed",
-                                  "intra_op_threads", "inter_op_threads")
+                                  "progress_freq", "display_freq", "save_freq", "seed")
     common_options.check_positive(options, "scale_size")
     common_options.check_number(options, "lr", 0, low_open=True)
     common_options.check_number(options, "beta1", 0, 1)
