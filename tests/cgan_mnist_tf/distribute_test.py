@@ -27,7 +27,8 @@ def _one_step(strategy, optimizer, distributed, batch):
                                          "fused_optimizer": False})
     with strategy.scope():
         keras.utils.set_random_seed(7)
-        gan = train.build_gan(options, sync_batchnorm=distributed, dropout=False)
+        gan = train.build_gan(options, sync_batchnorm=distributed, dropout=False,
+                              steps_per_execution=1)
         if optimizer == "sgd":
             gan.compile(keras.optimizers.SGD(1.0), keras.optimizers.SGD(1.0), jit_compile=False)
             train.gan_lib.build_optimizers(gan)
