@@ -45,8 +45,8 @@ def link_entry(name, target, kind=tarfile.SYMTYPE):
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
-    """Serves `routes`: path -> (bytes sent, Content-Length announced). When
-    fewer bytes are sent than announced, the connection stays open (a stalled
+    """Serves `routes`: path -> (bytes sent, Content-Length announced, stall).
+    With stall, the connection stays open after the bytes (a stalled
     transfer) until the server's `release` event is set."""
 
     def do_GET(self):
@@ -54,12 +54,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if route is None:
             self.send_error(404)
             return
-        body, length = route
+        body, length, stall = route
         self.send_response(200)
         self.send_header("Content-Length", str(length))
         self.end_headers()
         self.wfile.write(body)
-        if len(body) < length:
+        if stall:
             self.wfile.flush()
             self.server.release.wait(60)
 
@@ -85,8 +85,9 @@ class DownloadTest(tf.test.TestCase):
         self.download = functools.partial(download.download, output_dir=self.out,
                                           base=self.base, stream=io.StringIO(), log=quiet)
 
-    def serve(self, name, body, length=None):
-        self.server.routes[f"/datasets/{name}.tar.gz"] = (body, len(body) if length is None else length)
+    def serve(self, name, body, length=None, stall=False):
+        self.server.routes[f"/datasets/{name}.tar.gz"] = (
+            body, len(body) if length is None else length, stall)
 
     def assert_nothing_left(self):
         self.assertEqual(os.listdir(self.out), [])
@@ -166,7 +167,7 @@ class DownloadTest(tf.test.TestCase):
         part of the archive to its staging folder (not one of `others`);
         returns (process, staging)."""
         body = tar_gz([file_entry("facades/train/1.jpg", os.urandom(200_000))])
-        self.serve("facades", body[:len(body) // 2], length=len(body))
+        self.serve("facades", body[:len(body) // 2], length=len(body), stall=True)
         process = subprocess.Popen(
             [sys.executable, os.path.join(paths.TOOLS_DIR, "download-dataset.py"), "facades",
              "--output_dir", self.out, "--url_base", self.base],
