@@ -36,10 +36,13 @@ LOGS_DIR = "logs"
 GIF_NAME = "samples.gif"
 
 
-# Training steps per fit() call (Keras' steps_per_execution): one call per
-# step costs Keras' loop, its callbacks and a function call per step, about as
-# much as the mlp's step itself on a 2-core CPU (BENCHMARKS.md).
-STEPS_PER_CALL = 32
+# Training steps per fit() call (Keras' steps_per_execution). Several would
+# save Keras' per-step loop, callbacks and function call (about as much as the
+# mlp's step on a 2-core CPU, BENCHMARKS.md), but with 32 an uninterrupted
+# 2-epoch run of 4-step epochs trained 16 steps: calls that cross the end of an
+# epoch break the epoch accounting that exact resume relies on. One, until
+# calls are cut at epoch ends.
+STEPS_PER_CALL = 1
 
 
 def steps_per_call(options):
