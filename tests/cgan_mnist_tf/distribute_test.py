@@ -23,8 +23,9 @@ def _one_step(strategy, optimizer, distributed, batch):
 
     # Keras' Adam on both: FusedAdam runs Keras' update under a strategy anyway,
     # and its fused kernel rounds differently (~1e-6) on one device.
-    options = cgan_options.Options(**{"latent_dim": 8, "batch_size": BATCH,
-                                         "fused_optimizer": False})
+    # float32 on both, whatever --mixed_precision auto would pick on this machine.
+    options = cgan_options.Options(latent_dim=8, batch_size=BATCH, fused_optimizer=False,
+                                   mixed_precision="float32")
     with strategy.scope():
         keras.utils.set_random_seed(7)
         gan = train.build_gan(options, sync_batchnorm=distributed, dropout=False,

@@ -59,12 +59,10 @@ class TrainTest(tf.test.TestCase):
         self.assertEqual((summary.step, summary.epoch), (6, 2))
         self.assertNotAllClose(before, self._generator_weights(
             out, common_options.from_dict(Options, saved)))
-        # The first run's too. fit() runs 2 steps per call here (--sample_interval
-        # 2) from each epoch's start: calls end at steps 2, 3 | 5, 6, and the
-        # grid due at step 4 comes at the end of its call, step 5.
-        self.assertEqual(self._loss_steps(out), [2, 3, 5, 6])
+        # The first run's too: a grid every 2 steps, and one at each run's last step.
+        self.assertEqual(self._loss_steps(out), [2, 3, 4, 6])
         self.assertEqual(sorted(os.listdir(os.path.join(out, "samples")))[2:],
-                         ["step_00000005.png", "step_00000006.png"])
+                         ["step_00000004.png", "step_00000006.png"])
 
     def _loss_steps(self, out):
         with open(os.path.join(out, "losses.json")) as f:
@@ -113,11 +111,11 @@ class TrainTest(tf.test.TestCase):
             summary = _quiet(train.train, self._options(out, epochs=3))
         finally:
             train.checkpoints.StopRequests = original
-        # fit() runs steps_per_call steps per call (2 with --sample_interval 2)
-        # and stops at the end of the call in which the request came.
-        self.assertEqual(train.steps_per_call(self._options(out)), 2)
-        self.assertEqual((summary.step, summary.epoch, summary.stopped), (2, 0, "SIGINT"))
-        self.assertTrue(tf.train.latest_checkpoint(out).endswith("ckpt-2"))
+        # fit() stops at the end of the call (steps_per_call steps) in which the
+        # request came.
+        self.assertEqual(train.steps_per_call(self._options(out)), 1)
+        self.assertEqual((summary.step, summary.epoch, summary.stopped), (1, 0, "SIGINT"))
+        self.assertTrue(tf.train.latest_checkpoint(out).endswith("ckpt-1"))
         # The resume runs the unfinished epoch again: 2 + 3 epochs of 3 steps.
         summary = _quiet(train.train, Options(**{"checkpoint": out}),
                          given={"checkpoint"})
