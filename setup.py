@@ -16,7 +16,8 @@ setup(
                                     "cgan_mnist_tf", "cgan_mnist_tf.*"]),
     package_data={"pix2pix_tf": ["web/*"]},  # The page pix2pix_tf.serve serves.
     install_requires=[
-        "tensorflow>=2.16",  # Brings Keras 3 and TensorBoard.
+        "tensorflow>=2.16",  # Brings Keras 3.
+        "tensorboard",  # tf.summary's image/histogram ops; tensorflow 2.21 no longer brings it.
         "tensorflow-datasets",
         "numpy",
         "matplotlib",
