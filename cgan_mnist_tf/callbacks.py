@@ -114,6 +114,22 @@ class StopOnNonFinite(keras.callbacks.Callback):
         self.nonfinite.check(self.checkpoint_dir)
 
 
+class EpochProgress(keras.callbacks.ProgbarLogger):
+    """Keras' progress bar for a run that calls fit() once per epoch: it counts
+    epochs out of the run's `epochs`, and steps up to the epoch's length (the
+    last call of an epoch may run fewer than steps_per_execution steps)."""
+
+    def __init__(self, epochs):
+        super().__init__()
+        self.run_epochs = epochs
+
+    def set_params(self, params):
+        super().set_params(dict(params, epochs=self.run_epochs))
+
+    def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(min(batch, self.target - 1) if self.target else batch, logs)
+
+
 class StopOnRequest(keras.callbacks.Callback):
     """Ends fit() after the current step once `stop` (a StopRequests) was requested."""
 

@@ -36,13 +36,11 @@ LOGS_DIR = "logs"
 GIF_NAME = "samples.gif"
 
 
-# Training steps per fit() call (Keras' steps_per_execution). Several would
-# save Keras' per-step loop, callbacks and function call (about as much as the
-# mlp's step on a 2-core CPU, BENCHMARKS.md), but with 32 an uninterrupted
-# 2-epoch run of 4-step epochs trained 16 steps: calls that cross the end of an
-# epoch break the epoch accounting that exact resume relies on. One, until
-# calls are cut at epoch ends.
-STEPS_PER_CALL = 1
+# Training steps per fit() call (Keras' steps_per_execution): Keras' per-step
+# loop, callbacks and function call cost about as much as the mlp's step on a
+# 2-core CPU (BENCHMARKS.md). fit() runs one epoch at a time (run_epochs), so
+# the last call of an epoch stops at the epoch's end, whatever its length.
+STEPS_PER_CALL = 32
 
 
 def steps_per_call(options):
@@ -222,9 +220,8 @@ def fit(gan, digits, options, strategy, state, checkpoint, writer, samples_dir, 
     stopping signal's name, or None.
 
     Each epoch's order is a function of (seed, epoch), and a run stopped in
-    the middle of an epoch goes on from its next batch (fit() only starts
-    epochs from their first batch: that rest of an epoch is a fit() of its
-    own), so the batches are those of an uninterrupted run.
+    the middle of an epoch goes on from its next batch, so the batches are
+    those of an uninterrupted run.
     """
     full_batches = distribute.needs_full_batches(strategy)
     steps_per_epoch = data.steps_per_epoch(len(digits.train_images), options.batch_size,
@@ -237,11 +234,11 @@ def fit(gan, digits, options, strategy, state, checkpoint, writer, samples_dir, 
         done = 0
     image_size = models.output_shape(options.model, options.conditional)[0]
 
-    def batches(last_epoch, skip):
+    def batches(epoch, skip):
         dataset = data.training_dataset(
             digits.train_images, digits.train_labels, options.batch_size, image_size,
             options.seed, cache=options.cache_used, drop_remainder=full_batches,
-            epochs=(epoch, last_epoch), skip_batches=skip)
+            epochs=(epoch, epoch + 1), skip_batches=skip)
         return distribute.distribute_dataset(strategy, dataset)
 
     _, fixed_labels = callbacks.fixed_inputs(options.latent_dim, options.seed)
@@ -257,19 +254,31 @@ def fit(gan, digits, options, strategy, state, checkpoint, writer, samples_dir, 
         run_callbacks.append(callbacks.EpochCheckpoint(checkpoint, state["epoch"],
                                                        lambda: current_step(gan)))
         verbose = (1 if sys.stdout.isatty() else 2) if chief else 0
-        stopped_in_rest = False
-        if done:
-            gan.fit(batches(epoch + 1, done), epochs=epoch + 1, initial_epoch=epoch,
-                    steps_per_epoch=steps_per_epoch - done, shuffle=False, verbose=verbose,
-                    callbacks=run_callbacks)
-            epoch, stopped_in_rest = epoch + 1, bool(stop.requested)
-        if not stopped_in_rest and epoch < options.epochs:
-            gan.fit(batches(options.epochs, 0), epochs=options.epochs, initial_epoch=epoch,
-                    steps_per_epoch=steps_per_epoch, shuffle=False, verbose=verbose,
-                    callbacks=run_callbacks)
+        run_epochs(gan, batches, epoch, options.epochs, done, run_callbacks, verbose)
         if samples is not None:
             samples.write_last()
         return stop.requested
+
+
+def run_epochs(gan, batches, epoch, epochs, skip, run_callbacks, verbose):
+    """Trains epochs `epoch` to `epochs` - 1 with one fit() call each.
+
+    batches(epoch, skip) gives that epoch's dataset without its first `skip`
+    batches. One call an epoch, because fit() takes its steps_per_execution
+    steps a call from one iterator across epochs: a call would run on into the
+    next epoch's batches wherever the epoch's length is not a multiple of it.
+    On its own dataset, the epoch's last call ends with the data.
+    Stops after the call in which a callback set gan.stop_training.
+    """
+    run_callbacks = list(run_callbacks)
+    if verbose:
+        run_callbacks.append(callbacks.EpochProgress(epochs))
+    for epoch in range(epoch, epochs):
+        gan.fit(batches(epoch, skip), epochs=epoch + 1, initial_epoch=epoch, shuffle=False,
+                verbose=verbose, callbacks=run_callbacks)
+        skip = 0
+        if gan.stop_training:
+            return
 
 
 def finish(result, samples_dir, log):

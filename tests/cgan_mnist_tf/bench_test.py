@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from cgan_mnist_tf import bench
 from cgan_mnist_tf import models
+from cgan_mnist_tf import train
 from pix2pix_tf.common import machine, precision
 
 # Multiply-adds per image of the conditional mlp networks (Dense layers only),
@@ -39,7 +40,7 @@ class HarnessTest(tf.test.TestCase):
         self.assertTrue(table.startswith(f"precision: {auto} ({reason})"), msg=table)
         for row in (f"fast xla=0 fused=1 {auto}", "baseline xla=0 fused=0 float32", "speedup",
                     "inference", "peak resident memory", "s/epoch", "measured now: float32 matmul",
-                    "s/epoch speedup", "steps per call: fast 1, baseline 1"):
+                    "s/epoch speedup", f"steps per call: fast {train.STEPS_PER_CALL}, baseline 1"):
             self.assertIn(row, table)
         with open(path) as f:
             figures = json.load(f)

@@ -59,10 +59,12 @@ class TrainTest(tf.test.TestCase):
         self.assertEqual((summary.step, summary.epoch), (6, 2))
         self.assertNotAllClose(before, self._generator_weights(
             out, common_options.from_dict(Options, saved)))
-        # The first run's too: a grid every 2 steps, and one at each run's last step.
-        self.assertEqual(self._loss_steps(out), [2, 3, 4, 6])
+        # The first run's too: a grid at the end of the call that passes a
+        # multiple of 2 (calls of 2 steps from each epoch's start: 4-5, 6),
+        # and one at each run's last step.
+        self.assertEqual(self._loss_steps(out), [2, 3, 5, 6])
         self.assertEqual(sorted(os.listdir(os.path.join(out, "samples")))[2:],
-                         ["step_00000004.png", "step_00000006.png"])
+                         ["step_00000005.png", "step_00000006.png"])
 
     def _loss_steps(self, out):
         with open(os.path.join(out, "losses.json")) as f:
@@ -113,10 +115,9 @@ class TrainTest(tf.test.TestCase):
             train.checkpoints.StopRequests = original
         # fit() stops at the end of the call (steps_per_call steps) in which the
         # request came.
-        self.assertEqual(train.steps_per_call(self._options(out)), 1)
-        self.assertEqual((summary.step, summary.epoch, summary.stopped), (1, 0, "SIGINT"))
-        self.assertTrue(tf.train.latest_checkpoint(out).endswith("ckpt-1"))
-        # The resume runs the unfinished epoch again: 2 + 3 epochs of 3 steps.
+        self.assertEqual(train.steps_per_call(self._options(out)), 2)
+        self.assertEqual((summary.step, summary.epoch, summary.stopped), (2, 0, "SIGINT"))
+        self.assertTrue(tf.train.latest_checkpoint(out).endswith("ckpt-2"))
         summary = _quiet(train.train, Options(**{"checkpoint": out}),
                          given={"checkpoint"})
         # The first epoch goes on from where it stopped: 3 epochs of 3 steps in all.
@@ -243,6 +244,26 @@ class ExactResumeTest(TinyRunTestCase):
         self.assertEqual((result.step, result.epoch), (12, 3))
         # The stop wrote one checkpoint more: only the count of saves differs.
         self.compare(whole, parts, ignore=("save_counter/.ATTRIBUTES/VARIABLE_VALUE",))
+
+    def test_calls_of_several_steps_end_at_each_epochs_end(self):
+        # sample_interval 3: 3 steps per fit() call in 4-step epochs, so calls
+        # of 3 and 1 steps; the run must equal one of one step per call.
+        one = os.path.join(self.get_temp_dir(), "one_step_calls")
+        several = os.path.join(self.get_temp_dir(), "three_step_calls")
+        stopped = os.path.join(self.get_temp_dir(), "three_step_calls_stopped")
+        with mock.patch.object(train, "STEPS_PER_CALL", 1):
+            _quiet(train.train, self.options(one, epochs=3, sample_interval=3))
+        self.assertEqual(train.steps_per_call(self.options(several, sample_interval=3)), 3)
+        result = _quiet(train.train, self.options(several, epochs=3, sample_interval=3))
+        self.assertEqual((result.step, result.epoch), (12, 3))
+        self.compare(one, several)
+        # A stop comes at the end of a call: after step 7 (4 + 3), mid-epoch.
+        with stop_at(7):
+            result = _quiet(train.train, self.options(stopped, epochs=3, sample_interval=3))
+        self.assertEqual((result.step, result.epoch), (7, 1))
+        result = _quiet(train.train, Options(checkpoint=stopped), given={"checkpoint"})
+        self.assertEqual((result.step, result.epoch), (12, 3))
+        self.compare(one, stopped, ignore=("save_counter/.ATTRIBUTES/VARIABLE_VALUE",))
 
     def test_stopped_after_the_last_batch_of_an_epoch_counts_it_done(self):
         parts = os.path.join(self.get_temp_dir(), "parts_end")
