@@ -1,5 +1,4 @@
 import contextlib
-import importlib.util
 import io
 import json
 import os
@@ -10,18 +9,10 @@ from tests.support import cgan as testing
 from tests.support import paths
 
 
-def _load_benchmark():
-    path = os.path.join(paths.REPO_ROOT, "benchmarks", "cgan_models_quality.py")
-    spec = importlib.util.spec_from_file_location("cgan_models_quality", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 class CganModelsQualityTest(tf.test.TestCase):
 
     def test_tiny_case_prints_one_table_with_the_ceiling(self):
-        benchmark = _load_benchmark()
+        benchmark = paths.load_benchmark("cgan_models_quality")
         data_dir = testing.write_idx_dir(os.path.join(self.get_temp_dir(), "tiny"), 32, 10)
         judge_dir = testing.write_idx_dir(os.path.join(self.get_temp_dir(), "judge"), 40, 20)
         out_dir = os.path.join(self.get_temp_dir(), "bench")
