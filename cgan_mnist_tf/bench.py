@@ -39,7 +39,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from cgan_mnist_tf import callbacks, data, models, options as cgan_options, train  # noqa: E402
-from pix2pix_tf.common import benchmarking, flops, machine as machine_lib, threads  # noqa: E402
+from pix2pix_tf.common import benchmarking, flops, machine as machine_lib  # noqa: E402
 from pix2pix_tf.common.benchmarking import BASELINE  # noqa: E402
 
 TUNE_STEPS, TUNE_WINDOWS, TUNE_WARMUP = 40, 4, 5
@@ -147,84 +147,23 @@ def parse_args(argv):
 
 
 def format_table(result):
-    lines = [f"cgan_mnist_tf.bench  {result['model']}"
-             f"{'' if result['conditional'] else ' (plain GAN)'}  batch {result['batch_size']}  "
-             f"{result['flops']['train_step'] / 1e9:.3f} GFLOP/step  "
-             f"load {result['load_average_before']} -> {result['load_average_after']}",
-             *benchmarking.limit_lines(result),
-             f"{'row':<30}{'images/sec (min-max)':>28}{'ms/step':>9}{'GFLOP/s':>9}"
-             f"{'% mm':>7}{'% peak':>8}{'s/epoch':>9}"]
-    for name, case in result["cases"].items():
-        options = case["options"]
-        mm, peak = benchmarking.step_shares(case, result, kernel="matmul")
-        flags = (f"xla={int(options['jit_compile'])} fused={int(options['fused_optimizer'])} "
-                 f"{options['mixed_precision']}")
-        spread = (f"{case['images_per_sec']:.0f} ({case['images_per_sec_min']:.0f}-"
-                  f"{case['images_per_sec_max']:.0f})")
-        epoch = f"{case['epoch_seconds']:.2f}" if "epoch_seconds" in case else "-"
-        lines.append(f"{name + ' ' + flags:<30}{spread:>28}{case['ms_per_step']:>9.2f}"
-                     f"{case['gflops_achieved']:>9.1f}{benchmarking.format_share(mm):>7}"
-                     f"{benchmarking.format_share(peak):>8}{epoch:>9}")
-    if "speedup" in result:
-        lines.append(f"speedup (fast / baseline images/sec, alternating windows): "
-                     f"{result['speedup']:.2f}x")
+    notes = []
     if "epoch_speedup" in result:
-        lines.append(f"s/epoch speedup (baseline / fast): {result['epoch_speedup']:.2f}x")
+        notes.append(f"s/epoch speedup (baseline / fast): {result['epoch_speedup']:.2f}x")
     if "epoch_images" in result:
-        lines.append(f"s/epoch: second fit() epoch over {result['epoch_images']} mnist_5k digits "
+        notes.append(f"s/epoch: second fit() epoch over {result['epoch_images']} mnist_5k digits "
                      f"(steps per call: fast {result['steps_per_execution']}, baseline 1)")
-    if "inference_ms_per_image" in result:
-        lines.append(f"inference: {result['inference_ms_per_image']:.2f} ms/image "
-                     "(float32 generator, batch 1)")
-    lines.append(f"peak resident memory: {result['peak_rss_mb']:.0f} MB (the whole process)")
-    return "\n".join(lines)
-
-
-def run_tune(args, options, argv, result, batch, out):
-    def log(line):
-        print(line, file=out, flush=True)
-
-    machine = machine_lib.probe()
-    combos = benchmarking.combinations(machine, options, fixed=benchmarking.given_flags(argv))
-    reference = Case("auto", options, batch)
-    candidates = [(combo, lambda combo=combo: Case(
-        "candidate", benchmarking.with_settings(options, **combo), batch)) for combo in combos[1:]]
-    log(f"tuning {len(combos)} combinations against auto, {args.windows} windows of "
-        f"{args.steps} steps each")
-    rows = benchmarking.tune(reference, candidates, warmup=args.warmup, windows=args.windows,
-                             steps=args.steps, batch_size=options.batch_size,
-                             flops=result["flops"]["train_step"], log=log)
-    layouts = None
-    if benchmarking.tunes_threads(machine, argv):
-        command = benchmarking.child_command("cgan_mnist_tf.bench", argv) + \
-            benchmarking.child_flags(rows[0]["options"]) + [
-                "--epoch_images", "0", "--measure_seconds", "0", "--inference_repeats", "0"]
-        layouts = benchmarking.time_in_processes(
-            command, benchmarking.thread_layouts(machine.cpu.cores), log=log)
-    result["tune"] = benchmarking.tune_figures(rows, layouts)
-    return benchmarking.format_tune(rows, layouts)
+    title = (f"cgan_mnist_tf.bench  {result['model']}"
+             f"{'' if result['conditional'] else ' (plain GAN)'}  batch {result['batch_size']}")
+    return benchmarking.format_table(title, result, "matmul", 0, notes, epoch_column=True)
 
 
 def main(argv=None, out=sys.stdout):
     """Runs the benchmark for `argv` (sys.argv[1:] by default); returns the figures."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if "--tune" in argv:
-        argv = benchmarking.with_defaults(argv, steps=TUNE_STEPS, windows=TUNE_WINDOWS,
-                                          warmup=TUNE_WARMUP, epoch_images=0)
-    args, options, machine, speed_lines = parse_args(argv)
-    if not threads.configure_threads(options.intra_op_threads, options.inter_op_threads):
-        print("--intra_op_threads/--inter_op_threads ignored: TensorFlow is already running",
-              file=out)
-    for line in speed_lines:
-        print(line, file=out, flush=True)
-    result = {"model": options.model, "conditional": options.conditional,
-              "batch_size": options.batch_size, "steps": args.steps, "windows": args.windows,
-              "tensorflow": tf.__version__, "keras": keras.__version__,
-              "intra_op_threads": options.intra_op_threads,
-              "inter_op_threads": options.inter_op_threads,
-              "load_average_before": benchmarking.load_average(), "cases": {}}
-    result.update(benchmarking.machine_figures(machine, [options.mixed_precision],
-                                               args.measure_seconds))
+    argv, args, options, result = benchmarking.begin(
+        argv, parse_args, out, steps=TUNE_STEPS, windows=TUNE_WINDOWS, warmup=TUNE_WARMUP,
+        epoch_images=0)
+    result.update(model=options.model, conditional=options.conditional)
 
     # The count is the same for every dtype: count the float32 networks.
     generator, discriminator = models.build(options.model, options.conditional,
@@ -234,18 +173,18 @@ def main(argv=None, out=sys.stdout):
     del generator, discriminator
 
     batch = fixed_batch(options)
+
+    def make_case(name, case_options):
+        return Case(name, case_options, batch)
+
     tune_table = None
     if args.tune:
-        tune_table = run_tune(args, options, argv, result, batch, out)
+        tune_table = benchmarking.run_tune("cgan_mnist_tf.bench", make_case, options, argv, args,
+                                           result, ["--epoch_images", "0"], out)
     else:
-        cases = [Case("baseline" if args.baseline else "fast", options, batch)]
-        if args.compare_baseline and not args.baseline:
-            cases.append(Case("baseline", benchmarking.with_settings(options, **BASELINE), batch))
-        result.update(benchmarking.compare(
-            cases, warmup=args.warmup, windows=args.windows, steps=args.steps,
-            batch_size=options.batch_size, flops=result["flops"]["train_step"],
-            yardsticks=benchmarking.yardsticks(
-                "matmul", [case.options.mixed_precision for case in cases])))
+        cases, figures = benchmarking.time_fast_and_baseline(
+            make_case, options, args, result["flops"]["train_step"], "matmul")
+        result.update(figures)
         if args.epoch_images > 0:
             digits = data.load_mnist_5k()
             digits = data.Digits(digits.train_images[:args.epoch_images],
@@ -261,14 +200,7 @@ def main(argv=None, out=sys.stdout):
         if args.inference_repeats > 0:
             result["inference_ms_per_image"] = inference_ms(options, args.inference_repeats)
 
-    result["peak_rss_mb"] = benchmarking.peak_rss_mb()
-    result["load_average_after"] = benchmarking.load_average()
-    print(format_table(result), file=out)
-    if tune_table:
-        print(tune_table, file=out)
-    if args.json:
-        benchmarking.write_json(args.json, result)
-    return result
+    return benchmarking.end(result, format_table, tune_table, args, out)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ import tensorflow as tf  # noqa: E402
 
 from pix2pix_tf import data, options as pix2pix_options, train  # noqa: E402
 from pix2pix_tf.common import (benchmarking, flops, image_io, machine as machine_lib,  # noqa: E402
-                               options as common_options, threads)
+                               options as common_options)
 from pix2pix_tf.common.benchmarking import BASELINE  # noqa: E402
 
 # --tune's windows unless given: at 256x256 on 2 cores, 4 combinations take about
@@ -154,83 +154,19 @@ def parse_args(argv):
 
 
 def format_table(result):
-    lines = [f"pix2pix_tf.bench  crop {result['crop_size']}  batch {result['batch_size']}  "
-             f"ngf {result['ngf']}  ndf {result['ndf']}  "
-             f"{result['flops']['train_step'] / 1e9:.2f} GFLOP/step  "
-             f"load {result['load_average_before']} -> {result['load_average_after']}",
-             *benchmarking.limit_lines(result),
-             f"{'row':<36}{'images/sec (min-max)':>26}{'ms/step':>10}{'GFLOP/s':>10}"
-             f"{'% conv':>8}{'% peak':>8}"]
-    for name, case in result["cases"].items():
-        conv, peak = benchmarking.step_shares(case, result)
-        flags = (f"xla={int(case['options']['jit_compile'])} "
-                 f"fused={int(case['options']['fused_optimizer'])} "
-                 f"{case['options']['mixed_precision']}")
-        spread = (f"{case['images_per_sec']:.3f} ({case['images_per_sec_min']:.3f}-"
-                  f"{case['images_per_sec_max']:.3f})")
-        lines.append(f"{name + ' ' + flags:<36}{spread:>26}{case['ms_per_step']:>10.1f}"
-                     f"{case['gflops_achieved']:>10.1f}{benchmarking.format_share(conv):>8}"
-                     f"{benchmarking.format_share(peak):>8}")
-    for name, rate in result.get("pipeline_images_per_sec", {}).items():
-        lines.append(f"{'pipeline ' + name:<36}{rate:>26.1f}")
-    if "speedup" in result:
-        lines.append(f"speedup (fast / baseline images/sec, alternating windows): "
-                     f"{result['speedup']:.2f}x")
-    if "inference_ms_per_image" in result:
-        lines.append(f"inference: {result['inference_ms_per_image']:.1f} ms/image "
-                     "(float32 generator, batch 1)")
-    lines.append(f"peak resident memory: {result['peak_rss_mb']:.0f} MB")
-    return "\n".join(lines)
-
-
-def run_tune(args, opts, argv, result, batch, out):
-    """--tune: the combinations in this process, then the thread layouts in fresh ones."""
-    def log(line):
-        print(line, file=out, flush=True)
-
-    machine = machine_lib.probe()
-    combos = benchmarking.combinations(machine, opts, fixed=benchmarking.given_flags(argv))
-    reference = Case("auto", opts, batch)
-    candidates = [(combo, lambda combo=combo: Case(
-        "candidate", benchmarking.with_settings(opts, **combo), batch)) for combo in combos[1:]]
-    log(f"tuning {len(combos)} combinations at crop {opts.crop_size} against auto, "
-        f"{args.windows} windows of {args.steps} steps each")
-    rows = benchmarking.tune(reference, candidates, warmup=args.warmup, windows=args.windows,
-                             steps=args.steps, batch_size=opts.batch_size,
-                             flops=result["flops"]["train_step"], log=log)
-    layouts = None
-    if benchmarking.tunes_threads(machine, argv):
-        command = benchmarking.child_command("pix2pix_tf.bench", argv) + \
-            benchmarking.child_flags(rows[0]["options"]) + [
-                "--pipeline_images", "0", "--measure_seconds", "0", "--inference_repeats", "0",
-                "--windows", "2"]
-        layouts = benchmarking.time_in_processes(
-            command, benchmarking.thread_layouts(machine.cpu.cores), log=log)
-    result["tune"] = benchmarking.tune_figures(rows, layouts)
-    return benchmarking.format_tune(rows, layouts)
+    notes = [f"{'pipeline ' + name:<36}{rate:>28.1f}"
+             for name, rate in result.get("pipeline_images_per_sec", {}).items()]
+    title = (f"pix2pix_tf.bench  crop {result['crop_size']}  batch {result['batch_size']}  "
+             f"ngf {result['ngf']}  ndf {result['ndf']}")
+    return benchmarking.format_table(title, result, "conv", 3, notes)
 
 
 def main(argv=None, out=sys.stdout):
     """Runs the benchmark for `argv` (sys.argv[1:] by default); returns the figures."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if "--tune" in argv:  # Fewer, shorter windows unless asked: the table in minutes.
-        argv = benchmarking.with_defaults(argv, steps=TUNE_STEPS, windows=TUNE_WINDOWS, warmup=TUNE_WARMUP,
-                              pipeline_images=0)
-    args, opts, machine, speed_lines = parse_args(argv)
-    if not threads.configure_threads(opts.intra_op_threads, opts.inter_op_threads):
-        print("--intra_op_threads/--inter_op_threads ignored: TensorFlow is already running",
-              file=out)
-    for line in speed_lines:
-        print(line, file=out, flush=True)
-    result = {"crop_size": opts.crop_size, "batch_size": opts.batch_size,
-              "ngf": opts.ngf, "ndf": opts.ndf, "steps": args.steps,
-              "windows": args.windows, "tensorflow": tf.__version__, "keras": keras.__version__,
-              "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on)"),
-              "intra_op_threads": opts.intra_op_threads,
-              "inter_op_threads": opts.inter_op_threads,
-              "load_average_before": benchmarking.load_average(), "cases": {}}
-    result.update(benchmarking.machine_figures(machine, [opts.mixed_precision],
-                                               args.measure_seconds))
+    argv, args, opts, result = benchmarking.begin(
+        argv, parse_args, out, steps=TUNE_STEPS, windows=TUNE_WINDOWS, warmup=TUNE_WARMUP,
+        pipeline_images=0)
+    result.update(crop_size=opts.crop_size, ngf=opts.ngf, ndf=opts.ndf)
 
     tune_table = None
     if not args.pipeline_only:
@@ -240,17 +176,19 @@ def main(argv=None, out=sys.stdout):
         result["generator_layer_macs"] = flops.model_macs(counted.generator)
         del counted
         batch = fixed_batch(opts)
+
+        def make_case(name, options):
+            return Case(name, options, batch)
+
         if args.tune:
-            tune_table = run_tune(args, opts, argv, result, batch, out)
+            tune_table = benchmarking.run_tune(
+                "pix2pix_tf.bench", make_case, opts, argv, args, result,
+                ["--pipeline_images", "0", "--windows", "2"], out,
+                what=f"at crop {opts.crop_size} ")
         else:
-            cases = [Case("baseline" if args.baseline else "fast", opts, batch)]
-            if args.compare_baseline and not args.baseline:
-                cases.append(Case("baseline", benchmarking.with_settings(opts, **BASELINE), batch))
-            result.update(benchmarking.compare(
-                cases, warmup=args.warmup, windows=args.windows, steps=args.steps,
-                batch_size=opts.batch_size, flops=result["flops"]["train_step"],
-                yardsticks=benchmarking.yardsticks(
-                    "conv", [case.options.mixed_precision for case in cases])))
+            _, figures = benchmarking.time_fast_and_baseline(
+                make_case, opts, args, result["flops"]["train_step"], "conv")
+            result.update(figures)
             if args.inference_repeats > 0:
                 result["inference_ms_per_image"] = inference_ms(opts, args.inference_repeats)
 
@@ -270,16 +208,9 @@ def main(argv=None, out=sys.stdout):
             training = next(iter(result["cases"].values()))["images_per_sec"]
             result["pipeline_over_training"] = max(rates.values()) / training
 
-    result["peak_rss_mb"] = benchmarking.peak_rss_mb()
-    result["load_average_after"] = benchmarking.load_average()
     if "flops" not in result:
         result["flops"] = {"train_step": 0}
-    print(format_table(result), file=out)
-    if tune_table:
-        print(tune_table, file=out)
-    if args.json:
-        benchmarking.write_json(args.json, result)
-    return result
+    return benchmarking.end(result, format_table, tune_table, args, out)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,9 @@
   timing windows, --baseline, --compare_baseline, --tune, --json).
 - `machine_figures`, `limit_lines`: the machine, its theoretical peak and its
   measured matrix-product and convolution rates, and a step's share of them.
+- `begin`, `time_fast_and_baseline`, `run_tune`, `format_table`, `end`: the
+  shape of a harness's run, so each harness keeps only its own case, FLOP
+  count and extra rows.
 """
 
 import argparse
@@ -22,9 +25,12 @@ import sys
 import tempfile
 import time
 
+import keras
+import tensorflow as tf
+
 from pix2pix_tf.common import machine as machine_lib
 from pix2pix_tf.common import options as common_options
-from pix2pix_tf.common import precision, speed
+from pix2pix_tf.common import precision, speed, threads
 
 # Every optimisation off: what "baseline" means in both harnesses.
 BASELINE = {"jit_compile": False, "mixed_precision": "float32", "fused_optimizer": False,
@@ -143,6 +149,109 @@ def compare(cases, *, warmup, windows, steps, batch_size, flops, option_names=SP
         result["speedup_per_window"] = [
             round(b / f, 3) for f, b in zip(cases[0].window_seconds, cases[1].window_seconds)]
     return result
+
+
+def begin(argv, parse_args, out, **tune_defaults):
+    """The start both harnesses share: --tune's shorter defaults (where not
+    given), the arguments parsed by the harness's `parse_args(argv)` ->
+    (args, options, machine, speed lines), the thread pools, the speed lines
+    printed, and the figures every harness records.
+
+    Returns:
+        (argv as completed, args, options, the figures so far).
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--tune" in argv:  # Fewer, shorter windows unless asked: the table in minutes.
+        argv = with_defaults(argv, **tune_defaults)
+    args, options, machine, speed_lines = parse_args(argv)
+    if not threads.configure_threads(options.intra_op_threads, options.inter_op_threads):
+        print("--intra_op_threads/--inter_op_threads ignored: TensorFlow is already running",
+              file=out)
+    for line in speed_lines:
+        print(line, file=out, flush=True)
+    result = {"batch_size": options.batch_size, "steps": args.steps, "windows": args.windows,
+              "tensorflow": tf.__version__, "keras": keras.__version__,
+              "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on)"),
+              "intra_op_threads": options.intra_op_threads,
+              "inter_op_threads": options.inter_op_threads,
+              "load_average_before": load_average(), "cases": {}}
+    result.update(machine_figures(machine, [options.mixed_precision], args.measure_seconds))
+    return argv, args, options, result
+
+
+def end(result, format_table, tune_table, args, out):
+    """The end both harnesses share: peak memory and load, the table (and
+    --tune's), the --json file; returns the figures."""
+    result["peak_rss_mb"] = peak_rss_mb()
+    result["load_average_after"] = load_average()
+    print(format_table(result), file=out)
+    if tune_table:
+        print(tune_table, file=out)
+    if args.json:
+        write_json(args.json, result)
+    return result
+
+
+def time_fast_and_baseline(make_case, options, args, flops, yardstick):
+    """The harnesses' default run: the case of `options` ("fast"; "baseline"
+    with --baseline), and beside it, with --compare_baseline, the baseline
+    (BASELINE), timed by `compare` with `yardstick` ("conv" or "matmul")
+    kernels in the same windows.
+
+    Args:
+        make_case: (name, options) -> a TimedCase of the harness.
+        options: the harness's options (speed flags resolved).
+        args: its parsed arguments (warmup, windows, steps, baseline, compare_baseline).
+        flops: FLOP per training step.
+        yardstick: the kind of KernelCase the step is a share of.
+
+    Returns:
+        (the cases, `compare`'s figures).
+    """
+    cases = [make_case("baseline" if args.baseline else "fast", options)]
+    if args.compare_baseline and not args.baseline:
+        cases.append(make_case("baseline", with_settings(options, **BASELINE)))
+    figures = compare(cases, warmup=args.warmup, windows=args.windows, steps=args.steps,
+                      batch_size=options.batch_size, flops=flops,
+                      yardsticks=yardsticks(yardstick,
+                                            [case.options.mixed_precision for case in cases]))
+    return cases, figures
+
+
+def run_tune(module, make_case, options, argv, args, result, extra_child_flags, out, what=""):
+    """--tune: every combination of the speed flags against `auto` in this
+    process, then the thread layouts in fresh ones; puts the figures in
+    result["tune"] and returns the table to print.
+
+    Args:
+        module: the harness's module name, for its child processes.
+        make_case: (name, options) -> a TimedCase of the harness.
+        options, argv, args: the harness's options, command line and parsed arguments.
+        result: its figures so far (result["flops"]["train_step"] is used).
+        extra_child_flags: flags for the children that time thread layouts
+            (sparing them the harness's extra rows).
+        out: where progress lines go.
+        what: words on the case for the first line (e.g. "at crop 256 ").
+    """
+    def log(line):
+        print(line, file=out, flush=True)
+
+    machine = machine_lib.probe()
+    combos = combinations(machine, options, fixed=given_flags(argv))
+    reference = make_case("auto", options)
+    candidates = [(combo, lambda combo=combo: make_case(
+        "candidate", with_settings(options, **combo))) for combo in combos[1:]]
+    log(f"tuning {len(combos)} combinations {what}against auto, {args.windows} windows of "
+        f"{args.steps} steps each")
+    rows = tune(reference, candidates, warmup=args.warmup, windows=args.windows, steps=args.steps,
+                batch_size=options.batch_size, flops=result["flops"]["train_step"], log=log)
+    layouts = None
+    if tunes_threads(machine, argv):
+        command = child_command(module, argv) + child_flags(rows[0]["options"]) + [
+            "--measure_seconds", "0", "--inference_repeats", "0", *extra_child_flags]
+        layouts = time_in_processes(command, thread_layouts(machine.cpu.cores), log=log)
+    result["tune"] = tune_figures(rows, layouts)
+    return format_tune(rows, layouts)
 
 
 # ---------------------------------------------------------------- tuning
@@ -382,6 +491,42 @@ def limit_lines(figures):
     else:
         lines.append("theoretical peak: unknown for this CPU (its FMA units are not modelled)")
     return lines
+
+
+def format_table(title, result, kernel, rate_digits, notes=(), epoch_column=False):
+    """The harnesses' table: the title line (with the load), the machine's
+    limits, one row per case (flags, images/sec median (min-max), ms/step,
+    GFLOP/s and its share of `kernel`'s measured rate and of the peak; with
+    `epoch_column`, seconds per epoch), the speed-up, `notes`, the inference
+    latency and the peak memory."""
+    short = {"conv": "% conv", "matmul": "% mm"}[kernel]
+    lines = [f"{title}  {result['flops']['train_step'] / 1e9:.3f} GFLOP/step  "
+             f"load {result['load_average_before']} -> {result['load_average_after']}",
+             *limit_lines(result),
+             f"{'row':<36}{'images/sec (min-max)':>28}{'ms/step':>10}{'GFLOP/s':>10}"
+             f"{short:>8}{'% peak':>8}" + (f"{'s/epoch':>9}" if epoch_column else "")]
+    for name, case in result["cases"].items():
+        options = case["options"]
+        share, peak = step_shares(case, result, kernel=kernel)
+        flags = (f"xla={int(options['jit_compile'])} fused={int(options['fused_optimizer'])} "
+                 f"{options['mixed_precision']}")
+        spread = (f"{case['images_per_sec']:.{rate_digits}f} "
+                  f"({case['images_per_sec_min']:.{rate_digits}f}-"
+                  f"{case['images_per_sec_max']:.{rate_digits}f})")
+        epoch = (f"{case['epoch_seconds']:>9.2f}" if "epoch_seconds" in case else f"{'-':>9}") \
+            if epoch_column else ""
+        lines.append(f"{name + ' ' + flags:<36}{spread:>28}{case['ms_per_step']:>10.2f}"
+                     f"{case['gflops_achieved']:>10.1f}{format_share(share):>8}"
+                     f"{format_share(peak):>8}{epoch}")
+    if "speedup" in result:
+        lines.append(f"speedup (fast / baseline images/sec, alternating windows): "
+                     f"{result['speedup']:.2f}x")
+    lines.extend(notes)
+    if "inference_ms_per_image" in result:
+        lines.append(f"inference: {result['inference_ms_per_image']:.2f} ms/image "
+                     "(float32 generator, batch 1)")
+    lines.append(f"peak resident memory: {result['peak_rss_mb']:.0f} MB (the whole process)")
+    return "\n".join(lines)
 
 
 def format_share(value):

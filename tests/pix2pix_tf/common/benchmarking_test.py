@@ -40,10 +40,12 @@ class TuneTest(tf.test.TestCase):
         self.assertEqual(fixed, [AUTO, dict(AUTO, fused_optimizer=False)])
 
     def test_tune_ranks_by_side_by_side_ratio(self):
-        reference = SleepingCase("auto", common_options.replace(AUTO_OPTIONS, cache=False), 0.004)
+        # Steps of tens of ms: a busy machine's late wake-ups (a few ms) stay
+        # well within the tolerance (2-8 ms steps failed under a load of 8).
+        reference = SleepingCase("auto", common_options.replace(AUTO_OPTIONS, cache=False), 0.05)
         slow, fast = dict(AUTO, fused_optimizer=False), dict(AUTO, jit_compile=True)
-        candidates = [(slow, lambda: SleepingCase("c", slow, 0.008)),
-                      (fast, lambda: SleepingCase("c", fast, 0.002))]
+        candidates = [(slow, lambda: SleepingCase("c", slow, 0.1)),
+                      (fast, lambda: SleepingCase("c", fast, 0.025))]
         lines = []
         rows = benchmarking.tune(reference, candidates, warmup=0, windows=2, steps=3,
                                  batch_size=1, flops=1e9, log=lines.append)
