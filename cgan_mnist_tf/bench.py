@@ -137,7 +137,8 @@ def parse_args(argv):
     if args.batch_size < 1 or args.steps < 1 or args.windows < 1:
         parser.error("--batch_size, --steps and --windows must be positive")
     machine = machine_lib.probe()
-    speed_options, lines = benchmarking.resolve_arguments(args, machine)
+    speed_options, lines = benchmarking.resolve_arguments(
+        args, machine, models.step_flops_per_weight(args.model, args.conditional, args.batch_size))
     options = cgan_options.Options(model=args.model, conditional=args.conditional,
                                    batch_size=args.batch_size, latent_dim=args.latent_dim, seed=0,
                                    **speed_options)

@@ -15,6 +15,11 @@ MODELS = ("mlp", "conv", "dcgan_proj")
 FAITHFUL_MODELS = ("mlp", "conv")
 MNIST_SHAPE = (28, 28, 1)
 CONV_SHAPE = (32, 32, 1)
+# FLOP of a training step per weight of both networks, per image of the batch
+# (latent_dim 100; "gan": the plain GAN): what --mixed_precision auto weighs
+# (common.precision.MIN_BF16_FLOPS_PER_WEIGHT). Counted by cgan_mnist_tf.bench's
+# FLOP count over count_params(); models_test checks them against it.
+STEP_FLOPS_PER_WEIGHT_PER_IMAGE = {"mlp": 11.0, "conv": 180.0, "dcgan_proj": 137.0, "gan": 10.0}
 
 
 def image_shape(model):
@@ -208,6 +213,11 @@ def build(model="mlp", conditional=True, latent_dim=100, dropout=True, sync_batc
     if model == "dcgan_proj":
         return (dcgan_proj_generator(latent_dim, sync_batchnorm=sync), projection_discriminator())
     raise ValueError(f"unknown model {model!r}; expected one of {MODELS}")
+
+
+def step_flops_per_weight(model, conditional, batch_size):
+    """A training step's FLOP per weight at `batch_size` (approximate)."""
+    return STEP_FLOPS_PER_WEIGHT_PER_IMAGE[model if conditional else "gan"] * batch_size
 
 
 def output_shape(model, conditional):

@@ -145,7 +145,8 @@ def train(options, given=(), strategy=None):
     # This machine's speed settings (`auto` decided on every run), then the
     # strategy: both before TensorFlow runs any op (multi_worker needs it).
     speed.check(options)
-    used, speed_lines = speed.resolve(options)
+    used, speed_lines = speed.resolve(options, flops_per_weight=models.step_flops_per_weight(
+        options.model, options.conditional, options.batch_size))
     options = common_options.replace(options, **used)
     threads_set = threads.configure_threads(options.intra_op_threads_used,
                                             options.inter_op_threads_used)

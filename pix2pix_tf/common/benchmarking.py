@@ -590,12 +590,13 @@ def _threads(value):
         raise argparse.ArgumentTypeError(str(e)) from e
 
 
-def resolve_arguments(args, machine):
+def resolve_arguments(args, machine, flops_per_weight=None):
     """The speed options of a harness run with `auto` decided as training
-    decides it: ({name: value} for the options class, lines saying why)."""
+    decides it (for a step of `flops_per_weight`, where training passes it):
+    ({name: value} for the options class, lines saying why)."""
     requested = {name: getattr(args, name) for name in
                  ("mixed_precision", "jit_compile", "intra_op_threads", "inter_op_threads")}
-    used, lines = speed.resolve(requested, machine)
+    used, lines = speed.resolve(requested, machine, flops_per_weight)
     decided = {name: used[speed.used_key(name)] for name in requested}
     return {**decided, **used, "fused_optimizer": args.fused_optimizer, "cache": args.cache}, lines
 

@@ -7,7 +7,9 @@ bfloat16 where the hardware runs it natively (a CPU with AVX-512 BF16 or AMX
 that oneDNN may use; a GPU of compute capability 8.0 or newer), float16 with
 dynamic loss scaling on GPUs of compute capability 7.x (tensor cores, no
 bfloat16), float32 everywhere else: emulated bfloat16 costs several times
-float32's time (about 5x on a first-generation Zen).
+float32's time (about 5x on a first-generation Zen). On CPUs, a training step
+with little arithmetic per weight (cgan's mlp) keeps float32 too: bfloat16's
+casts of the weights cost it more than its faster products save.
 
 Every mixed policy keeps float32 variables, so checkpoints are the same
 whatever the precision, and a run may resume with another one. float16 wraps
@@ -29,9 +31,16 @@ CHOICES = (AUTO, "float32", "bfloat16", "float16")
 # precision; the models' outputs and logits, and so the losses, stay float32.
 DTYPE_POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16",
                   "float16": "mixed_float16"}
+# On CPUs, bfloat16 pays only where a step does enough arithmetic per weight to
+# cover the casts of every weight (and gradient) it adds. Measured on AVX-512
+# BF16 CPUs against float32 (BENCHMARKS.md): pix2pix 256x256 batch 1, ~1,400
+# FLOP per weight: 1.8-2.0x; cgan dcgan_proj and conv at batch 64, ~8,700 and
+# ~11,500: 1.4x and 1.2x; cgan mlp at batch 64, ~700: 0.55x to 1.0x.
+MIN_BF16_FLOPS_PER_WEIGHT = 1000
 
 
-def choose(cpu_flags, gpus=(), onednn_max_isa=None, onednn_enabled=True):
+def choose(cpu_flags, gpus=(), onednn_max_isa=None, onednn_enabled=True,
+           flops_per_weight=None):
     """What `--mixed_precision auto` means on a machine.
 
     Args:
@@ -42,6 +51,9 @@ def choose(cpu_flags, gpus=(), onednn_max_isa=None, onednn_enabled=True):
         onednn_max_isa: $ONEDNN_MAX_CPU_ISA (None: not set). Below
             AVX512_CORE_BF16 oneDNN does not use the CPU's bfloat16 instructions.
         onednn_enabled: False with TF_ENABLE_ONEDNN_OPTS=0 (no bfloat16 kernels).
+        flops_per_weight: FLOP of a training step per weight of the networks
+            (None: not known). On CPUs, below MIN_BF16_FLOPS_PER_WEIGHT
+            bfloat16 is not chosen.
 
     Returns:
         (one of "float32", "bfloat16", "float16"; the reason, for the run's first lines).
@@ -68,11 +80,16 @@ def choose(cpu_flags, gpus=(), onednn_max_isa=None, onednn_enabled=True):
     if not machine_lib.bfloat16_native(flags, onednn_max_isa):
         return "float32", (f"auto: this CPU has {' and '.join(native)} but "
                            f"{machine_lib.ONEDNN_ISA_ENV}={onednn_max_isa} keeps oneDNN below it")
+    if flops_per_weight is not None and flops_per_weight < MIN_BF16_FLOPS_PER_WEIGHT:
+        return "float32", (f"auto: this CPU has {native[0]}, but a step does "
+                           f"{flops_per_weight:.0f} FLOP per weight, too few for bfloat16 to "
+                           f"repay its casts of the weights (below {MIN_BF16_FLOPS_PER_WEIGHT})")
     return "bfloat16", f"auto: this CPU has {native[0]}"
 
 
-def resolve(requested, machine):
-    """(the precision a run uses, why) for --mixed_precision `requested` on `machine`.
+def resolve(requested, machine, flops_per_weight=None):
+    """(the precision a run uses, why) for --mixed_precision `requested` on
+    `machine`, for a step of `flops_per_weight` (see `choose`).
 
     Raises UserError for bfloat16 where oneDNN is capped below AVX-512
     ($ONEDNN_MAX_CPU_ISA=AVX2...): its kernels refuse bfloat16 there and
@@ -82,7 +99,7 @@ def resolve(requested, machine):
         raise UserError(f"--mixed_precision must be one of {', '.join(CHOICES)}, not {requested!r}")
     if requested == AUTO:
         return choose(machine.cpu.flags, machine.gpus, machine.onednn_max_isa,
-                      machine.onednn_enabled)
+                      machine.onednn_enabled, flops_per_weight)
     if requested == "bfloat16" and not machine.gpus and machine.onednn_enabled and \
             not machine_lib.isa_at_least(machine.onednn_max_isa, "AVX512_CORE"):
         raise UserError(f"--mixed_precision bfloat16 cannot run with "

@@ -62,13 +62,15 @@ def _requests(options):
     return {name: getattr(options, name) for name in names if hasattr(options, name)}
 
 
-def resolve(options, machine=None):
+def resolve(options, machine=None, flops_per_weight=None):
     """What a run uses for --mixed_precision, --jit_compile and the thread flags.
 
     Args:
         options: the run's options (a SpeedOptions dataclass), or a mapping
             with the requests ("auto" or a value) of some speed options.
         machine: a `machine.Machine` (default: this one).
+        flops_per_weight: FLOP of a training step per weight, where known
+            (`precision.choose`: small ones do not get bfloat16 on CPUs).
 
     Returns:
         ({used_key(name): value}, [one line per option saying what and why]),
@@ -78,7 +80,7 @@ def resolve(options, machine=None):
     machine = machine or machine_lib.probe()
     used, lines = {}, []
     if "mixed_precision" in options:
-        value, reason = precision.resolve(options["mixed_precision"], machine)
+        value, reason = precision.resolve(options["mixed_precision"], machine, flops_per_weight)
         used[used_key("mixed_precision")] = value
         lines.append(f"precision: {value} ({reason})")
     if "jit_compile" in options:

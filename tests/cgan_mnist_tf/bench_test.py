@@ -36,7 +36,8 @@ class HarnessTest(tf.test.TestCase):
                              "--epoch_images", "24", "--measure_seconds", "0.1", "--json", path],
                             out=out)
         table = out.getvalue()
-        auto, reason = precision.resolve("auto", machine.probe())
+        auto, reason = precision.resolve("auto", machine.probe(),
+                                         models.step_flops_per_weight("mlp", True, 8))
         self.assertTrue(table.startswith(f"precision: {auto} ({reason})"), msg=table)
         for row in (f"fast xla=0 fused=1 {auto}", "baseline xla=0 fused=0 float32", "speedup",
                     "inference", "peak resident memory", "s/epoch", "measured now: float32 matmul",

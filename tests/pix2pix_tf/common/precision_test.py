@@ -25,6 +25,17 @@ class ChooseTest(tf.test.TestCase):
         self.assertEqual(precision.choose(AMX), ("bfloat16", "auto: this CPU has AMX"))
         self.assertEqual(precision.choose(AMX_ONLY)[0], "bfloat16")
 
+    def test_a_step_with_little_arithmetic_per_weight_gets_float32(self):
+        # cgan's mlp at batch 64: ~700 FLOP per weight, slower in bfloat16.
+        choice, reason = precision.choose(AVX512_BF16, flops_per_weight=700)
+        self.assertEqual(choice, "float32")
+        self.assertIn("700 FLOP per weight, too few for bfloat16", reason)
+        self.assertEqual(precision.choose(AVX512_BF16, flops_per_weight=1400)[0], "bfloat16")
+        self.assertEqual(precision.choose(AVX512_BF16, flops_per_weight=None)[0], "bfloat16")
+        # Not a CPU rule where it was not measured: GPUs keep their choice.
+        self.assertEqual(precision.choose(ZEN1_AVX2, gpus=[(8, 0)], flops_per_weight=10)[0],
+                         "bfloat16")
+
     def test_onednn_capped_below_bf16_gets_float32(self):
         for cap in ("AVX2", "AVX512_CORE", "AVX512_CORE_VNNI"):
             choice, reason = precision.choose(AVX512_BF16, onednn_max_isa=cap)
