@@ -96,6 +96,11 @@ def abspath(path):
     return os.path.abspath(path) if is_local(path) else os.fspath(path).rstrip("/")
 
 
+def normpath(path):
+    """os.path.normpath for a local path; a path with a scheme without its trailing "/"."""
+    return os.path.normpath(path) if is_local(path) else os.fspath(path).rstrip("/")
+
+
 def realpath(path):
     """os.path.realpath for a local path (links resolved); a path with a
     scheme as it is (those file systems have no links)."""
@@ -232,7 +237,7 @@ def write_atomic(path, data):
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
     try:
         os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; give the usual file mode.
-        with os.fdopen(fd, mode) as f:
+        with os.fdopen(fd, mode) as f:  # Local: mkstemp's file.
             f.write(data)
         os.replace(tmp, path)
     except BaseException:
@@ -311,8 +316,9 @@ def current_umask():
 
 
 def staging_dir(directory, prefix):
-    """A new empty folder in the local folder `directory`, to fill and then
-    rename into place, with the usual folder mode (mkdtemp's are private)."""
+    """A new empty folder in the local folder `directory` (None: the system's
+    temporary folder), to fill and then rename or copy into place, with the
+    usual folder mode (mkdtemp's are private)."""
     path = tempfile.mkdtemp(prefix=prefix, dir=directory)
     os.chmod(path, 0o777 & ~current_umask())
     return path
