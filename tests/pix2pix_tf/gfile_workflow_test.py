@@ -3,10 +3,13 @@ ram:// file system, which goes through tf.io.gfile as gs:// does (gs://
 itself needs a bucket and credentials), and the same on a local folder.
 
 ram:// lives in this process, so the modes run in-process, not through the
-command line. Two quirks of ram:// (TensorFlow 2.21) that gs:// does not
-have: any prefix of a file's name counts as an existing folder (no folder
-name here is a prefix of another), and a file written over is appended to
-(the code writes new names and renames them into place).
+command line. Quirks of ram:// (TensorFlow 2.21) that gs:// does not have:
+any prefix of a file's name counts as an existing folder, and listing a
+folder also lists its siblings whose names start with its own (RUN/samples
+lists RUN/samples.gif as ".gif"), so no folder name here starts another's;
+a file written over is appended to (the code writes new names and renames
+them into place); a renamed folder leaves its files behind (exports are
+copied into place).
 """
 
 import io
