@@ -57,22 +57,36 @@ def _gfile_call(fn, path, *args, **kwargs):
 
 # ---------------------------------------------------------------- questions and listings
 
+def _exists_remote(path):
+    """tf.io.gfile.exists, except that a file system that cannot answer (no
+    network, no credentials, no such bucket) is a UserError saying why,
+    rather than a "no" (tf.io.gfile.isdir says False then)."""
+    import tensorflow as tf
+    try:
+        return _gfile().exists(path)
+    except tf.errors.NotFoundError:
+        return False
+    except tf.errors.OpError as e:
+        raise UserError(f"cannot reach {path}: {' '.join((e.message or type(e).__name__).split())}"
+                        ) from e
+
+
 def exists(path):
     if is_local(path):
         return os.path.exists(path)  # Local: os keeps non-UTF-8 names (module doc).
-    return _gfile_call(_gfile().exists, path, path)
+    return _exists_remote(path)
 
 
 def isdir(path):
     if is_local(path):
         return os.path.isdir(path)
-    return _gfile_call(_gfile().isdir, path, path)
+    return _exists_remote(path) and _gfile().isdir(path)
 
 
 def isfile(path):
     if is_local(path):
         return os.path.isfile(path)
-    return _gfile_call(lambda: _gfile().exists(path) and not _gfile().isdir(path), path)
+    return _exists_remote(path) and not _gfile().isdir(path)
 
 
 def listdir(path):

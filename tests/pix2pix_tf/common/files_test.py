@@ -59,6 +59,18 @@ class FilesTest(tf.test.TestCase):
                 with self.assertRaises(FileNotFoundError):
                     files.listdir(missing)
 
+    def test_a_file_system_that_cannot_answer_is_a_user_error_not_a_no(self):
+        unreachable = tf.errors.FailedPreconditionError(
+            None, None, "Error executing an HTTP request:\n\tCould not resolve host")
+        with mock.patch.object(tf.io.gfile, "exists", side_effect=unreachable):
+            for question in (files.exists, files.isdir, files.isfile):
+                with self.subTest(question=question.__name__):
+                    with self.assertRaisesRegex(UserError, "^cannot reach gs://bucket/data: Error "
+                                                           "executing an HTTP request: Could not "
+                                                           "resolve host$"):
+                        question("gs://bucket/data")
+        self.assertFalse(files.isdir("ram://files_test/missing"))
+
     def test_a_file_in_the_way_of_the_output_folder(self):
         for folder in self.folders():
             with self.subTest(folder=folder):
