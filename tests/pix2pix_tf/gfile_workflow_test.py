@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from pix2pix_tf import export, inference, predict, train
+from pix2pix_tf import export, inference, predict, served_model, train
 from pix2pix_tf.common import files
 from pix2pix_tf.common.errors import UserError
 from tests.support import pix2pix as testing
@@ -147,6 +147,18 @@ class GfileWorkflowTest(tf.test.TestCase):
         self.assertEqual(png_size(outputs[0]), ("PNG", (32, 32)))
         with Image.open(io.BytesIO(outputs[0])) as image:
             self.assertGreater(np.asarray(image).std(), 0)  # An image, not a blank.
+
+        # The server's --model (a run, its export base, a version) and --examples_dir.
+        for model in (run, base, second):
+            self.assertEqual(served_model.find_export(model, log=log), second)
+        self.assertEqual(served_model.run_of(second), files.abspath(run))
+        self.assertEqual(served_model.version_of(second + "/"), 2)
+        testing.write_pairs(os.path.join(root, "val"), count=2)
+        self.assertEqual(served_model.default_examples_dir({"input_dir": pairs + "/"}),
+                         os.path.join(root, "val"))
+        examples = served_model.load_examples(os.path.join(root, "val"), saved, log=log)
+        self.assertEqual([(name, png_size(data)) for name, data in examples],
+                         [("1.png", ("PNG", (32, 32))), ("2.png", ("PNG", (32, 32)))])
         return lines
 
 
