@@ -123,6 +123,9 @@ class GfileWorkflowTest(tf.test.TestCase):
         self.assertEqual(png_size(files.read_bytes(os.path.join(predicted, "1.png"))),
                          ("PNG", (64, 32)))
         self.assertIn("../pairs/1.png", files.read_text(os.path.join(predicted, "index.html")))
+        with self.assertRaisesRegex(UserError, "is the folder of the input images"):
+            predict.predict(testing.tiny_options(mode="predict", input_dir=pairs,
+                                                 output_dir=pairs + "/", checkpoint=run), log=log)
 
         # Export twice: versions 1 and 2, complete, nothing staged left beside them.
         first = export.export(testing.tiny_options(mode="export", output_dir=run, checkpoint=run),
