@@ -7,15 +7,19 @@ path goes through os, which is what tf.io.gfile's local file system calls
 too, plus what tf.io.gfile lacks there: names that are not UTF-8 (os.listdir
 gives them as surrogate escapes, which `printable` shows; tf.io.gfile fails
 on them), errno messages for the user's errors, file modes that follow the
-umask. Every helper raises OSError (FileNotFoundError...) on both, with
-TensorFlow's message as its strerror, so callers handle one kind.
+umask. The helpers that read or write raise OSError (FileNotFoundError...)
+on both, with TensorFlow's message as its strerror, so callers handle one
+kind; exists, isdir and isfile answer False for a missing path, and raise a
+UserError saying why when a file system cannot answer (no network, no
+credentials) rather than answer "no".
 
 TensorFlow is imported only when a path has a scheme: the dataset tools,
 which never import it, stay quick to start.
 
 os.path's string operations (join, basename, splitext, dirname) work on
 "gs://bucket/a/b" as they do on local paths; abspath, normpath and realpath
-do not (they squash "//"): use `abspath` and `realpath` here.
+do not (they squash "//"): use `abspath`, `normpath`, `realpath` and
+`relpath` here.
 """
 
 import errno
