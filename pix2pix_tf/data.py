@@ -28,9 +28,9 @@ def list_image_files(input_dir, flag="--input_dir"):
     `flag`: the option the folder came from, for the UserError messages."""
     if not input_dir:
         raise UserError(f"{flag} is required")
-    if not os.path.isdir(input_dir):
+    if not files.isdir(input_dir):
         raise UserError(f"{flag} {input_dir} does not exist or is not a folder")
-    names = [n for n in os.listdir(input_dir) if image_io.is_image_file(n)]
+    names = [n for n in files.listdir(input_dir) if image_io.is_image_file(n)]
     if not names:
         raise UserError(f"{flag} {input_dir} holds no .png/.jpg/.jpeg images")
     stems = [os.path.splitext(n)[0] for n in names]
@@ -57,7 +57,7 @@ def _inspect_image(path, decode):
     except UnicodeEncodeError:
         return "its name is not valid UTF-8 (rename it)", None
     try:
-        with Image.open(path) as image:
+        with Image.open(files.readable(path)) as image:
             size = image.size
             if decode:
                 # JPEGs decode at 1/8 scale: all of the file is read, in less time.
@@ -206,7 +206,7 @@ def decoded_bytes(paths):
     """Bytes of the decoded uint8 RGB pixels of `paths`, from their headers."""
     total = 0
     for path in paths:
-        with Image.open(path) as image:
+        with Image.open(files.readable(path)) as image:
             width, height = image.size
         total += width * height * 3
     return total

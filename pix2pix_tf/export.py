@@ -1,10 +1,16 @@
 """Export mode: the generator as a SavedModel that TensorFlow Serving loads unchanged.
 
 `--mode export --output_dir OUT` writes OUT/export/N/ (N = 1, 2, ...: the next
-free version), the layout of TF Serving's --model_base_path. A version is
-written to a staging folder inside OUT/export and renamed into place, so it
-is either complete or absent; staging folders left by a crash are removed by
-the next export.
+free version), the layout of TF Serving's --model_base_path. On the local
+disk a version is written to a staging folder inside OUT/export and renamed
+into place, so it is either complete or absent; staging folders left by a
+crash are removed by the next export. On a file system with a scheme
+(gs://...) folders cannot be renamed (gs:// renames object by object, ram://
+leaves the files behind): a version is written to a local temporary folder,
+then copied into OUT/export/N with saved_model.pb last, so a folder without
+saved_model.pb is one still being copied (or whose copy failed), which
+load_export() and serving from a run skip; two exports at the same moment
+into one such folder can take the same N (no atomic folder creation there).
 
 Signatures (every image is translated on its own, as a batch of one):
 
@@ -28,7 +34,6 @@ import errno
 import json
 import os
 import re
-import shutil
 
 import tensorflow as tf
 
@@ -100,10 +105,10 @@ def _decode_base64(text):
 def versions(base):
     """The numbers of the numbered folders in an export base folder, sorted
     (whatever they hold: a new version takes a number above all of them)."""
-    if not os.path.isdir(base):
+    if not files.isdir(base):
         return []
-    return sorted(int(name) for name in os.listdir(base)
-                  if name.isdigit() and os.path.isdir(os.path.join(base, name)))
+    return sorted(int(name) for name in files.listdir(base)
+                  if name.isdigit() and files.isdir(os.path.join(base, name)))
 
 
 def _process_alive(pid):
@@ -119,17 +124,18 @@ def _process_alive(pid):
 def remove_stale_staging(base, output_dir, log=print):
     """Removes staging folders of exports that crashed: .staging-PID-* in the
     base folder whose process is gone, and the .export-* folders earlier
-    versions of this export left in the output folder."""
+    versions of this export left in the output folder. Local folders only:
+    a PID names a process of this machine."""
     stale = []
-    for name in os.listdir(base):
+    for name in files.listdir(base):
         match = re.fullmatch(re.escape(STAGING_PREFIX) + r"(\d+)-.*", name)
         if match and not _process_alive(int(match.group(1))):
             stale.append(os.path.join(base, name))
-    stale += [os.path.join(output_dir, name) for name in os.listdir(output_dir)
+    stale += [os.path.join(output_dir, name) for name in files.listdir(output_dir)
               if name.startswith(".export-")]
     for path in stale:
-        if os.path.isdir(path):
-            shutil.rmtree(path, ignore_errors=True)
+        if files.isdir(path):
+            files.rmtree(path)
             log(f"removed {path}, left by an export that did not finish")
 
 
@@ -137,14 +143,15 @@ def _info(options):
     """What INFO_FILE records: the model's options, and the run and training
     folder it came from (absolute paths), for the tools that serve it."""
     info = {key: getattr(options, key) for key in INFO_KEYS}
-    info["checkpoint"] = os.path.abspath(options.checkpoint)
+    info["checkpoint"] = files.abspath(options.checkpoint)
     training_dir = load_options(options.checkpoint).get("input_dir")
-    info["training_input_dir"] = os.path.abspath(training_dir) if training_dir else None
+    info["training_input_dir"] = files.abspath(training_dir) if training_dir else None
     return info
 
 
 def _publish(staging, base):
-    """Renames `staging` to the next free version of `base`; returns its path."""
+    """Renames the local `staging` to the next free version of the local
+    `base`; returns its path."""
     while True:
         target = os.path.join(base, str((versions(base) or [0])[-1] + 1))
         try:
@@ -155,16 +162,28 @@ def _publish(staging, base):
                 raise  # An export running at the same time took that number: take the next.
 
 
+def _publish_copy(staging, base):
+    """Copies the local `staging` into the next free version of `base`, on a
+    file system with a scheme, saved_model.pb last; returns its path."""
+    target = os.path.join(base, str((versions(base) or [0])[-1] + 1))
+    files.copy_tree(staging, target, last=SAVED_MODEL_FILE)
+    return target
+
+
 def export(options, given=(), log=print):
     """Writes OUTPUT_DIR/export/N, the next version; returns its path."""
     options, generator = inference.load_generator(options, given, log)
     require_output_dir(options, "export")
     module = ExportedGenerator(generator, options)
     base = os.path.join(options.output_dir, EXPORT_DIR)
+    local = files.is_local(base)
     try:
-        os.makedirs(base, exist_ok=True)
-        remove_stale_staging(base, options.output_dir, log)
-        staging = files.staging_dir(base, prefix=f"{STAGING_PREFIX}{os.getpid()}-")
+        files.makedirs(base)
+        if local:
+            remove_stale_staging(base, options.output_dir, log)
+        # Elsewhere, staged on the local disk and copied into place (see the module doc).
+        staging = files.staging_dir(base if local else None,
+                                    prefix=f"{STAGING_PREFIX}{os.getpid()}-")
     except OSError as e:
         raise UserError(f"cannot write to --output_dir {options.output_dir}: {e.strerror}") from e
     try:
@@ -172,12 +191,19 @@ def export(options, given=(), log=print):
             "serving_default": module.serve_bytes, "reference": module.serve_reference,
             "translate": module.translate})
         files.write_json(os.path.join(staging, INFO_FILE), _info(options))
-        path = _publish(staging, base)
+        if local:
+            path = _publish(staging, base)
+        else:
+            try:
+                path = _publish_copy(staging, base)
+            except OSError as e:
+                raise UserError(f"cannot write to --output_dir {options.output_dir}: "
+                                f"{e.strerror} ({e.filename})") from e
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        files.rmtree(staging)
     log(f"exported the generator to {path}: version {os.path.basename(path)} of {base}, "
         "the folder TensorFlow Serving's --model_base_path takes")
-    if os.path.isfile(os.path.join(base, SAVED_MODEL_FILE)):
+    if files.isfile(os.path.join(base, SAVED_MODEL_FILE)):
         log(f"{base} also holds an un-versioned export made before versions existed: "
             "TensorFlow Serving ignores it, load_export() reads it only when given that folder "
             "and no version exists")
@@ -191,20 +217,20 @@ def saved_model_in(path):
     it, or None: its highest version (a numbered folder holding
     saved_model.pb), else `path` itself if it holds saved_model.pb (a version
     folder, or an un-versioned export of earlier versions)."""
-    if not os.path.isdir(path):
+    if not files.isdir(path):
         return None
     found = [version for version in versions(path)
-             if os.path.isfile(os.path.join(path, str(version), SAVED_MODEL_FILE))]
+             if files.isfile(os.path.join(path, str(version), SAVED_MODEL_FILE))]
     if found:
         return os.path.join(path, str(found[-1]))
-    return path if os.path.isfile(os.path.join(path, SAVED_MODEL_FILE)) else None
+    return path if files.isfile(os.path.join(path, SAVED_MODEL_FILE)) else None
 
 
 def find_export(path):
     """The SavedModel folder `path` stands for: an export base folder (its
     highest version), a version folder, an un-versioned export of earlier
     versions, or a training run folder (the same, in its export/)."""
-    if not os.path.isdir(path):
+    if not files.isdir(path):
         raise UserError(f"{path} does not exist or is not a folder")
     found = saved_model_in(path) or saved_model_in(os.path.join(path, EXPORT_DIR))
     if not found:
@@ -226,7 +252,7 @@ class LoadedExport:
 
     def __init__(self, path):
         self.path = find_export(path)
-        name = os.path.basename(os.path.normpath(self.path))
+        name = os.path.basename(files.normpath(self.path))
         self.version = int(name) if name.isdigit() else None
         try:
             self.model = tf.saved_model.load(self.path)
@@ -242,9 +268,8 @@ class LoadedExport:
             "images"].shape[1])
         info_path = os.path.join(self.path, INFO_FILE)
         self.info = {}
-        if os.path.isfile(info_path):
-            with open(info_path) as f:
-                self.info = json.load(f)
+        if files.isfile(info_path):
+            self.info = json.loads(files.read_bytes(info_path))
 
     def translate(self, images):
         """A list of PNG/JPEG file contents (bytes) -> the list of encoded results

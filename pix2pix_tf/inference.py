@@ -153,7 +153,7 @@ def screen_files(paths):
     for path in paths:
         try:
             os.fsencode(path).decode("utf-8")
-            with Image.open(path) as image:
+            with Image.open(files.readable(path)) as image:
                 width, height = image.size
         except Exception:  # Not UTF-8, unreadable, not an image: PIL raises many kinds.
             skipped.append((path, data.check_image_file(path) or "not a decodable image"))
@@ -346,7 +346,7 @@ def run(options, given=(), write_images=True, log=print):
 
     if write_images:
         index = os.path.join(options.output_dir, "index.html")
-        if os.path.exists(index):
+        if files.exists(index):
             log(f"replacing the index.html of an earlier run in {options.output_dir}")
         plots.histograms(os.path.join(options.output_dir, report.HISTOGRAMS),
                          {f"per-image {m}": [row[m] for row in rows] for m in HISTOGRAM_METRICS})

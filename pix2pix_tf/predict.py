@@ -28,17 +28,17 @@ def input_files(input_path):
     """The image files of a folder (by extension), or the one file named."""
     if not input_path:
         raise UserError("--input_dir is required: a folder of images or one image file")
-    if not os.path.exists(input_path):
+    if not files.exists(input_path):
         raise UserError(f"--input_dir {input_path} does not exist")
-    if os.path.isdir(input_path):
+    if files.isdir(input_path):
         return data.list_image_files(input_path)
     return [input_path]
 
 
 def _check_output_dir(output_dir, paths):
     """Outputs are named like their inputs: never write them over the inputs."""
-    folders = {os.path.realpath(os.path.dirname(os.path.abspath(path))) for path in paths}
-    if os.path.realpath(output_dir) in folders:
+    folders = {files.realpath(os.path.dirname(files.abspath(path))) for path in paths}
+    if files.realpath(output_dir) in folders:
         raise UserError(f"--output_dir {output_dir} is the folder of the input images: "
                         "the outputs would replace them; choose another folder")
 
@@ -110,7 +110,7 @@ def predict(options, given=(), log=print):
             writer.submit(finish_and_write, path, rgb, result)
             outputs[path] = os.path.join(output_dir, names[path] + extension)
             rows.append({"name": names[path],
-                         "input": os.path.relpath(os.path.abspath(path), os.path.abspath(output_dir)),
+                         "input": files.relpath(path, output_dir),
                          "output": names[path] + extension})
         chunk.clear()
 
@@ -134,7 +134,7 @@ def predict(options, given=(), log=print):
         raise UserError(f"no image of --input_dir {options.input_dir} can be decoded")
 
     index = os.path.join(output_dir, "index.html")
-    if os.path.exists(index):
+    if files.exists(index):
         log(f"replacing the index.html of an earlier run in {output_dir}")
     report.write_index(index, ["name", "input", "output"], rows,
                        f"<p>{len(rows)} images translated by {html.escape(options.checkpoint)}</p>")

@@ -60,7 +60,7 @@ def image_url(path):
 def training_rows(image_dir):
     """Rows of the training display, rebuilt from the files in `image_dir`,
     so a resumed run keeps the rows of the runs before it."""
-    steps = sorted({name.split("-")[1] for name in os.listdir(image_dir)
+    steps = sorted({name.split("-")[1] for name in files.listdir(image_dir)
                     if name.startswith("step-") and name.endswith("-inputs.png")})
     folder = os.path.basename(image_dir)
     return [{"step": int(step), **{kind: os.path.join(folder, f"step-{step}-{kind}.png")
@@ -76,6 +76,6 @@ def loss_history(output_dir, start_step=0):
 def write_training_index(output_dir, image_dir):
     """The training display's index.html: the loss plot, then a row per displayed step."""
     heading = (f"<p><img src='{LOSS_PLOT}' alt='losses' style='max-width: none'></p>"
-               if os.path.isfile(os.path.join(output_dir, LOSS_PLOT)) else "")
+               if files.isfile(os.path.join(output_dir, LOSS_PLOT)) else "")
     write_index(os.path.join(output_dir, "index.html"), ["step", *KINDS],
                 training_rows(image_dir), heading)

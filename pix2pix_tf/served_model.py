@@ -19,7 +19,7 @@ import tensorflow as tf
 from PIL import Image
 
 from pix2pix_tf import data, export, options as pix2pix_options
-from pix2pix_tf.common import image_io
+from pix2pix_tf.common import files, image_io
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import OPTIONS_FILE, load_options
 from pix2pix_tf.dataset_tools import synthetic_facades
@@ -35,7 +35,7 @@ class BadImage(ValueError):
 
 
 def _is_run(path):
-    return os.path.isfile(os.path.join(path, OPTIONS_FILE))
+    return files.isfile(os.path.join(path, OPTIONS_FILE))
 
 
 def find_export(path, log=print):
@@ -46,7 +46,7 @@ def find_export(path, log=print):
     """
     if not path:
         raise UserError("--model is required: a training run's folder or an export")
-    if not os.path.isdir(path):
+    if not files.isdir(path):
         raise UserError(f"--model {path} does not exist or is not a folder")
     found = export.saved_model_in(path)
     if found:
@@ -57,12 +57,12 @@ def find_export(path, log=print):
     if PIX2PIX_OPTION not in load_options(path):
         raise UserError(f"--model {path} is not a pix2pix_tf training run")
     export_base = os.path.join(path, export.EXPORT_DIR)
-    found = export.saved_model_in(export_base) if os.path.isdir(export_base) else None
+    found = export.saved_model_in(export_base)
     if found:
         return found
     log(f"{path} has no export yet: exporting it")
     export_run(path, log)
-    found = export.saved_model_in(export_base) if os.path.isdir(export_base) else None
+    found = export.saved_model_in(export_base)
     if not found:
         raise UserError(f"exporting {path} left no SavedModel in {export_base}")
     return found
@@ -77,14 +77,14 @@ def export_run(run_dir, log=print):
 
 def version_of(export_dir):
     """The version number of a version folder; 0 for an un-versioned export."""
-    name = os.path.basename(os.path.normpath(export_dir))
+    name = os.path.basename(files.normpath(export_dir))
     return int(name) if name.isdigit() else 0
 
 
 def run_of(export_dir):
     """The pix2pix training run folder an export lies in (RUN/export or
     RUN/export/N), or None when it lies elsewhere."""
-    export_dir = os.path.abspath(export_dir)
+    export_dir = files.abspath(export_dir)
     for candidate in (os.path.dirname(export_dir), os.path.dirname(os.path.dirname(export_dir))):
         if _is_run(candidate):
             try:
@@ -133,8 +133,8 @@ def default_examples_dir(run_options):
     input_dir = (run_options or {}).get("input_dir")
     if not input_dir:
         return None
-    candidate = os.path.join(os.path.dirname(os.path.normpath(input_dir)), "val")
-    return candidate if os.path.isdir(candidate) else None
+    candidate = os.path.join(os.path.dirname(files.normpath(input_dir)), "val")
+    return candidate if files.isdir(candidate) else None
 
 
 def input_side(image, run_options):

@@ -99,7 +99,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return {"GET": lambda: self._file("index.html")}
         if path.startswith("/static/"):
             name = path[len("/static/"):]
-            if name in os.listdir(WEB_DIR) and name != "index.html":
+            if name in os.listdir(WEB_DIR) and name != "index.html":  # Local: the package's web/.
                 return {"GET": lambda: self._file(name)}
         if path == "/healthz":
             return {"GET": lambda: self._json({"status": "ok"})}
@@ -219,7 +219,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return status, "application/json", (json.dumps(value) + "\n").encode()
 
     def _file(self, name):
-        with open(os.path.join(WEB_DIR, name), "rb") as f:
+        with open(os.path.join(WEB_DIR, name), "rb") as f:  # Local: the package's web/ assets.
             body = f.read()
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         if content_type.startswith("text/") or content_type.endswith("javascript"):

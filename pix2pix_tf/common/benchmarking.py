@@ -370,7 +370,7 @@ def time_in_processes(command, layouts, rounds=2, log=print):
                 subprocess.run(command + ["--intra_op_threads", str(intra), "--inter_op_threads",
                                           str(inter), "--json", path],
                                check=True, stdout=subprocess.DEVNULL)
-                with open(path) as f:
+                with open(path) as f:  # Local: the temporary folder above.
                     cases = json.load(f)["cases"]
                 rate = next(iter(cases.values()))["images_per_sec"]
                 rates[(intra, inter)].append(rate)
@@ -612,7 +612,7 @@ def with_defaults(argv, **values):
 
 
 def write_json(path, result):
-    with open(path, "w") as f:
+    with open(path, "w") as f:  # Local: a benchmark's --json figures.
         json.dump(result, f, indent=2, default=str)
         f.write("\n")
 

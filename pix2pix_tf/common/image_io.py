@@ -31,7 +31,7 @@ def to_rgb(image):
 def read_rgb(path):
     """Reads any PNG/JPEG as a uint8 HxWx3 array; UserError naming the file if it cannot."""
     try:
-        image = iio.imread(path)
+        image = iio.imread(files.readable(path))
     except Exception as e:  # imageio raises many kinds; all mean "not an image".
         raise UserError(f"{path} is not a decodable image ({type(e).__name__})") from e
     if image.dtype != np.uint8:

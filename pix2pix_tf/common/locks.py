@@ -6,6 +6,14 @@ A training run locks a small file in its folder (FolderLock), which stays
 behind holding the pid of the last process that took it (deleting it would
 let two processes lock two different files of the same name); temporary
 folders are locked themselves (directory_lock), leaving no file.
+
+Only local folders are locked. A folder on a file system with a scheme
+(gs://bucket/run) is shared by every machine that reaches it, and neither
+flock, which one kernel keeps, nor tf.io.gfile, which has no lock or
+create-if-absent call, can make a lock there that dies with its process.
+FolderLock only checks that such a folder can be written: keeping one run
+per remote folder is the user's (or the scheduler's) job, and a run still
+refuses a folder that holds another run's checkpoint (checkpoints.run_folder).
 """
 
 import contextlib
@@ -17,6 +25,7 @@ from pix2pix_tf.common import files
 from pix2pix_tf.common.errors import UserError
 
 LOCK_FILE = ".lock"
+REMOTE = "remote"  # FolderLock._fd of a folder with a scheme: taken, but not locked.
 
 
 class FolderLock:
@@ -40,6 +49,11 @@ class FolderLock:
     def acquire(self):
         """Takes the lock, or raises UserError naming the process that holds it
         (or saying why the folder cannot be used)."""
+        if not files.is_local(self.folder):  # Not lockable: see the module doc.
+            self._created = not files.exists(self.folder)
+            files.check_writable_dir(self.folder, self.flag)
+            self._fd = REMOTE
+            return self
         self._created = not os.path.lexists(self.folder)
         files.check_writable_dir(self.folder, self.flag)
         try:
@@ -61,7 +75,9 @@ class FolderLock:
         return self
 
     def release(self):
-        if self._fd is not None:
+        if self._fd is REMOTE:
+            self._fd = None
+        elif self._fd is not None:
             os.close(self._fd)  # Closing the last descriptor releases the flock.
             self._fd = None
 
@@ -73,16 +89,21 @@ class FolderLock:
         return self.acquire()
 
     def __exit__(self, exc_type, *exc):
-        if exc_type is not None and self._created and os.listdir(self.folder) == [LOCK_FILE]:
-            os.remove(self.path)  # Still held: no other process can be using the folder.
-            os.rmdir(self.folder)
+        if exc_type is not None and self._created:
+            if self._fd is REMOTE:
+                if not files.listdir(self.folder):  # Made here, nothing written since.
+                    files.rmtree(self.folder)
+            elif os.listdir(self.folder) == [LOCK_FILE]:  # Local: a folder we flock.
+                os.remove(self.path)  # Still held: no other process can be using the folder.
+                os.rmdir(self.folder)
         self.release()
         return False
 
 
 @contextlib.contextmanager
 def directory_lock(path, wait=True):
-    """Holds an exclusive flock on the folder `path` itself during the block.
+    """Holds an exclusive flock on the local folder `path` itself during the block
+    (the dataset download's folders, always local: the tools do not use TensorFlow).
 
     Yields True once it is held; with wait=False, yields False at once if
     another process holds it (the block then must not touch the folder).

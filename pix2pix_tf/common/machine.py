@@ -90,7 +90,7 @@ def usable_cores():
 
 def cpu_info(path="/proc/cpuinfo"):
     try:
-        with open(path) as f:
+        with open(path) as f:  # Local: this machine's /proc.
             return parse_cpuinfo(f.read())
     except OSError:
         return Cpu(cores=usable_cores())
@@ -101,7 +101,7 @@ def memory_bytes():
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
         try:
-            with open(path) as f:
+            with open(path) as f:  # Local: this machine's cgroup files.
                 limit = f.read().strip()
         except OSError:
             continue

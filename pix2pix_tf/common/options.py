@@ -224,15 +224,14 @@ def save_options(output_dir, options, **extra):
 
 def load_options(checkpoint_dir):
     """The dict saved in CHECKPOINT_DIR/options.json, or UserError."""
-    if not os.path.isdir(checkpoint_dir):
+    if not files.isdir(checkpoint_dir):
         raise UserError(f"--checkpoint {checkpoint_dir} does not exist")
     path = os.path.join(checkpoint_dir, OPTIONS_FILE)
-    if not os.path.isfile(path):
+    if not files.isfile(path):
         raise UserError(f"--checkpoint {checkpoint_dir} has no {OPTIONS_FILE}: "
                         "it is not the output folder of a training run")
     try:
-        with open(path) as f:
-            saved = json.load(f)
+        saved = json.loads(files.read_bytes(path))
     except (OSError, ValueError) as e:
         raise UserError(f"cannot read {path}: {e}") from e
     if not isinstance(saved, dict):

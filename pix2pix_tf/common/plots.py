@@ -30,10 +30,10 @@ class History:
     def __init__(self, path, start_step=0):
         self.path = path
         self.records = []
-        if start_step and os.path.isfile(path):
+        if start_step and files.isfile(path):
             try:
-                with open(path) as f:
-                    self.records = [r for r in json.load(f) if r["step"] <= start_step]
+                self.records = [r for r in json.loads(files.read_bytes(path))
+                                if r["step"] <= start_step]
             except (OSError, ValueError, TypeError, KeyError):
                 self.records = []  # Only a plot's history: start it again rather than fail.
 

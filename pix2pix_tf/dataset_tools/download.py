@@ -43,7 +43,7 @@ def offline_advice(name, url):
 def fetch(url, destination, stream=None, timeout=TIMEOUT_SECONDS):
     """Streams url into the open binary file `destination` with a progress bar."""
     try:
-        response = urllib.request.urlopen(url, timeout=timeout)
+        response = urllib.request.urlopen(url, timeout=timeout)  # An http(s) URL, not a path.
     except urllib.error.HTTPError as e:
         raise UserError(f"{url} answered HTTP {e.code} {e.reason}") from e
     except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
@@ -122,7 +122,8 @@ def extract(archive_path, target, archive_name):
 def dataset_root(extracted, name):
     """The folder holding the dataset: `extracted/name` if the archive has one, else all of it."""
     inner = os.path.join(extracted, name)
-    entries = [e for e in os.listdir(extracted) if not e.startswith(".")]
+    entries = [e for e in os.listdir(extracted)  # Local: tools do not use TF.
+               if not e.startswith(".")]
     if entries == [name] and os.path.isdir(inner):
         return inner
     return extracted
@@ -132,7 +133,7 @@ def remove_stale_staging(output_dir, log=print):
     """Removes the staging folders of downloads that were killed (SIGKILL, a
     power cut): those no live process holds the lock of. Returns their paths."""
     removed = []
-    for entry in sorted(os.listdir(output_dir)):
+    for entry in sorted(os.listdir(output_dir)):  # Local: tools do not use TF.
         path = os.path.join(output_dir, entry)
         if not STAGING_PATTERN.match(entry) or not os.path.isdir(path):
             continue
@@ -155,7 +156,7 @@ def download(name, output_dir=".", base=None, stream=None, log=print):
         raise UserError(f"unknown dataset {name!r}; choose one of "
                         f"{', '.join(DATASETS + ('synthetic_facades',))}")
     final = os.path.join(output_dir, name)
-    if os.path.exists(final):
+    if os.path.exists(final):  # Local: tools do not use TF.
         log(f"{final} already exists; nothing to do (delete it to download again)")
         return final
     try:
@@ -175,7 +176,7 @@ def download(name, output_dir=".", base=None, stream=None, log=print):
         try:
             log(f"downloading {url}")
             archive = os.path.join(work, f"{name}.tar.gz")
-            with open(archive, "wb") as f:
+            with open(archive, "wb") as f:  # Local: tools do not use TF.
                 try:
                     fetch(url, f, stream=stream)
                 except UserError as e:

@@ -15,7 +15,7 @@ def list_images(folder, flag="--input_dir"):
     """Sorted image file names of `folder`; UserError if it is missing or has none."""
     if not os.path.isdir(folder):
         raise UserError(f"{flag} {folder} does not exist or is not a folder")
-    names = sorted(n for n in os.listdir(folder)
+    names = sorted(n for n in os.listdir(folder)  # Local: tools do not use TF.
                    if image_io.is_image_file(n) and os.path.isfile(os.path.join(folder, n)))
     if not names:
         raise UserError(f"{flag} {folder} holds no .png/.jpg/.jpeg images")
@@ -57,7 +57,7 @@ def plan(input_dir, output_dir, operation, b_dir=None):
     tasks, skipped = [], 0
     for name in names:
         dst = os.path.join(output_dir, output_name(name))
-        if os.path.exists(dst):
+        if os.path.exists(dst):  # Local: tools do not use TF.
             skipped += 1
             continue
         b_src = find_partner(b_dir, name, b_names) if b_names is not None else None

@@ -27,7 +27,7 @@ def assign(names, train_frac=0.8, test_frac=0.0, sort=False, seed=SEED):
 
 
 def loose_images(folder):
-    return sorted(n for n in os.listdir(folder)
+    return sorted(n for n in os.listdir(folder)  # Local: tools do not use TF.
                   if image_io.is_image_file(n) and os.path.isfile(os.path.join(folder, n)))
 
 

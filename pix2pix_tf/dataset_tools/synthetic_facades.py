@@ -288,7 +288,7 @@ def _description(count, seed):
 def is_complete(folder, count, seed):
     """True if `folder` holds exactly what generate() would write for count and seed."""
     try:
-        with open(os.path.join(folder, MARKER)) as f:
+        with open(os.path.join(folder, MARKER)) as f:  # Local: tools do not use TF.
             marker = json.load(f)
     except (OSError, ValueError):
         return False
@@ -297,7 +297,9 @@ def is_complete(folder, count, seed):
     for split, n in split_counts(count).items():
         expected = {f"{i}.jpg" for i in range(1, n + 1)}
         split_dir = os.path.join(folder, split)
-        if not os.path.isdir(split_dir) or set(os.listdir(split_dir)) != expected:
+        if not os.path.isdir(split_dir):
+            return False
+        if set(os.listdir(split_dir)) != expected:  # Local: tools do not use TF.
             return False
     return True
 
@@ -311,13 +313,14 @@ def write_splits(folder, count, seed, stream=None):
         os.makedirs(os.path.join(folder, split))
         for index in range(1, n + 1):
             data = image_io.encode(pair(seed, split_id, index), ".jpg")
-            with open(os.path.join(folder, split, f"{index}.jpg"), "wb") as f:
+            path = os.path.join(folder, split, f"{index}.jpg")
+            with open(path, "wb") as f:  # Local: tools do not use TF.
                 f.write(data)
             done += 1
             reporter.update(done)
     reporter.finish(done)
     # Plain write: the whole folder is renamed into place only once complete.
-    with open(os.path.join(folder, MARKER), "w") as f:
+    with open(os.path.join(folder, MARKER), "w") as f:  # Local: tools do not use TF.
         json.dump(_description(count, seed), f, sort_keys=True, indent=4)
 
 
@@ -330,7 +333,7 @@ def _umask():
 def generate(output_dir=".", count=400, seed=0, stream=None, log=print):
     """Leaves output_dir/synthetic_facades complete (or untouched if it already is)."""
     final = os.path.join(output_dir, NAME)
-    if os.path.exists(final):
+    if os.path.exists(final):  # Local: tools do not use TF.
         if is_complete(final, count, seed):
             log(f"{final} already exists and is complete; nothing to do")
             return final

@@ -5,12 +5,12 @@ import os
 import numpy as np
 
 from pix2pix_tf import options
-from pix2pix_tf.common import image_io
+from pix2pix_tf.common import files, image_io
 
 
 def write_pairs(directory, count=4, size=32, seed=0):
     """`count` A|B pairs of size x 2size: A a smooth pattern, B its negative."""
-    os.makedirs(directory, exist_ok=True)
+    files.makedirs(directory)
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:size, 0:size] / size
     for i in range(1, count + 1):

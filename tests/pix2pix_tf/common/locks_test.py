@@ -43,6 +43,44 @@ class FolderLockTest(tf.test.TestCase):
             locks.FolderLock("/proc/run").acquire()
 
 
+class RemoteFolderTest(tf.test.TestCase):
+    """A folder with a scheme (ram:// standing in for gs://) is checked, never locked."""
+
+    def test_a_remote_folder_is_made_and_checked_but_not_locked(self):
+        folder = "ram://locks_test/run"
+        with locks.FolderLock(folder) as lock:
+            self.assertTrue(lock.held)
+            self.assertTrue(tf.io.gfile.isdir(folder))
+            self.assertEqual(tf.io.gfile.listdir(folder), [])  # No lock file there.
+            with locks.FolderLock(folder):  # No lock can refuse a second holder there.
+                pass
+        self.assertFalse(lock.held)
+        tf.io.gfile.rmtree(folder)
+
+    def test_a_failed_block_removes_the_remote_folder_it_made_and_nothing_else(self):
+        made = "ram://locks_test/made"
+        with self.assertRaises(ValueError):
+            with locks.FolderLock(made):
+                raise ValueError
+        self.assertFalse(tf.io.gfile.exists(made))
+        kept = "ram://locks_test/kept"
+        with self.assertRaises(ValueError):
+            with locks.FolderLock(kept):
+                with tf.io.gfile.GFile(kept + "/options.json", "w") as f:
+                    f.write("{}")
+                raise ValueError
+        self.assertTrue(tf.io.gfile.exists(kept + "/options.json"))
+        tf.io.gfile.rmtree(kept)
+
+    def test_a_remote_file_in_the_way_is_a_user_error(self):
+        blocker = "ram://locks_test/blocker"
+        with tf.io.gfile.GFile(blocker, "w") as f:
+            f.write("x")
+        with self.assertRaisesRegex(UserError, f"^--output_dir {blocker} is a file, not a folder$"):
+            locks.FolderLock(blocker).acquire()
+        tf.io.gfile.remove(blocker)
+
+
 class DirectoryLockTest(tf.test.TestCase):
 
     def test_held_elsewhere_gives_false_at_once(self):
