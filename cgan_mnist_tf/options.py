@@ -46,6 +46,10 @@ class Options(common_options.SpeedOptions, common_options.DistributeOptions):
     diffaugment: str = option("translation,cutout", "dcgan_proj: DiffAugment of every image D "
                               "sees, real and generated: a comma-separated subset of color, "
                               "translation, cutout, or none.", TRAINING)
+    stackgan_consistency: float = option(
+        10.0, "stackgan: weight of the mean L1 distance between stage II's image shrunk to "
+        "16x16 and the stage-I image it redraws, in stage II's loss (0: the paper's loss, "
+        "under which stage II ignored its input and drew one digit per label).", TRAINING)
     dataset: str = option("mnist", "The digits to learn.", TRAINING, choices=data.DATASETS)
     data_dir: typing.Optional[str] = option(
         None, "A folder with the four MNIST IDX files (gzip or not) or mnist.npz, used instead "
@@ -90,6 +94,7 @@ def check(options):
     common_options.check_between(options, "eval_samples", 2, MAX_EVAL_SAMPLES)
     common_options.check_number(options, "lr", 0, low_open=True)
     common_options.check_number(options, "beta1", 0, 1)
+    common_options.check_number(options, "stackgan_consistency", 0)
 
 
 SMALL_DATA_KEYS = ("ema_decay", "loss", "diffaugment")
@@ -104,12 +109,16 @@ def small_data(options):
 
 
 def check_small_data(options, given):
-    """UserError for small-data options given to a faithful model or out of range."""
+    """UserError for small-data options given to a faithful model or out of range,
+    and for --stackgan_consistency given to another model."""
     faithful = options.model in models.FAITHFUL_MODELS or not options.conditional
     mixed = sorted(key for key in SMALL_DATA_KEYS if key in given)
     if faithful and mixed:
         raise UserError(f"--{', --'.join(mixed)}: only for --model dcgan_proj; the articles' "
                         "models (mlp, conv, stackgan, --noconditional) train as the articles do")
+    if "stackgan_consistency" in given and (options.model != "stackgan"
+                                            or not options.conditional):
+        raise UserError("--stackgan_consistency: only for --model stackgan")
     if not 0.0 <= options.ema_decay < 1.0:
         raise UserError(f"--ema_decay {options.ema_decay} must be in [0, 1)")
     try:
