@@ -238,7 +238,8 @@ class StackGAN(ConditionalGAN):
         batch_size = tf.shape(real_images)[0]
         noise = data[2] if len(data) > 2 else None
         if noise is None:
-            noise = dict(zip(NOISE_KEYS, self.sample_inputs(batch_size) + self.sample_inputs(batch_size)))
+            noise = dict(zip(NOISE_KEYS, self.sample_inputs(batch_size)
+                             + self.sample_inputs(batch_size)))
         share = distribute.replica_share(batch_size)
         reals = (stage1_images(real_images), real_images)
         # A wrong label for each real image: its own shifted by 1..num_classes-1.
@@ -258,7 +259,8 @@ class StackGAN(ConditionalGAN):
             d_loss = _scaled(tf.add_n(stage_d_losses), share)
             scaled = self.discriminator_optimizer.scale_loss(d_loss)
         variables = self.discriminator.trainable_variables
-        self.discriminator_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        self.discriminator_optimizer.apply_gradients(
+            zip(tape.gradient(scaled, variables), variables))
 
         # 2. Both generators: make each stage's D label fresh samples 1.
         with tf.GradientTape() as tape:

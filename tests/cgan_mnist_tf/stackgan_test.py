@@ -1,4 +1,4 @@
-"""--model stackgan: the two stages' shapes, the train step, exact resume, generate, eval, benchmark."""
+"""--model stackgan: the stages' shapes, the train step, exact resume, generate, eval, benchmark."""
 
 import contextlib
 import importlib.util
@@ -74,7 +74,8 @@ class StagesTest(tf.test.TestCase):
         self.assertNotAllClose(high, stage2([low, (y + 3) % 10], training=False))
         self.assertNotAllClose(high, stage2([low[::-1], y], training=False))
         for images in (low, high):
-            self.assertNotAllClose(discriminator([images, y]), discriminator([images, (y + 1) % 10]))
+            self.assertNotAllClose(discriminator([images, y]),
+                                   discriminator([images, (y + 1) % 10]))
 
     def test_matching_aware_loss(self):
         # bce(real, 1) + (bce(wrong, 0) + bce(fake, 0)) / 2; bce(0 logits) = log 2.
