@@ -5,10 +5,12 @@ and the model set) and scores it with `--mode eval`'s held-out judge: a
 classifier trained on real digits and scored on real digits it never saw. By
 default the judge learns from the real MNIST t10k split at
 ../shared/data/mnist-t10k (holding out a seeded 10%), so it has seen none of
-the GAN's training digits. Prints one table: conditional accuracy, Frechet
-distance and intra-class diversity in the judge's feature space, seconds per
-epoch (the whole train() call, start-up included, over the epochs), and the
-real held-out digits' row, the ceiling.
+the GAN's training digits; images of another size (conv's 32x32, stackgan's
+64x64) are resized to the judge's 28x28 (the table says so). Prints one
+table: conditional accuracy, Frechet distance and intra-class diversity in
+the judge's feature space, seconds per epoch (the whole train() call,
+start-up included, over the epochs), and the real held-out digits' row, the
+ceiling.
 
     python benchmarks/cgan_models_quality.py --models mlp,dcgan_proj --epochs 50
 """
@@ -25,6 +27,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from cgan_mnist_tf import classifier  # noqa: E402
 from cgan_mnist_tf import evaluate  # noqa: E402
 from cgan_mnist_tf import models  # noqa: E402
 from cgan_mnist_tf import train  # noqa: E402
@@ -33,6 +36,7 @@ from pix2pix_tf.common import files  # noqa: E402
 from pix2pix_tf.common.options import replace  # noqa: E402
 
 T10K_DIR = os.path.join(REPO, "..", "shared", "data", "mnist-t10k")
+JUDGE_SIZE = classifier.IMAGE_SIZE  # Images of other sizes are resized to it.
 COLUMNS = ("model", "conditional accuracy", "Frechet distance", "diversity", "s/epoch")
 
 
@@ -69,6 +73,14 @@ def run_model(model, args, judge_dir):
             "seconds_per_epoch": seconds / max(1, args.epochs), "metrics": metrics}
 
 
+def model_label(model):
+    """The table's name of `model`, with its image size when the judge sees them resized."""
+    size = models.image_shape(model)[0]
+    if size == JUDGE_SIZE:
+        return model
+    return f"{model} ({size}x{size}, judged at {JUDGE_SIZE}x{JUDGE_SIZE})"
+
+
 def table(rows):
     """The markdown table of the runs and, last, the real held-out digits' ceiling."""
     def cell(value, digits=3):
@@ -76,7 +88,7 @@ def table(rows):
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for row in rows:
         m = row["metrics"]
-        lines.append(f"| {row['model']} | {cell(m['conditional_accuracy'])} | "
+        lines.append(f"| {model_label(row['model'])} | {cell(m['conditional_accuracy'])} | "
                      f"{cell(m['frechet_distance'], 2)} | {cell(m['diversity'], 2)} | "
                      f"{cell(row['seconds_per_epoch'], 1)} |")
     if rows:

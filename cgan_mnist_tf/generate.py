@@ -101,7 +101,8 @@ def check_output(output):
 
 
 def generate(options):
-    """--mode generate: writes the grid to options.output and returns its path."""
+    """--mode generate: writes the grid to options.output and returns its path; with
+    --stage1 (stackgan), the stage-I grid of the same noise beside it (stage1_path)."""
     cgan_options.check(options)
     checkpoint_dir = options.checkpoint
     if not checkpoint_dir:
@@ -116,9 +117,23 @@ def generate(options):
     output = options.output or os.path.join(checkpoint_dir, "generated.png")
     check_output(output)
     make_grid = interpolation_grid if options.interpolate else label_grid
-    grid = make_grid(generator, model_options.conditional, model_options.latent_dim, labels,
-                     num, options.seed)
-    image_io.write_image(output, grid)
-    print(f"wrote {output} ({'interpolation' if options.interpolate else 'samples'} "
-          f"from {path})", flush=True)
+    stages = [(generator, output)]
+    if options.stage1:
+        if not (model_options.model == "stackgan" and model_options.conditional):
+            raise UserError(f"--stage1: {checkpoint_dir} is a {model_options.model} run; only "
+                            "--model stackgan has stage-I images")
+        # The same noise and labels through stage I alone: the rough digits stage II redrew.
+        stages.append((generator.get_layer(models.STAGE1_GENERATOR), stage1_path(output)))
+    for network, image_path in stages:
+        grid = make_grid(network, model_options.conditional, model_options.latent_dim, labels,
+                         num, options.seed)
+        image_io.write_image(image_path, grid)
+        print(f"wrote {image_path} ({'interpolation' if options.interpolate else 'samples'} "
+              f"from {path})", flush=True)
     return output
+
+
+def stage1_path(output):
+    """Where --stage1 writes the stage-I grid: OUTPUT's name with _stage1 before the extension."""
+    stem, ext = os.path.splitext(output)
+    return f"{stem}_stage1{ext}"

@@ -19,6 +19,16 @@ def generator_loss(fake_logits):
     return _bce(tf.ones_like(fake_logits), fake_logits)
 
 
+def matching_aware_discriminator_loss(real_logits, wrong_logits, fake_logits):
+    """StackGAN's (after GAN-INT-CLS): real images with their labels -> 1; real
+    images with a wrong label and generated ones -> 0, the two averaged:
+    bce(real, 1) + (bce(wrong, 0) + bce(fake, 0)) / 2. The wrong pairs teach D
+    the match of image and label, not only realism."""
+    wrong = _bce(tf.zeros_like(wrong_logits), wrong_logits)
+    fake = _bce(tf.zeros_like(fake_logits), fake_logits)
+    return _bce(tf.ones_like(real_logits), real_logits) + 0.5 * (wrong + fake)
+
+
 def mean_probability(logits):
     """D's mean belief that the images are real: D(x) or D(G(z))."""
     return tf.reduce_mean(tf.sigmoid(logits))

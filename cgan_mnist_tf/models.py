@@ -10,20 +10,26 @@ from keras import ops
 
 from cgan_mnist_tf.data import NUM_CLASSES
 
-MODELS = ("mlp", "conv", "dcgan_proj")
-# The articles' models; the others are this project's small-data models.
-FAITHFUL_MODELS = ("mlp", "conv")
+MODELS = ("mlp", "conv", "dcgan_proj", "stackgan")
+# The articles' models (StackGAN's recipe is the article's too); the others are
+# this project's small-data models.
+FAITHFUL_MODELS = ("mlp", "conv", "stackgan")
 MNIST_SHAPE = (28, 28, 1)
 CONV_SHAPE = (32, 32, 1)
 # FLOP of a training step per weight of both networks, per image of the batch
 # (latent_dim 100; "gan": the plain GAN): what --mixed_precision auto weighs
 # (common.precision.MIN_BF16_FLOPS_PER_WEIGHT). Counted by cgan_mnist_tf.bench's
 # FLOP count over count_params(); models_test checks them against it.
-STEP_FLOPS_PER_WEIGHT_PER_IMAGE = {"mlp": 11.0, "conv": 180.0, "dcgan_proj": 137.0, "gan": 10.0}
+STEP_FLOPS_PER_WEIGHT_PER_IMAGE = {"mlp": 11.0, "conv": 180.0, "dcgan_proj": 137.0, "stackgan": 592.0,
+                                   "gan": 10.0}
+STAGE1_SHAPE = (16, 16, 1)  # StackGAN's stage I draws these...
+STACKGAN_SHAPE = (64, 64, 1)  # ...and its stage II these, from them.
+STAGE1_GENERATOR = "stage1_generator"
+STAGE2_GENERATOR = "stage2_generator"
 
 
 def image_shape(model):
-    return CONV_SHAPE if model == "conv" else MNIST_SHAPE
+    return {"conv": CONV_SHAPE, "stackgan": STACKGAN_SHAPE}.get(model, MNIST_SHAPE)
 
 
 def _label_embedding(num_classes):
@@ -173,6 +179,131 @@ def projection_discriminator(num_classes=NUM_CLASSES, width=32):
     return keras.Model([image, y], unconditional + projection, name="projection_discriminator")
 
 
+def stage1_generator(latent_dim=100, num_classes=NUM_CLASSES, width=16, embedding_dim=16,
+                     sync_batchnorm=False):
+    """StackGAN's stage I, 16x16: the rough shape of the digit from label and noise.
+
+    [z, embedding(y)] -> dense 4x4x(4w) -> BN, ReLU -> (upsample, conv3, BN, ReLU) to
+    8x8x(2w), 16x16xw -> conv3 1 -> tanh: the paper's upsampling blocks (nearest
+    upsampling, 3x3 convolution), the label where the paper puts the text: at the input.
+    """
+    z = keras.Input((latent_dim,), name="z")
+    y = keras.Input((), dtype="int32", name="label")
+    label = layers.Embedding(num_classes, embedding_dim,
+                             embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0))(y)
+    x = layers.Dense(4 * 4 * 4 * width, use_bias=False)(layers.Concatenate()([z, label]))
+    x = layers.Reshape((4, 4, 4 * width))(x)
+    x = layers.ReLU()(_batch_norm(sync_batchnorm)(x))
+    for filters in (2 * width, width):
+        x = layers.UpSampling2D()(x)
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = layers.ReLU()(_batch_norm(sync_batchnorm)(x))
+    images = layers.Conv2D(1, 3, padding="same", activation="tanh", dtype="float32")(x)
+    return keras.Model([z, y], images, name=STAGE1_GENERATOR)
+
+
+def _residual_block(x, sync_batchnorm):
+    """x + (conv3, BN, ReLU, conv3, BN)(x), then ReLU: the paper's stage-II residual block."""
+    channels = x.shape[-1]
+    h = layers.Conv2D(channels, 3, padding="same", use_bias=False)(x)
+    h = layers.ReLU()(_batch_norm(sync_batchnorm)(h))
+    h = layers.Conv2D(channels, 3, padding="same", use_bias=False)(h)
+    return layers.ReLU()(layers.Add()([x, _batch_norm(sync_batchnorm)(h)]))
+
+
+def stage2_generator(num_classes=NUM_CLASSES, width=16, embedding_dim=16, residual_blocks=2,
+                     sync_batchnorm=False):
+    """StackGAN's stage II, 16x16 -> 64x64: redraws the stage-I digit with detail.
+
+    Encoder: stage-I image -> conv3 w (16x16), ReLU -> conv4/2 4w (8x8), BN, ReLU.
+    Joined: embedding(y) copied to every 8x8 position and concatenated, conv3 4w,
+    BN, ReLU, then `residual_blocks` residual blocks. Decoder: (upsample, conv3,
+    BN, ReLU) to 16x16x(2w), 32x32xw, 64x64x(w/2) -> conv3 1 -> tanh. No noise:
+    as in the paper, stage II's randomness is the stage-I image's.
+    """
+    low = keras.Input(STAGE1_SHAPE, name="stage1_image")
+    y = keras.Input((), dtype="int32", name="label")
+    x = layers.ReLU()(layers.Conv2D(width, 3, padding="same")(low))
+    x = layers.Conv2D(4 * width, 4, 2, padding="same", use_bias=False)(x)
+    x = layers.ReLU()(_batch_norm(sync_batchnorm)(x))
+    label = layers.Embedding(num_classes, embedding_dim,
+                             embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0))(y)
+    label_maps = label[:, None, None, :] * ops.ones_like(x[..., :1])
+    x = layers.Concatenate()([x, ops.cast(label_maps, x.dtype)])
+    x = layers.Conv2D(4 * width, 3, padding="same", use_bias=False)(x)
+    x = layers.ReLU()(_batch_norm(sync_batchnorm)(x))
+    for _ in range(residual_blocks):
+        x = _residual_block(x, sync_batchnorm)
+    for filters in (2 * width, width, width // 2):
+        x = layers.UpSampling2D()(x)
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = layers.ReLU()(_batch_norm(sync_batchnorm)(x))
+    images = layers.Conv2D(1, 3, padding="same", activation="tanh", dtype="float32")(x)
+    return keras.Model([low, y], images, name=STAGE2_GENERATOR)
+
+
+def stackgan_generator(latent_dim=100, num_classes=NUM_CLASSES, sync_batchnorm=False):
+    """[z, y] -> stage I (16x16) -> stage II with y again -> 64x64: what sampling draws.
+
+    The stages are its layers STAGE1_GENERATOR and STAGE2_GENERATOR.
+    """
+    z = keras.Input((latent_dim,), name="z")
+    y = keras.Input((), dtype="int32", name="label")
+    stage1 = stage1_generator(latent_dim, num_classes, sync_batchnorm=sync_batchnorm)
+    stage2 = stage2_generator(num_classes, sync_batchnorm=sync_batchnorm)
+    return keras.Model([z, y], stage2([stage1([z, y]), y]), name="stackgan_generator")
+
+
+def stage_discriminator(shape, filters, num_classes=NUM_CLASSES, embedding_dim=16,
+                        sync_batchnorm=False, name="stage_discriminator"):
+    """A StackGAN stage's discriminator, down to 4x4 then joined to the label:
+
+    image -> conv4/2 for each of `filters` (LeakyReLU 0.2, BN after the first)
+    -> 4x4 -> embedding(y) copied to every position and concatenated -> conv1
+    filters[-1], BN, LeakyReLU -> conv4 valid -> logit. The paper's
+    discriminator: the condition joins the image features at the lowest
+    resolution.
+    """
+    image = keras.Input(shape, name="image")
+    y = keras.Input((), dtype="int32", name="label")
+    x = image
+    for i, channels in enumerate(filters):
+        x = layers.Conv2D(channels, 4, 2, padding="same", use_bias=i == 0)(x)
+        if i:  # As in DCGAN, no batch norm on the input layer.
+            x = _batch_norm(sync_batchnorm)(x)
+        x = layers.LeakyReLU(0.2)(x)
+    label = layers.Embedding(num_classes, embedding_dim,
+                             embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0))(y)
+    label_maps = label[:, None, None, :] * ops.ones_like(x[..., :1])
+    x = layers.Concatenate()([x, ops.cast(label_maps, x.dtype)])
+    x = layers.Conv2D(filters[-1], 1, use_bias=False)(x)
+    x = layers.LeakyReLU(0.2)(_batch_norm(sync_batchnorm)(x))
+    logit = layers.Conv2D(1, 4, padding="valid", dtype="float32")(x)
+    return keras.Model([image, y], layers.Flatten(dtype="float32")(logit), name=name)
+
+
+class StackDiscriminator(keras.Model):
+    """Both stages' discriminators as one model (one checkpoint entry, one
+    optimizer): called on [image, label], the image's size picks the stage."""
+
+    def __init__(self, num_classes=NUM_CLASSES, width=16, sync_batchnorm=False, **kwargs):
+        super().__init__(name="stackgan_discriminator", **kwargs)
+        # 16x16 -> 8x8 -> 4x4; 64x64 -> 32 -> 16 -> 8 -> 4.
+        self.stage1 = stage_discriminator(STAGE1_SHAPE, (2 * width, 4 * width), num_classes,
+                                          sync_batchnorm=sync_batchnorm,
+                                          name="stage1_discriminator")
+        self.stage2 = stage_discriminator(STACKGAN_SHAPE, (width, 2 * width, 4 * width,
+                                                           8 * width), num_classes,
+                                          sync_batchnorm=sync_batchnorm,
+                                          name="stage2_discriminator")
+        self.built = True
+
+    def call(self, inputs, training=False):
+        image = inputs[0]
+        stage = self.stage1 if image.shape[1] == STAGE1_SHAPE[0] else self.stage2
+        return stage(inputs, training=training)
+
+
 def gan_generator(latent_dim=100, sync_batchnorm=False):
     """The plain GAN: z -> 256 -> 512 -> 1024 (batch norm, momentum 0.8) -> 784 -> tanh."""
     z = keras.Input((latent_dim,), name="z")
@@ -212,6 +343,9 @@ def build(model="mlp", conditional=True, latent_dim=100, dropout=True, sync_batc
                 conv_discriminator(sync_batchnorm=sync))
     if model == "dcgan_proj":
         return (dcgan_proj_generator(latent_dim, sync_batchnorm=sync), projection_discriminator())
+    if model == "stackgan":
+        return (stackgan_generator(latent_dim, sync_batchnorm=sync),
+                StackDiscriminator(sync_batchnorm=sync))
     raise ValueError(f"unknown model {model!r}; expected one of {MODELS}")
 
 

@@ -30,9 +30,10 @@ class Options(common_options.SpeedOptions, common_options.DistributeOptions):
         None, "Folder of the run (train) or of metrics.json (eval).", RUN)
     checkpoint: typing.Optional[str] = option(
         None, "A run's folder: resume it (train) or use its generator.", RUN)
-    model: str = option("mlp", "mlp (28x28) or conv (DCGAN, 32x32), the articles' models; or "
-                        "dcgan_proj (28x28), a DCGAN generator against a projection "
-                        "discriminator for small data.", MODEL, choices=models.MODELS)
+    model: str = option("mlp", "mlp (28x28), conv (DCGAN, 32x32) or stackgan (16x16 then "
+                        "64x64, two stages), the articles' models; or dcgan_proj (28x28), a "
+                        "DCGAN generator against a projection discriminator for small data.",
+                        MODEL, choices=models.MODELS)
     conditional: bool = option(True, "Condition on the label; --noconditional trains the plain "
                                "MLP GAN.", MODEL)
     latent_dim: int = option(100, "Size of the noise z.", MODEL)
@@ -45,6 +46,10 @@ class Options(common_options.SpeedOptions, common_options.DistributeOptions):
     diffaugment: str = option("translation,cutout", "dcgan_proj: DiffAugment of every image D "
                               "sees, real and generated: a comma-separated subset of color, "
                               "translation, cutout, or none.", TRAINING)
+    stackgan_consistency: float = option(
+        10.0, "stackgan: weight of the mean L1 distance between stage II's image shrunk to "
+        "16x16 and the stage-I image it redraws, in stage II's loss (0: the paper's loss, "
+        "under which stage II ignored its input and drew one digit per label).", TRAINING)
     dataset: str = option("mnist", "The digits to learn.", TRAINING, choices=data.DATASETS)
     data_dir: typing.Optional[str] = option(
         None, "A folder with the four MNIST IDX files (gzip or not) or mnist.npz, used instead "
@@ -63,6 +68,8 @@ class Options(common_options.SpeedOptions, common_options.DistributeOptions):
     output: typing.Optional[str] = option(
         None, "generate: the PNG to write (default CHECKPOINT/generated.png).", RUN)
     interpolate: bool = option(False, "generate: walk z between two points for each label.", RUN)
+    stage1: bool = option(False, "generate, stackgan: also write the stage-I (16x16) images of the "
+                          "same noise, as OUTPUT_stage1.png beside the 64x64 grid.", RUN)
     eval_samples: int = option(100, f"eval: generated images per class, 2 to {MAX_EVAL_SAMPLES}.",
                                RUN)
     classifier_epochs: int = option(3, "eval: epochs of the classifier (trained once, cached).",
@@ -87,6 +94,7 @@ def check(options):
     common_options.check_between(options, "eval_samples", 2, MAX_EVAL_SAMPLES)
     common_options.check_number(options, "lr", 0, low_open=True)
     common_options.check_number(options, "beta1", 0, 1)
+    common_options.check_number(options, "stackgan_consistency", 0)
 
 
 SMALL_DATA_KEYS = ("ema_decay", "loss", "diffaugment")
@@ -101,12 +109,16 @@ def small_data(options):
 
 
 def check_small_data(options, given):
-    """UserError for small-data options given to a faithful model or out of range."""
+    """UserError for small-data options given to a faithful model or out of range,
+    and for --stackgan_consistency given to another model."""
     faithful = options.model in models.FAITHFUL_MODELS or not options.conditional
     mixed = sorted(key for key in SMALL_DATA_KEYS if key in given)
     if faithful and mixed:
         raise UserError(f"--{', --'.join(mixed)}: only for --model dcgan_proj; the articles' "
-                        "models (mlp, conv, --noconditional) train as the articles do")
+                        "models (mlp, conv, stackgan, --noconditional) train as the articles do")
+    if "stackgan_consistency" in given and (options.model != "stackgan"
+                                            or not options.conditional):
+        raise UserError("--stackgan_consistency: only for --model stackgan")
     if not 0.0 <= options.ema_decay < 1.0:
         raise UserError(f"--ema_decay {options.ema_decay} must be in [0, 1)")
     try:

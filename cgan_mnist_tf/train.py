@@ -64,7 +64,8 @@ def build_gan(options, sync_batchnorm=False, dropout=True, steps_per_execution=N
     with precision.dtype_policy(dtype):
         gan = gan_lib.build_gan(options.model, options.conditional, options.latent_dim,
                                 *cgan_options.small_data(options), dropout=dropout,
-                                sync_batchnorm=sync_batchnorm)
+                                sync_batchnorm=sync_batchnorm,
+                                stackgan_consistency=options.stackgan_consistency)
     gan.compile(*(precision.wrap_optimizer(optimizer, dtype) for optimizer in
                   gan_lib.make_optimizers(options.lr, options.beta1, options.fused_optimizer)),
                 jit_compile=speed.used(options, "jit_compile"),
