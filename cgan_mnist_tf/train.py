@@ -43,9 +43,13 @@ GIF_NAME = "samples.gif"
 STEPS_PER_CALL = 32
 
 
-def steps_per_call(options):
+def steps_per_call(options, replicas=1):
     """Steps per fit() call: STEPS_PER_CALL, or fewer so that every sample grid
-    falls in a call of its own."""
+    falls in a call of its own; one with several replicas, where Keras 3.15's
+    multi-step loop over a distributed iterator fails ("You must feed a value
+    for placeholder tensor ... while/cond/Placeholder")."""
+    if replicas > 1:
+        return 1
     return max(1, min(STEPS_PER_CALL, options.sample_interval))
 
 
@@ -69,7 +73,8 @@ def build_gan(options, sync_batchnorm=False, dropout=True, steps_per_execution=N
     gan.compile(*(precision.wrap_optimizer(optimizer, dtype) for optimizer in
                   gan_lib.make_optimizers(options.lr, options.beta1, options.fused_optimizer)),
                 jit_compile=speed.used(options, "jit_compile"),
-                steps_per_execution=steps_per_execution or steps_per_call(options))
+                steps_per_execution=steps_per_execution or steps_per_call(
+                    options, tf.distribute.get_strategy().num_replicas_in_sync))
     gan_lib.build_optimizers(gan)
     return gan
 
