@@ -215,6 +215,7 @@ class TrainResult:
 def build(options, strategy, num_images):
     """The Run of `options` on `strategy` over `num_images` training images."""
     distribute.check_batch_size(options.batch_size, strategy, options.strategy)
+    distribute.check_jit_compile(speed.used(options, "jit_compile"), strategy, options.strategy)
     worker = distribute.input_shard(strategy)
     replicas = strategy.num_replicas_in_sync
     if worker[1] > 1 and options.batch_size % replicas:

@@ -126,6 +126,18 @@ def check_batch_size(batch_size, strategy, strategy_name):
                         "replicas, and each needs at least one image")
 
 
+def check_jit_compile(jit_compile, strategy, strategy_name):
+    """UserError for --jit_compile with several replicas: the train step runs
+    inside strategy.run, and XLA cannot compile a function that reads
+    variables mirrored on other devices ("Trying to access resource ...
+    located in device CPU:1 from device CPU:0", seen with 2 logical CPUs)."""
+    replicas = strategy.num_replicas_in_sync
+    if jit_compile and replicas > 1:
+        raise UserError(f"--jit_compile needs a single replica; --strategy {strategy_name} "
+                        f"has {replicas} (use --nojit_compile): XLA cannot compile a step "
+                        "whose variables are mirrored on other devices")
+
+
 def distribute_dataset(strategy, dataset):
     """Batches of the global batch size -> per-replica parts of each batch.
 

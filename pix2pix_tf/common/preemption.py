@@ -48,7 +48,7 @@ class ClusterStop:
 
     def __init__(self, strategy, requests):
         self.requests = requests
-        self.requested = None
+        self._agreed = None  # The cluster's stop signal, once agreed.
         self._handler = None
         if distribute.task(strategy)[0] is not None:
             # The handler saves at its agreed step through save_fn, then calls
@@ -80,23 +80,26 @@ class ClusterStop:
         name = self.requests.requested
         if name is None:
             name = context.context().get_config_key_value(SIGNAL_KEY)
-        self.requested = name
+        self._agreed = name
+
+    @property
+    def requested(self):
+        """The name of the signal that stops the run, or None: in a cluster,
+        once every worker has reached the agreed step (see after_step)."""
+        return self.requests.requested if self._handler is None else self._agreed
 
     def after_step(self):
         """Call on every worker after every step: the signal name once the
         run must save and stop (at the same step on every worker), else None."""
-        if self._handler is None:
-            self.requested = self.requests.requested
-        elif self.requested is None:
+        if self._handler is not None and self._agreed is None:
             self._handler.save_checkpoint_if_preempted()
         return self.requested
 
     def close(self):
         """Stops the handler's watcher threads (its __del__ would, but the
         threads hold references to it)."""
-        if self._handler is not None and self.requested is None:
+        if self._handler is not None and self._agreed is None:
             self._handler.__del__()
-        self._handler = None
 
     def __enter__(self):
         return self

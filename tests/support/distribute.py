@@ -143,13 +143,18 @@ class Cluster:
 
     def wait_for(self, index, text):
         """Waits until worker `index` printed `text`; AssertionError if it ends first."""
+        self.wait_until(index, lambda: text in self.logs()[index], f"printed {text!r}")
+
+    def wait_until(self, index, condition, what):
+        """Waits until condition() holds while worker `index` runs; AssertionError
+        (saying `what` never happened) if the worker ends first or on timeout."""
         while time.time() < self.deadline:
-            if text in self.logs()[index]:
+            if condition():
                 return
             if self.processes[index].poll() is not None:
                 break
             time.sleep(0.1)
-        raise AssertionError(f"worker {index} never printed {text!r}:\n" + self.logs()[index])
+        raise AssertionError(f"worker {index} never {what}:\n" + self.logs()[index])
 
     def wait(self):
         """Waits for every worker to end (AssertionError after the timeout); their logs."""
