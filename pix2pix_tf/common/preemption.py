@@ -32,6 +32,10 @@ from tensorflow.python.eager import context  # The coordination service's key-va
 
 from pix2pix_tf.common import distribute
 
+# Where TensorFlow's handler only logs a warning and never stops a run
+# (TF 2.21: CPU-only and TPU VMs of Google Compute Engine).
+INERT_PLATFORMS = ("GCE_CPU", "GCE_TPU")
+
 # The name of the signal that stopped the cluster, set by the worker that got
 # it, for the other workers' status (128 + signal) and messages.
 SIGNAL_KEY = "pix2pix_tf/stop_signal"
@@ -63,6 +67,11 @@ class ClusterStop:
                 max_to_keep=1)
             self._handler = tf.distribute.experimental.PreemptionCheckpointHandler(
                 strategy.cluster_resolver, manager, termination_config=config)
+            if self._handler._platform_device.name in INERT_PLATFORMS:
+                # It does nothing there: the worker signalled stops alone, as
+                # without a cluster (the others then wait in their next step).
+                self._handler.__del__()
+                self._handler = None
 
     def _signalled(self):
         """The handler's termination watcher (polled every second, off the main thread)."""
