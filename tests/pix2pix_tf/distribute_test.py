@@ -260,6 +260,27 @@ class MultiWorkerTest(tf.test.TestCase):
         assert_same_weights(self, chief, worker)
         weights_in_checkpoint(self, chief_dir, chief)
 
+    def test_a_bad_file_in_one_shard_stops_both_workers_before_anything_is_written(self):
+        input_dir = testing.write_pairs(os.path.join(self.tmp, "pairs"), count=4)
+        bad = os.path.join(input_dir, "4.png")  # In worker 1's shard (2.png, 4.png).
+        with open(bad, "rb") as f:
+            content = f.read()
+        with open(bad, "wb") as f:
+            f.write(content[:len(content) // 2])
+        output_dir = os.path.join(self.tmp, "run")
+        cluster = distribute_testing.Cluster(self, self.tmp, "bad", "pix2pix_tf.main", [
+            ["--mode", "train", "--strategy", "multi_worker", *TINY, "--input_dir", input_dir,
+             "--output_dir", output_dir, "--batch_size", "2", "--max_steps", "2"]
+            for _ in range(2)])
+        logs = cluster.wait()
+        self.assertEqual(cluster.returncodes(), [2, 2], "\n".join(logs))
+        errors = [[line for line in log.splitlines() if line.startswith("error: ")] for log in logs]
+        self.assertLen(errors[0], 1, logs[0])
+        self.assertLen(errors[1], 1, logs[1])
+        self.assertRegex(errors[1][0], r"^error: \S*pairs/4\.png is not a decodable image")
+        self.assertRegex(errors[0][0], r"^error: worker 1: \S*pairs/4\.png is not a decodable image")
+        self.assertFalse(os.path.exists(output_dir))
+
     def test_sigterm_to_one_worker_stops_both_at_one_step_and_the_run_resumes_there(self):
         # One epoch of 30 steps (each worker 30 of the 60 images, one per
         # step): each new epoch's dataset makes the workers optimise their
