@@ -131,14 +131,16 @@ class EpochProgress(keras.callbacks.ProgbarLogger):
 
 
 class StopOnRequest(keras.callbacks.Callback):
-    """Ends fit() after the current step once `stop` (a StopRequests) was requested."""
+    """Ends fit() after the current step once `stop` (a preemption.ClusterStop)
+    says so: after a signal to this process or, in a cluster, to any worker
+    (every worker then stops after the same step)."""
 
     def __init__(self, stop):
         super().__init__()
         self.stop = stop
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.stop.requested:
+        if self.stop.after_step():
             self.model.stop_training = True
 
 

@@ -27,6 +27,7 @@ from pix2pix_tf.common import checkpoints
 from pix2pix_tf.common import distribute
 from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common import precision
+from pix2pix_tf.common import preemption
 from pix2pix_tf.common import speed
 from pix2pix_tf.common import threads
 from pix2pix_tf.common.errors import UserError
@@ -83,11 +84,7 @@ def check(options, strategy):
     """UserError for options that cannot train on `strategy`."""
     cgan_options.check(options)
     distribute.check_batch_size(options.batch_size, strategy, options.strategy)
-    if speed.used(options, "jit_compile") and strategy.num_replicas_in_sync > 1:
-        # Keras compiles strategy.run itself, over every replica's device,
-        # which XLA cannot do ("Trying to access resource ... located in device").
-        raise UserError(f"--jit_compile needs a single replica; --strategy {options.strategy} "
-                        f"has {strategy.num_replicas_in_sync} (use --nojit_compile)")
+    distribute.check_jit_compile(speed.used(options, "jit_compile"), strategy, options.strategy)
 
 
 def run_state(options):
@@ -223,8 +220,9 @@ def train(options, given=(), strategy=None):
 
 def fit(gan, digits, options, strategy, state, checkpoint, writer, samples_dir, chief, log):
     """Keras' fit() from the run's step to --epochs, with samples, summaries,
-    a checkpoint every epoch and Ctrl-C / SIGTERM handling; returns the
-    stopping signal's name, or None.
+    a checkpoint every epoch and Ctrl-C / SIGTERM handling (in a cluster, a
+    signal to any worker stops every worker after the same step; train()
+    then saves on all); returns the stopping signal's name, or None.
 
     Each epoch's order is a function of (seed, epoch), and a run stopped in
     the middle of an epoch goes on from its next batch, so the batches are
@@ -249,7 +247,8 @@ def fit(gan, digits, options, strategy, state, checkpoint, writer, samples_dir, 
         return distribute.distribute_dataset(strategy, dataset)
 
     _, fixed_labels = callbacks.fixed_inputs(options.latent_dim, options.seed)
-    with checkpoints.StopRequests() as stop:
+    with checkpoints.StopRequests() as requests, \
+            preemption.ClusterStop(strategy, requests) as stop:
         run_callbacks = [callbacks.StopOnNonFinite(gan.nonfinite, checkpoint.output_dir),
                          callbacks.StopOnRequest(stop)]
         samples = None

@@ -176,18 +176,31 @@ def epoch_order(paths, seed, epoch):
     return [paths[i] for i in rng.permutation(len(paths))]
 
 
+def shard(paths, index, count):
+    """Worker `index`'s share of `paths` among `count` workers: every
+    count-th file, from its index on. Each worker reads and decodes only
+    these; one worker (count 1) has them all."""
+    return list(paths[index::count])
+
+
 def training_dataset(paths, *, seed, epoch, skip_batches, batch_size, which_direction,
-                     lab_colorization, scale_size, crop_size, flip, cache=None):
+                     lab_colorization, scale_size, crop_size, flip, cache=None,
+                     worker=(0, 1)):
     """Batches (inputs, targets) of one training epoch, skipping the first
     `skip_batches` batches (resuming in the middle of an epoch).
 
-    `cache`, a DecodedImages of `paths`, replaces reading and decoding the
-    files; the images, and so the batches, are the same.
+    `worker`, (index, count) of the workers of a cluster: the batches are
+    made of this worker's shard() of `paths` only, each epoch in its own
+    order. `cache`, a DecodedImages of those files, replaces reading and
+    decoding them; the images, and so the batches, are the same.
     """
-    ordered = epoch_order(paths, seed, epoch)[skip_batches * batch_size:]
-    # Element i of epoch e jitters with seed (seed, e * N + i): deterministic per run.
-    first = epoch * len(paths) + skip_batches * batch_size
-    ids = np.arange(first, first + len(ordered), dtype=np.int64)
+    index, count = worker
+    ordered = epoch_order(shard(paths, index, count), seed, epoch)[skip_batches * batch_size:]
+    # Element i of a worker's epoch e jitters with seed (seed, e * N + i * count + index):
+    # deterministic per run, different on each worker (one worker: e * N + i).
+    first = skip_batches * batch_size
+    ids = (epoch * len(paths) + np.arange(first, first + len(ordered), dtype=np.int64) * count
+           + index)
 
     def load(example_id, source):
         image = cache.image(source) if cache is not None else decode(source)

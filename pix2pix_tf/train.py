@@ -18,8 +18,8 @@ import keras
 import tensorflow as tf
 
 from pix2pix_tf import data, display, gan, options as pix2pix_options, report
-from pix2pix_tf.common import (checkpoints, distribute, optimizers, precision, progress, speed,
-                               threads)
+from pix2pix_tf.common import (checkpoints, distribute, optimizers, precision, preemption,
+                               progress, speed, threads)
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import load_options, merge_saved_options, replace, save_options
 
@@ -127,11 +127,13 @@ class Summaries:
             self.losses.write_plot(report.LOSS_PANELS)
 
 
-def prepare(options, given=(), log=print):
+def prepare(options, given=(), log=print, strategy=None):
     """Checks the options and the data before anything is written.
 
     `given` names the options set on the command line: when resuming, the
     model-defining ones must agree with the checkpoint's options.json.
+    Under a multi-worker `strategy` each worker decodes only its shard of the
+    files, and all stop with a UserError if one found a bad file.
     Returns (options with the checkpoint's model options merged in, image paths).
     """
     if options.checkpoint:
@@ -149,9 +151,32 @@ def prepare(options, given=(), log=print):
     paths = data.list_image_files(options.input_dir)
     # Every file decoded now: a truncated one would stop the run later, after
     # options.json and checkpoints were written.
-    options = replace(options, image_aspect=data.check_image_files(
-        paths, paired=not options.lab_colorization, decode=True))
-    return options, paths
+    aspect = _check_shard(paths, options, strategy or tf.distribute.get_strategy())
+    return replace(options, image_aspect=aspect), paths
+
+
+def _check_shard(paths, options, strategy):
+    """check_image_files of this worker's shard of `paths` (all of them on one
+    worker); in a cluster every worker waits for the others' verdicts, so that
+    a bad file anywhere stops every worker before the chief writes. The image
+    aspect is the median of the shard's files."""
+    index, count = distribute.input_shard(strategy)
+    paired = not options.lab_colorization
+    if count == 1:
+        return data.check_image_files(paths, paired=paired, decode=True)
+    aspect, problem = None, ""
+    try:
+        aspect = data.check_image_files(data.shard(paths, index, count), paired=paired,
+                                        decode=True)
+    except UserError as e:
+        problem = str(e)
+    problems = distribute.all_workers(strategy, "pix2pix_tf/input_check", problem)
+    if problem:
+        raise UserError(problem)
+    others = [f"worker {i}: {text}" for i, text in enumerate(problems) if text]
+    if others:
+        raise UserError("; ".join(others))
+    return aspect
 
 
 @dataclasses.dataclass
@@ -165,6 +190,7 @@ class Run:
     checkpoint: checkpoints.RunCheckpoint
     checkpoint_dir: str
     chief: bool
+    worker: typing.Tuple[int, int]  # (index, count) of the workers reading their own shards.
     steps_per_epoch: int
     max_steps: typing.Optional[int]  # None: until stopped, the reference's default.
 
@@ -189,6 +215,14 @@ class TrainResult:
 def build(options, strategy, num_images):
     """The Run of `options` on `strategy` over `num_images` training images."""
     distribute.check_batch_size(options.batch_size, strategy, options.strategy)
+    distribute.check_jit_compile(speed.used(options, "jit_compile"), strategy, options.strategy)
+    worker = distribute.input_shard(strategy)
+    replicas = strategy.num_replicas_in_sync
+    if worker[1] > 1 and options.batch_size % replicas:
+        # Each worker batches its own shard: every replica gets the same share.
+        raise UserError(f"--batch_size {options.batch_size} does not divide over the {replicas} "
+                        f"replicas of --strategy {options.strategy}: each worker batches its "
+                        "own files, the same number per replica")
     keras.utils.set_random_seed(options.seed)
     with strategy.scope():
         sync = options.sync_batchnorm and strategy.num_replicas_in_sync > 1
@@ -198,7 +232,8 @@ def build(options, strategy, num_images):
     # Several replicas (or a TPU) need whole global batches: the last, partial
     # batch of each epoch is left out.
     if distribute.needs_full_batches(strategy):
-        steps_per_epoch = num_images // options.batch_size
+        # Every worker takes as many steps, from the smallest shard.
+        steps_per_epoch = (num_images // worker[1]) // (options.batch_size // worker[1])
         if steps_per_epoch == 0:
             raise UserError(f"--batch_size {options.batch_size} is more than the {num_images} "
                             f"images of --input_dir {options.input_dir}")
@@ -212,7 +247,7 @@ def build(options, strategy, num_images):
         max_steps = None
     return Run(options, strategy, model, global_step,
                run_checkpoint(model, checkpoint_dir, global_step), checkpoint_dir,
-               distribute.is_chief(strategy), steps_per_epoch, max_steps)
+               distribute.is_chief(strategy), worker, steps_per_epoch, max_steps)
 
 
 def restore(run, log=print):
@@ -227,14 +262,28 @@ def restore(run, log=print):
 
 
 def epoch_batches(run, paths, cache, step):
-    """The batches of the epoch that holds `step`, from that step on."""
+    """The batches of the epoch that holds `step`, from that step on; in a
+    cluster, each worker's from its own shard of `paths`."""
     options = run.options
-    batches = data.training_dataset(
-        paths, seed=options.seed, epoch=step // run.steps_per_epoch,
-        skip_batches=step % run.steps_per_epoch, batch_size=options.batch_size,
-        which_direction=options.which_direction, lab_colorization=options.lab_colorization,
-        scale_size=pix2pix_options.scale_size(options), crop_size=options.crop_size,
-        flip=options.flip, cache=cache)
+    epoch, skip = divmod(step, run.steps_per_epoch)
+
+    def batches_of(batch_size, skip_batches, worker=(0, 1)):
+        return data.training_dataset(
+            paths, seed=options.seed, epoch=epoch, skip_batches=skip_batches,
+            batch_size=batch_size, which_direction=options.which_direction,
+            lab_colorization=options.lab_colorization,
+            scale_size=pix2pix_options.scale_size(options), crop_size=options.crop_size,
+            flip=options.flip, cache=cache, worker=worker)
+
+    if run.worker[1] > 1:
+        def worker_batches(per_replica_batch_size, local_replicas):
+            # Each step takes `local_replicas` consecutive batches, one per replica.
+            batches = batches_of(per_replica_batch_size(options.batch_size),
+                                 skip * local_replicas, run.worker)
+            return batches.take((run.steps_per_epoch - skip) * local_replicas)
+
+        return distribute.distribute_worker_datasets(run.strategy, worker_batches)
+    batches = batches_of(options.batch_size, skip)
     if distribute.needs_full_batches(run.strategy):
         batches = batches.rebatch(options.batch_size, drop_remainder=True)
     return distribute.distribute_dataset(run.strategy, batches)
@@ -249,9 +298,11 @@ def loop(run, paths, log=print):
     step = first_step = int(run.global_step.numpy())
     summaries = Summaries(run.model, options, run.strategy, write_files=run.chief,
                           start_step=step)
-    cache = data.DecodedImages(paths) if options.cache_used else None
+    own_paths = data.shard(paths, *run.worker)  # What this worker reads.
+    cache = data.DecodedImages(own_paths) if options.cache_used else None
     meter = Progress(run, log)
-    with checkpoints.StopRequests() as stop:
+    with checkpoints.StopRequests() as requests, \
+            preemption.ClusterStop(run.strategy, requests) as stop:
         while run.max_steps is None or step < run.max_steps:
             try:
                 for batch in epoch_batches(run, paths, cache, step):
@@ -268,17 +319,19 @@ def loop(run, paths, log=print):
                     meter.step(step, logs, show=show)
                     if _every(step, options.save_freq, False):
                         run.save(step)
-                    if stop.requested:
+                    # In a cluster: the same step on every worker, whichever got the signal.
+                    stopped = stop.after_step()
+                    if stopped:
                         summaries.plot_losses()
-                        log(f"stopped by {stop.requested} at step {step}; saved {run.save(step)}; "
+                        log(f"stopped by {stopped} at step {step}; saved {run.save(step)}; "
                             f"resume with --checkpoint {options.output_dir}")
-                        return step, stop.requested
+                        return step, stopped
                     if last:
                         break
             except tf.errors.InvalidArgumentError as e:
                 if step > first_step:
                     run.save(step)  # Keep what was trained before the bad file came up.
-                raise data.undecodable_error(paths, e) from e
+                raise data.undecodable_error(own_paths, e) from e
     summaries.plot_losses()
     return step, None
 
@@ -307,8 +360,10 @@ def train(options, given=(), log=print):
         log(line)
     if not threads_set:
         log("--intra_op_threads/--inter_op_threads ignored: TensorFlow is already running")
-    options, paths = prepare(options, given, log)
-    use_cache, cache_line = speed.cache_decision(options.cache, data.decoded_bytes(paths))
+    options, paths = prepare(options, given, log, strategy)
+    # In a cluster, each worker caches only its shard.
+    use_cache, cache_line = speed.cache_decision(
+        options.cache, data.decoded_bytes(data.shard(paths, *distribute.input_shard(strategy))))
     log(cache_line)
     options = replace(options, cache_used=use_cache)
     run = build(options, strategy, len(paths))

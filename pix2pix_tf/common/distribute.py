@@ -6,6 +6,9 @@ The pieces a training loop needs, whatever the model:
 - `is_chief`, `checkpoint_directory`: only the chief writes; the other workers of a
   multi-worker run save their (collective) checkpoints to a temporary folder.
 - `distribute_dataset`, `needs_full_batches`: a global batch split over replicas.
+- `input_shard`, `distribute_worker_datasets`, `all_workers`: in a multi-worker
+  cluster each worker reads its own share of the files (its shard) and the
+  workers share what each found.
 - `replica_share`, `sum_over_replicas`: inside a replica's train step, losses
   weighted so that the optimizers' sum of the replicas' gradients is the
   gradient of the loss averaged over the global batch.
@@ -21,6 +24,7 @@ import shutil
 import tempfile
 
 import tensorflow as tf
+from tensorflow.python.eager import context  # The coordination service's key-value store.
 
 from pix2pix_tf.common.errors import UserError
 
@@ -122,6 +126,18 @@ def check_batch_size(batch_size, strategy, strategy_name):
                         "replicas, and each needs at least one image")
 
 
+def check_jit_compile(jit_compile, strategy, strategy_name):
+    """UserError for --jit_compile with several replicas: the train step runs
+    inside strategy.run, and XLA cannot compile a function that reads
+    variables mirrored on other devices ("Trying to access resource ...
+    located in device CPU:1 from device CPU:0", seen with 2 logical CPUs)."""
+    replicas = strategy.num_replicas_in_sync
+    if jit_compile and replicas > 1:
+        raise UserError(f"--jit_compile needs a single replica; --strategy {strategy_name} "
+                        f"has {replicas} (use --nojit_compile): XLA cannot compile a step "
+                        "whose variables are mirrored on other devices")
+
+
 def distribute_dataset(strategy, dataset):
     """Batches of the global batch size -> per-replica parts of each batch.
 
@@ -135,6 +151,48 @@ def distribute_dataset(strategy, dataset):
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return strategy.experimental_distribute_dataset(dataset.with_options(options))
+
+
+def input_shard(strategy):
+    """(this worker's index, the number of workers) among the workers of a
+    multi-worker cluster that train (the chief first), as tf.distribute's
+    InputContext numbers them; (0, 1) outside a cluster."""
+    task_type, task_id = task(strategy)
+    if task_type is None:
+        return 0, 1
+    cluster = strategy.cluster_resolver.cluster_spec().as_dict()
+    workers = ([("chief", i) for i in range(len(cluster.get("chief", [])))]
+               + [("worker", i) for i in range(len(cluster.get("worker", [])))])
+    return workers.index((task_type, task_id)), len(workers)
+
+
+def distribute_worker_datasets(strategy, dataset_fn):
+    """Each worker's own batches -> per-replica batches (no sharding by TF).
+
+    dataset_fn(per_replica_batch_size_fn, local_replicas) returns this
+    worker's dataset of per-replica batches, `local_replicas` consecutive
+    batches per step; per_replica_batch_size_fn(global_batch_size) is the
+    size of each (the global batch must divide evenly over the replicas).
+    """
+
+    def worker_dataset(input_context):
+        local = input_context.num_replicas_in_sync // input_context.num_input_pipelines
+        return dataset_fn(input_context.get_per_replica_batch_size, local)
+
+    return strategy.distribute_datasets_from_function(worker_dataset)
+
+
+def all_workers(strategy, name, value):
+    """The strings `value` of every worker (in input_shard order), as given by
+    each under the same `name`; [value] outside a cluster. A barrier: every
+    worker must call it, and it waits for all (through TensorFlow's
+    coordination service). Each name can be used once per cluster."""
+    index, count = input_shard(strategy)
+    if count == 1:
+        return [value]
+    service = context.context()
+    service.set_config_key_value(f"{name}/{index}", value)
+    return [service.get_config_key_value(f"{name}/{i}") for i in range(count)]
 
 
 def replica_share(local_batch_size, dtype=tf.float32):

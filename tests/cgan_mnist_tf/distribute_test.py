@@ -1,9 +1,16 @@
 """Training under tf.distribute: one mirrored step on 2 logical CPUs == one step
-on one device; a mirrored run resumes on one device; --strategy tpu without a TPU."""
+on one device; a mirrored run resumes on one device; two worker processes on
+127.0.0.1 (the same weights, only the chief writes, a SIGTERM to one stops
+both at one step); --strategy tpu without a TPU."""
 
+import json
 import os
+import re
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import tensorflow as tf
@@ -108,6 +115,104 @@ class MirroredTest(tf.test.TestCase):
         # 12 images, global batch 4: 3 steps per epoch on 2 replicas and on one device.
         self.assertAllEqual(self.results["run/steps"], [3, 6, 2])
         self.assertEqual(int(self.results["run/samples"]), 4)  # Steps 2, 3, 5, 6 (calls of 2 steps from each epoch start).
+
+
+class MultiWorkerTest(tf.test.TestCase):
+    """Two worker processes on 127.0.0.1 (tests.support.cgan_train_worker,
+    which also dumps each worker's final weights)."""
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
+
+    def start(self, name, images, *args):
+        data_dir = os.path.join(self.tmp, f"digits-{images}")
+        if not os.path.isdir(data_dir):
+            testing.write_idx_dir(data_dir, images, 4)
+        return distribute_testing.Cluster(self, self.tmp, name, "tests.support.cgan_train_worker", [
+            ["--weights_out", os.path.join(self.tmp, f"{name}-weights-{index}.npz"),
+             "--mode", "train", "--strategy", "multi_worker", "--sync_batchnorm",
+             "--data_dir", data_dir, "--latent_dim", "8", "--batch_size", "4", "--seed", "3",
+             "--output_dir", os.path.join(self.tmp, "run" if index == 0 else "worker-1"), *args]
+            for index in range(2)])
+
+    def weights(self, name, index):
+        return np.load(os.path.join(self.tmp, f"{name}-weights-{index}.npz"))
+
+    def assert_same_weights(self, name):
+        chief, worker = self.weights(name, 0), self.weights(name, 1)
+        self.assertCountEqual(chief.files, worker.files)
+        self.assertGreater(len(chief.files), 10)
+        for key in chief.files:
+            self.assertAllClose(chief[key], worker[key], rtol=1e-6, atol=1e-7, msg=key)
+        return chief
+
+    def assert_checkpoint_holds(self, run_dir, weights, step):
+        reader = tf.train.load_checkpoint(run_dir)
+        names = reader.get_variable_to_shape_map()
+        # The weights (saved under the optimizers' _trainable_variables) and
+        # batch norm's moving statistics (under the generator).
+        saved = [n for n in names if n.startswith(("generator/", "discriminator/"))
+                 or "/_trainable_variables/" in n]
+        self.assertGreater(len(saved), 20)
+        dumped = [weights[key] for key in weights.files]
+        for name in saved:
+            value = reader.get_tensor(name)
+            self.assertTrue(any(a.shape == value.shape and np.array_equal(a, value)
+                                for a in dumped), name)
+        for optimizer in ("g_optimizer", "d_optimizer"):  # Exactly `step` updates each.
+            iterations = [n for n in names if n.startswith(optimizer) and "iterations" in n]
+            self.assertLen(iterations, 1, optimizer)
+            self.assertEqual(reader.get_tensor(iterations[0]), step, optimizer)
+
+    def test_two_workers_train_the_same_weights_and_only_the_chief_writes(self):
+        # 16 digits, global batch 4: 4 steps per epoch, 2 epochs.
+        cluster = self.start("run", 16, "--epochs", "2", "--sample_interval", "4")
+        logs = cluster.wait()
+        self.assertEqual(cluster.returncodes(), [0, 0], "\n".join(logs))
+        run_dir = os.path.join(self.tmp, "run")
+        self.assertIn(f"trained to step 8 (2 epochs)", logs[0])
+        self.assertNotIn("trained to step", logs[1])
+        with open(os.path.join(run_dir, "options.json")) as f:
+            self.assertEqual(json.load(f)["strategy"], "multi_worker")
+        self.assertEqual(sorted(os.listdir(os.path.join(run_dir, "samples"))),
+                         ["step_00000004.png", "step_00000008.png"])
+        self.assertTrue(os.path.isfile(os.path.join(run_dir, "samples.gif")))
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "worker-1")))
+        self.assertEqual(os.listdir(cluster.tmp_dirs[1]), [])
+        self.assert_checkpoint_holds(run_dir, self.assert_same_weights("run"), 8)
+
+    def test_sigterm_to_one_worker_stops_both_at_one_step_and_the_run_resumes_there(self):
+        # 120 digits, global batch 4: one epoch of 30 steps; a sample every step
+        # tells how far the chief is; slow steps (0.3 s) keep the run going
+        # until the signal is seen.
+        run_dir = os.path.join(self.tmp, "run")
+        cluster = self.start("first", 120, "--epochs", "1", "--sample_interval", "1",
+                             "--step_delay", "0.3")
+        cluster.wait_until(0, lambda: os.path.isfile(
+            os.path.join(run_dir, "samples", "step_00000003.png")), "reached step 3")
+        cluster.processes[1].send_signal(signal.SIGTERM)  # The worker that is not the chief.
+        logs = cluster.wait()
+        self.assertEqual(cluster.returncodes(), [143, 143], "\n".join(logs))
+        stops = re.findall(r"stopped by SIGTERM at step (\d+) \(0 epochs done\)", logs[0])
+        self.assertLen(stops, 1, logs[0])
+        stop_step = int(stops[0])
+        self.assertBetween(stop_step, 3, 29)
+        self.assertEqual(os.path.basename(tf.train.latest_checkpoint(run_dir)),
+                         f"ckpt-{stop_step}")
+        self.assert_checkpoint_holds(run_dir, self.assert_same_weights("first"), stop_step)
+        self.assertEqual(os.listdir(cluster.tmp_dirs[1]), [])
+
+        resumed = self.start("resumed", 120, "--epochs", "1", "--sample_interval", "1",
+                             "--checkpoint", run_dir)
+        logs = resumed.wait()
+        self.assertEqual(resumed.returncodes(), [0, 0], "\n".join(logs))
+        self.assertIn(f"step {stop_step}, 0 epochs done", logs[0])
+        self.assertIn("trained to step 30 (1 epochs)", logs[0])
+        # No step lost or repeated: 30 updates in all, one sample grid per step.
+        self.assert_checkpoint_holds(run_dir, self.assert_same_weights("resumed"), 30)
+        self.assertLen(os.listdir(os.path.join(run_dir, "samples")), 30)
 
 
 class TpuTest(tf.test.TestCase):

@@ -177,7 +177,7 @@ def stop_at(step):
     class StopAtStep(callbacks.StopOnRequest):
         def on_train_batch_end(self, batch, logs=None):
             if int(self.model.generator_optimizer.iterations) == step:
-                self.stop.requested = "SIGTERM"
+                self.stop.requests.requested = "SIGTERM"
             super().on_train_batch_end(batch, logs)
 
     return mock.patch.object(train.callbacks, "StopOnRequest", StopAtStep)

@@ -256,6 +256,33 @@ class DatasetTest(DataTestCase):
         for i, path in enumerate(paths):
             self.assertAllEqual(cache.image(i), data.decode(path))
 
+    def test_each_worker_reads_only_its_shard(self):
+        # 5 files over 2 workers: 0, 2, 4 and 1, 3. Without jitter (scale =
+        # crop = 48, no flip) every element is a file's A half, untouched.
+        halves = [to_network(identical_halves(i, size=48)[:, :48]) for i in range(5)]
+        self.assertEqual([os.path.basename(p) for p in data.shard(self.paths, 1, 2)],
+                         ["1.png", "3.png"])
+        seen = []
+        for index in range(2):
+            own = data.shard(self.paths, index, 2)
+            # The cache holds the shard alone: a file outside it would not be found.
+            cache = data.DecodedImages(own)
+            for epoch in (0, 1):
+                settings = dict(epoch=epoch, batch_size=1, scale_size=48, crop_size=48,
+                                flip=False, worker=(index, 2))
+                plain = [i.numpy()[0] for i, _ in self.training(**settings)]
+                cached = [i.numpy()[0] for i, _ in self.training(cache=cache, **settings)]
+                self.assertAllEqual(plain, cached)
+                files = sorted(next(n for n, half in enumerate(halves)
+                                    if np.allclose(half, image, atol=1e-6)) for image in plain)
+                self.assertEqual(files, list(range(index, 5, 2)), msg=(index, epoch))
+                seen.append(files)
+        self.assertEqual(sorted(seen[0] + seen[2]), list(range(5)))
+        # One worker of one: the batches of a run without workers, jitter included.
+        for (i1, t1), (i2, t2) in zip(self.training(epoch=1), self.training(epoch=1, worker=(0, 1))):
+            self.assertAllEqual(i1, i2)
+            self.assertAllEqual(t1, t2)
+
     def test_cache_names_a_truncated_file(self):
         path = os.path.join(self.folder, "3.png")
         with open(path, "rb") as f:

@@ -16,9 +16,12 @@ weights and the same global batch, should give the same losses and weights.
 import importlib
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 
@@ -83,6 +86,94 @@ def one_step_on_each(build, batch, num_devices=2):
             for variable in model.weights:
                 results[f"{kind}/{name}/{variable.path}"] = np.asarray(variable.numpy())
     return results
+
+
+def free_ports(count):
+    """Ports free on 127.0.0.1 now (bound to port 0, then released)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+class Cluster:
+    """The processes of one multi-worker run on 127.0.0.1: one per worker,
+    each `python -m MODULE ARGS` with its TF_CONFIG, its own TMPDIR (to see
+    what a worker leaves there) and its output in a log file.
+
+        cluster = Cluster(test, tmp, "run1", "tests.support.train_worker", [args0, args1])
+        cluster.wait_for(0, "global step 3/")
+        logs = cluster.wait()
+    """
+
+    def __init__(self, test, tmp, name, module, worker_args, timeout=180):
+        self.timeout = timeout
+        ports = free_ports(len(worker_args))
+        cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+        self.processes, self.log_paths, self.tmp_dirs = [], [], []
+        for index, args in enumerate(worker_args):
+            worker_tmp = os.path.join(tmp, f"{name}-tmp-{index}")
+            os.makedirs(worker_tmp)
+            log_path = os.path.join(tmp, f"{name}-log-{index}.txt")
+            env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2", TMPDIR=worker_tmp,
+                       TF_CONFIG=json.dumps({"cluster": cluster,
+                                             "task": {"type": "worker", "index": index}}))
+            with open(log_path, "w") as log:
+                process = subprocess.Popen([sys.executable, "-m", module, *args], cwd=REPO,
+                                           env=env, stdout=log, stderr=subprocess.STDOUT,
+                                           start_new_session=True)
+            test.addCleanup(_kill, process)
+            self.processes.append(process)
+            self.log_paths.append(log_path)
+            self.tmp_dirs.append(worker_tmp)
+        self.deadline = time.time() + timeout
+
+    def logs(self):
+        logs = []
+        for path in self.log_paths:
+            with open(path) as f:
+                logs.append(f.read())
+        return logs
+
+    def wait_for(self, index, text):
+        """Waits until worker `index` printed `text`; AssertionError if it ends first."""
+        self.wait_until(index, lambda: text in self.logs()[index], f"printed {text!r}")
+
+    def wait_until(self, index, condition, what):
+        """Waits until condition() holds while worker `index` runs; AssertionError
+        (saying `what` never happened) if the worker ends first or on timeout."""
+        while time.time() < self.deadline:
+            if condition():
+                return
+            if self.processes[index].poll() is not None:
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"worker {index} never {what}:\n" + self.logs()[index])
+
+    def wait(self):
+        """Waits for every worker to end (AssertionError after the timeout); their logs."""
+        while time.time() < self.deadline and any(p.poll() is None for p in self.processes):
+            time.sleep(0.2)
+        logs = self.logs()
+        if any(p.poll() is None for p in self.processes):
+            raise AssertionError(f"workers still running after {self.timeout}s:\n"
+                                 + "\n".join(logs))
+        return logs
+
+    def returncodes(self):
+        return [p.returncode for p in self.processes]
+
+
+def _kill(process):
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
 
 
 def _main(argv):

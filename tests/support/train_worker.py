@@ -3,27 +3,99 @@ tests of multi-worker runs: each worker's weights can then be compared.
 
     python -m tests.support.train_worker --weights_out W.npz --mode train ...
 
-takes the flags of `python -m pix2pix_tf.main` plus --weights_out.
+takes the flags of `python -m pix2pix_tf.main` plus --weights_out, and:
+--opened_out F.json: the image files the process opened with PIL (the input
+checks) and decoded into its cache (DecodedImages), as {"opened": [...],
+"cached": [...]}; --step_delay S: a sleep after each training step, so that a
+signal sent after step N finds the run still going. It exits as main does
+(143 after a SIGTERM that stopped the run), after writing those files.
 """
 
+import json
+import signal
+import sys
+import time
+
 import numpy as np
+import PIL.Image
 from absl import app, flags
 
+from pix2pix_tf import data, train
 from pix2pix_tf import main as cli
-from pix2pix_tf import train
+from pix2pix_tf.common import errors
 
 flags.DEFINE_string("weights_out", None, "Where to save {model/variable path: value} (.npz).")
+flags.DEFINE_string("opened_out", None, "Where to list the image files opened and cached (.json).")
+flags.DEFINE_float("step_delay", 0.0, "Seconds slept after each training step.")
+
+FLAGS = flags.FLAGS
+
+
+def record_files():
+    """{"opened": paths PIL opened, "cached": paths decoded into a DecodedImages}."""
+    files = {"opened": [], "cached": []}
+    pil_open = PIL.Image.open
+
+    def opened(path, *args, **kwargs):
+        files["opened"].append(str(path))
+        return pil_open(path, *args, **kwargs)
+
+    PIL.Image.open = opened
+    cache_init = data.DecodedImages.__init__
+
+    def cached(self, paths):
+        files["cached"].extend(str(path) for path in paths)
+        cache_init(self, paths)
+
+    data.DecodedImages.__init__ = cached
+    return files
+
+
+def slow_steps(delay):
+    """Makes train.make_train_step's steps sleep `delay` seconds after each."""
+    make = train.make_train_step
+
+    def make_slow(*args, **kwargs):
+        step = make(*args, **kwargs)
+
+        def slow(batch):
+            logs = step(batch)
+            time.sleep(delay)
+            return logs
+
+        return slow
+
+    train.make_train_step = make_slow
 
 
 def run(argv):
     del argv
+    files = record_files() if FLAGS.opened_out else None
+    if FLAGS.step_delay:
+        slow_steps(FLAGS.step_delay)
     options, given = cli.options_from_flags()
-    result = train.train(options, given)
-    np.savez(flags.FLAGS.weights_out, **{
+    result = errors.run_reporting_user_errors(lambda: _Unstopped(train.train(options, given)))
+    result = result.result
+    np.savez(FLAGS.weights_out, **{
         f"{name}/{variable.path}": np.asarray(variable.numpy())
         for name, model in (("generator", result.model.generator),
                             ("discriminator", result.model.discriminator))
         for variable in model.weights})
+    if files is not None:
+        with open(FLAGS.opened_out, "w") as f:
+            json.dump(files, f)
+    if result.stopped:
+        sys.exit(errors.exit_status(signal.Signals[result.stopped]))
+
+
+class _Unstopped:
+    """A result run_reporting_user_errors does not exit on (this script exits
+    after writing its files)."""
+
+    stopped = None
+
+    def __init__(self, result):
+        self.result = result
 
 
 if __name__ == "__main__":

@@ -1,0 +1,71 @@
+"""A cgan_mnist_tf training process that also saves the weights it ends with,
+for tests of multi-worker runs (the cgan twin of tests.support.train_worker):
+
+    python -m tests.support.cgan_train_worker --weights_out W.npz --mode train ...
+
+takes the flags of `python -m cgan_mnist_tf.main` plus --weights_out and
+--step_delay S (a sleep after each training step, so that a signal sent after
+step N finds the run still going). It exits as main does (143 after a SIGTERM
+that stopped the run), after writing the weights.
+"""
+
+import signal
+import sys
+import time
+
+import numpy as np
+from absl import app, flags, logging
+
+from cgan_mnist_tf import callbacks, train
+from cgan_mnist_tf import main as cli  # noqa: F401 (defines the flags)
+from cgan_mnist_tf.options import Options
+from pix2pix_tf.common import errors
+from pix2pix_tf.common import options as common_options
+
+flags.DEFINE_string("weights_out", None, "Where to save {model/variable path: value} (.npz).")
+flags.DEFINE_float("step_delay", 0.0, "Seconds slept after each training step.")
+
+FLAGS = flags.FLAGS
+
+
+def slow_steps(delay):
+    """Makes every training step of fit() end with a sleep of `delay` seconds."""
+    end = callbacks.StopOnRequest.on_train_batch_end
+
+    def slow(self, batch, logs=None):
+        time.sleep(delay)
+        end(self, batch, logs)
+
+    callbacks.StopOnRequest.on_train_batch_end = slow
+
+
+def run(argv):
+    del argv
+    logging.set_verbosity(logging.WARNING)
+    if FLAGS.step_delay:
+        slow_steps(FLAGS.step_delay)
+    options, given = common_options.from_flags(Options, FLAGS)
+    result = errors.run_reporting_user_errors(lambda: _Unstopped(train.train(options, given)))
+    result = result.result
+    np.savez(FLAGS.weights_out, **{
+        f"{name}/{variable.path}": np.asarray(variable.numpy())
+        for name, model in (("generator", result.gan.generator),
+                            ("discriminator", result.gan.discriminator))
+        for variable in model.weights})
+    if result.stopped:
+        sys.exit(errors.exit_status(signal.Signals[result.stopped]))
+
+
+class _Unstopped:
+    """A result run_reporting_user_errors does not exit on (this script exits
+    after writing its files)."""
+
+    stopped = None
+
+    def __init__(self, result):
+        self.result = result
+
+
+if __name__ == "__main__":
+    flags.mark_flag_as_required("weights_out")
+    app.run(run)
