@@ -137,10 +137,16 @@ class ConditionalGAN(keras.Model):
         if self.ema_generator is not None:
             self.update_ema()
 
+        return self.log_step(d_loss, g_loss, real_logits, fake_logits, share)
+
+    def log_step(self, d_loss, g_loss, real_logits, fake_logits, share, **extra):
+        """The step's logs (running means of the epoch): the losses, D(x) and
+        D(G(z)) and `extra` values, over the global batch; notes non-finite losses."""
         self.nonfinite.note(self.generator_optimizer.iterations, [d_loss, g_loss])
         values = {"d_loss": d_loss, "g_loss": g_loss,
                   "d_x": _scaled(losses.mean_probability(real_logits), share),
-                  "d_g_z": _scaled(losses.mean_probability(fake_logits), share)}
+                  "d_g_z": _scaled(losses.mean_probability(fake_logits), share),
+                  **{name: _scaled(value, share) for name, value in extra.items()}}
         if share is not None:  # Every replica logs the global batch's values.
             values = distribute.sum_over_replicas(values)
         for name, value in values.items():
@@ -287,18 +293,9 @@ class StackGAN(ConditionalGAN):
         if self.ema_generator is not None:
             self.update_ema()
 
-        self.nonfinite.note(self.generator_optimizer.iterations, [d_loss, g_loss])
-        values = {"d_loss": d_loss, "g_loss": g_loss,
-                  "d_x": _scaled(losses.mean_probability(real_logits), share),
-                  "d_g_z": _scaled(losses.mean_probability(fake_logits), share)}
-        for name, value in zip(STAGE_METRICS, (stage_d_losses[0], stage_g_losses[0],
-                                               stage_d_losses[1], stage_g_losses[1], distance)):
-            values[name] = _scaled(value, share)
-        if share is not None:  # Every replica logs the global batch's values.
-            values = distribute.sum_over_replicas(values)
-        for name, value in values.items():
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return self.log_step(d_loss, g_loss, real_logits, fake_logits, share, **dict(zip(
+            STAGE_METRICS, (stage_d_losses[0], stage_g_losses[0], stage_d_losses[1],
+                            stage_g_losses[1], distance))))
 
 
 def stage1_images(images):

@@ -16,6 +16,7 @@ from cgan_mnist_tf import evaluate, generate, train
 from cgan_mnist_tf.options import Options
 from pix2pix_tf.common import files
 from pix2pix_tf.common.errors import UserError
+from tests.support import file_systems
 from tests.support import cgan as testing
 
 RAM_ROOT = "ram://cgan_gfile_workflow_test"
@@ -40,18 +41,9 @@ def image_of(data):
         return image.format, image.size, getattr(image, "n_frames", 1)
 
 
-class GfileWorkflowTest(tf.test.TestCase):
+class GfileWorkflowTest(file_systems.RamAndLocalTestCase):
 
-    def tearDown(self):
-        if tf.io.gfile.exists(RAM_ROOT):
-            tf.io.gfile.rmtree(RAM_ROOT)
-        super().tearDown()
-
-    def test_on_ram_file_system(self):
-        self.workflow(RAM_ROOT + "/root")
-
-    def test_on_local_folder(self):
-        self.workflow(os.path.join(self.get_temp_dir(), "root"))
+    RAM_ROOT = RAM_ROOT
 
     def workflow(self, root):
         data_dir = testing.write_idx_dir(os.path.join(root, "digits"), 48, 30)

@@ -23,6 +23,7 @@ from PIL import Image
 from pix2pix_tf import export, inference, predict, served_model, train
 from pix2pix_tf.common import files
 from pix2pix_tf.common.errors import UserError
+from tests.support import file_systems
 from tests.support import pix2pix as testing
 
 RAM_ROOT = "ram://gfile_workflow_test"
@@ -42,18 +43,9 @@ def png_size(data):
         return image.format, image.size
 
 
-class GfileWorkflowTest(tf.test.TestCase):
+class GfileWorkflowTest(file_systems.RamAndLocalTestCase):
 
-    def tearDown(self):
-        if tf.io.gfile.exists(RAM_ROOT):
-            tf.io.gfile.rmtree(RAM_ROOT)
-        super().tearDown()
-
-    def test_on_ram_file_system(self):
-        self.workflow(RAM_ROOT + "/root")
-
-    def test_on_local_folder(self):
-        self.workflow(os.path.join(self.get_temp_dir(), "root"))
+    RAM_ROOT = RAM_ROOT
 
     def workflow(self, root):
         lines = []

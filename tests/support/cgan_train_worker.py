@@ -9,18 +9,15 @@ step N finds the run still going). It exits as main does (143 after a SIGTERM
 that stopped the run), after writing the weights.
 """
 
-import signal
-import sys
 import time
 
-import numpy as np
 from absl import app, flags, logging
 
 from cgan_mnist_tf import callbacks, train
 from cgan_mnist_tf import main as cli  # noqa: F401 (defines the flags)
 from cgan_mnist_tf.options import Options
-from pix2pix_tf.common import errors
 from pix2pix_tf.common import options as common_options
+from tests.support import worker_results
 
 flags.DEFINE_string("weights_out", None, "Where to save {model/variable path: value} (.npz).")
 flags.DEFINE_float("step_delay", 0.0, "Seconds slept after each training step.")
@@ -45,25 +42,9 @@ def run(argv):
     if FLAGS.step_delay:
         slow_steps(FLAGS.step_delay)
     options, given = common_options.from_flags(Options, FLAGS)
-    result = errors.run_reporting_user_errors(lambda: _Unstopped(train.train(options, given)))
-    result = result.result
-    np.savez(FLAGS.weights_out, **{
-        f"{name}/{variable.path}": np.asarray(variable.numpy())
-        for name, model in (("generator", result.gan.generator),
-                            ("discriminator", result.gan.discriminator))
-        for variable in model.weights})
-    if result.stopped:
-        sys.exit(errors.exit_status(signal.Signals[result.stopped]))
-
-
-class _Unstopped:
-    """A result run_reporting_user_errors does not exit on (this script exits
-    after writing its files)."""
-
-    stopped = None
-
-    def __init__(self, result):
-        self.result = result
+    result = worker_results.train_reporting_errors(lambda: train.train(options, given))
+    worker_results.save_weights(FLAGS.weights_out, result.gan.generator, result.gan.discriminator)
+    worker_results.exit_as_main(result)
 
 
 if __name__ == "__main__":

@@ -12,17 +12,14 @@ signal sent after step N finds the run still going. It exits as main does
 """
 
 import json
-import signal
-import sys
 import time
 
-import numpy as np
 import PIL.Image
 from absl import app, flags
 
 from pix2pix_tf import data, train
 from pix2pix_tf import main as cli
-from pix2pix_tf.common import errors
+from tests.support import worker_results
 
 flags.DEFINE_string("weights_out", None, "Where to save {model/variable path: value} (.npz).")
 flags.DEFINE_string("opened_out", None, "Where to list the image files opened and cached (.json).")
@@ -74,28 +71,13 @@ def run(argv):
     if FLAGS.step_delay:
         slow_steps(FLAGS.step_delay)
     options, given = cli.options_from_flags()
-    result = errors.run_reporting_user_errors(lambda: _Unstopped(train.train(options, given)))
-    result = result.result
-    np.savez(FLAGS.weights_out, **{
-        f"{name}/{variable.path}": np.asarray(variable.numpy())
-        for name, model in (("generator", result.model.generator),
-                            ("discriminator", result.model.discriminator))
-        for variable in model.weights})
+    result = worker_results.train_reporting_errors(lambda: train.train(options, given))
+    worker_results.save_weights(FLAGS.weights_out, result.model.generator,
+                                result.model.discriminator)
     if files is not None:
         with open(FLAGS.opened_out, "w") as f:
             json.dump(files, f)
-    if result.stopped:
-        sys.exit(errors.exit_status(signal.Signals[result.stopped]))
-
-
-class _Unstopped:
-    """A result run_reporting_user_errors does not exit on (this script exits
-    after writing its files)."""
-
-    stopped = None
-
-    def __init__(self, result):
-        self.result = result
+    worker_results.exit_as_main(result)
 
 
 if __name__ == "__main__":
