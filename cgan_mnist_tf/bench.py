@@ -138,7 +138,7 @@ def parse_args(argv):
         parser.error("--batch_size, --steps and --windows must be positive")
     machine = machine_lib.probe()
     speed_options, lines = benchmarking.resolve_arguments(
-        args, machine, models.step_flops_per_weight(args.model, args.conditional, args.batch_size))
+        args, machine, train.flops_per_weight(args))
     options = cgan_options.Options(model=args.model, conditional=args.conditional,
                                    batch_size=args.batch_size, latent_dim=args.latent_dim, seed=0,
                                    **speed_options)

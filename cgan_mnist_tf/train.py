@@ -54,6 +54,11 @@ def steps_per_call(options, replicas=1):
     return max(1, min(STEPS_PER_CALL, options.sample_interval))
 
 
+def flops_per_weight(options):
+    """A training step's FLOP per weight: what --mixed_precision auto weighs."""
+    return models.step_flops_per_weight(options.model, options.conditional, options.batch_size)
+
+
 def build_gan(options, sync_batchnorm=False, dropout=True, steps_per_execution=None):
     """The ConditionalGAN of `options`, compiled with built optimizers (ready to restore into).
 
@@ -65,7 +70,7 @@ def build_gan(options, sync_batchnorm=False, dropout=True, steps_per_execution=N
     sync_batchnorm: batch norm over the global batch of the replicas.
     dropout=False: no dropout (reproducible steps, for tests and comparisons).
     """
-    dtype = speed.used(options, "mixed_precision")
+    dtype = speed.used(options, "mixed_precision", flops_per_weight=flops_per_weight(options))
     with precision.dtype_policy(dtype):
         gan = gan_lib.build_gan(options.model, options.conditional, options.latent_dim,
                                 *cgan_options.small_data(options), dropout=dropout,
@@ -148,8 +153,7 @@ def train(options, given=(), strategy=None):
     # This machine's speed settings (`auto` decided on every run), then the
     # strategy: both before TensorFlow runs any op (multi_worker needs it).
     speed.check(options)
-    used, speed_lines = speed.resolve(options, flops_per_weight=models.step_flops_per_weight(
-        options.model, options.conditional, options.batch_size))
+    used, speed_lines = speed.resolve(options, flops_per_weight=flops_per_weight(options))
     options = common_options.replace(options, **used)
     threads_set = threads.configure_threads(options.intra_op_threads_used,
                                             options.inter_op_threads_used)

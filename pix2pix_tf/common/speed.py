@@ -112,14 +112,15 @@ def cache_decision(requested, needed_bytes, machine=None, what="the decoded imag
     return value, f"cache: {'on' if value else 'off'} ({reason})"
 
 
-def used(options, name, machine=None):
+def used(options, name, machine=None, flops_per_weight=None):
     """The value a run uses for the speed option `name`: what `resolve` put in
     the options (`NAME_used`), or, where it has not run (a model built outside
-    a run, a benchmark), the request decided now."""
+    a run, a benchmark), the request decided now (for a step of
+    `flops_per_weight`, as `resolve`)."""
     value = getattr(options, used_key(name), None)
     if value is not None:
         return value
-    values, _ = resolve({name: getattr(options, name)}, machine)
+    values, _ = resolve({name: getattr(options, name)}, machine, flops_per_weight)
     return values[used_key(name)]
 
 

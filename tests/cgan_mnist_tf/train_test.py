@@ -164,6 +164,15 @@ class TrainTest(tf.test.TestCase):
         self.assertEqual((saved["mixed_precision"], saved["mixed_precision_used"]), ("auto", expected))
         self.assertEqual((saved["cache"], saved["cache_used"]), ("auto", True))
 
+    def test_models_built_outside_a_run_get_the_runs_precision(self):
+        # build_gan decides `auto` as train() does, by the step's FLOP per weight.
+        for model in ("mlp", "conv"):
+            options = Options(model=model, latent_dim=8)
+            expected, _ = precision.resolve("auto", machine.probe(), train.flops_per_weight(options))
+            gan = train.build_gan(options)
+            self.assertEqual(gan.generator.dtype_policy.name,
+                             precision.DTYPE_POLICIES[expected], msg=model)
+
     def test_conv_and_plain_gan_train(self):
         for extra in ({"model": "conv"}, {"conditional": False}):
             out = os.path.join(self.get_temp_dir(), "run_" + "_".join(map(str, extra.values())))
