@@ -79,11 +79,12 @@ class Case(benchmarking.TimedCase):
         options = self.options
         image_size = models.output_shape(options.model, options.conditional)[0]
 
+        training = data.TrainingDigits(digits.train_images, digits.train_labels, image_size,
+                                       cache=options.cache is not False)
+
         def batches(epoch, skip):
-            return data.training_dataset(digits.train_images, digits.train_labels,
-                                         options.batch_size, image_size, options.seed,
-                                         cache=options.cache is not False,
-                                         epochs=(epoch, epoch + 1), skip_batches=skip)
+            return training.dataset(options.batch_size, options.seed, epochs=(epoch, epoch + 1),
+                                    skip_batches=skip)
 
         gan = train.build_gan(options, steps_per_execution=1 if baseline else None)
         fixed_z, fixed_labels = callbacks.fixed_inputs(options.latent_dim, options.seed)

@@ -243,35 +243,50 @@ def epoch_order(num_images, seed, epoch):
         seed=tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64)]))
 
 
-def training_dataset(images, labels, batch_size, image_size=28, seed=0, cache=False,
-                     drop_remainder=False, epochs=(0, 1), skip_batches=0):
-    """Batches (image, label) in [-1, 1] of the epochs [first, last) = `epochs`
-    one after the other, each shuffled by epoch_order(), the first without
-    its first `skip_batches` batches (a run resumed in the middle of an
-    epoch); prefetched (AUTOTUNE).
+class TrainingDigits:
+    """The training digits as batches gather them, prepared once for a whole
+    run (a run makes one dataset per epoch).
 
     Without `cache` the uint8 images are scaled (and resized) per batch inside
     the pipeline; with it they are scaled once, kept in memory as float32 (4x
     the bytes: 188 MB for MNIST's 60,000, 245 MB resized to 32x32) and only
     gathered into batches. The batches are the same either way.
-    drop_remainder: leave out the last, partial batch of each epoch (several
-    replicas or a TPU need whole global batches).
     """
-    labels = tf.constant(labels.astype(np.int32))
-    pixels = to_model_range(images, image_size) if cache else tf.constant(images)
-    num_images = len(images)
 
-    def one_epoch(epoch):
-        order = epoch_order(num_images, seed, epoch)
-        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder)
+    def __init__(self, images, labels, image_size=28, cache=False):
+        self.labels = tf.constant(labels.astype(np.int32))
+        self.pixels = to_model_range(images, image_size) if cache else tf.constant(images)
+        self.image_size = image_size
+        self.cache = cache
+        self.num_images = len(images)
 
-    def gather(indices):
-        batch = tf.gather(pixels, indices)
-        return (batch if cache else to_model_range(batch, image_size)), tf.gather(labels, indices)
+    def dataset(self, batch_size, seed=0, drop_remainder=False, epochs=(0, 1), skip_batches=0):
+        """Batches (image, label) in [-1, 1] of the epochs [first, last) =
+        `epochs` one after the other, each shuffled by epoch_order(), the first
+        without its first `skip_batches` batches (a run resumed in the middle
+        of an epoch); prefetched (AUTOTUNE). drop_remainder: leave out the
+        last, partial batch of each epoch (several replicas or a TPU need
+        whole global batches)."""
+        def one_epoch(epoch):
+            order = epoch_order(self.num_images, seed, epoch)
+            return tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder)
 
-    ds = tf.data.Dataset.range(*epochs).flat_map(one_epoch).skip(skip_batches)
-    # flat_map hides the length, which fit() uses to know where the data ends.
-    total = (epochs[1] - epochs[0]) * steps_per_epoch(num_images, batch_size, drop_remainder)
-    ds = ds.apply(tf.data.experimental.assert_cardinality(total - skip_batches))
-    ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+        def gather(indices):
+            batch = tf.gather(self.pixels, indices)
+            return ((batch if self.cache else to_model_range(batch, self.image_size)),
+                    tf.gather(self.labels, indices))
+
+        ds = tf.data.Dataset.range(*epochs).flat_map(one_epoch).skip(skip_batches)
+        # flat_map hides the length, which fit() uses to know where the data ends.
+        total = (epochs[1] - epochs[0]) * steps_per_epoch(self.num_images, batch_size,
+                                                          drop_remainder)
+        ds = ds.apply(tf.data.experimental.assert_cardinality(total - skip_batches))
+        ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+        return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def training_dataset(images, labels, batch_size, image_size=28, seed=0, cache=False,
+                     drop_remainder=False, epochs=(0, 1), skip_batches=0):
+    """TrainingDigits(images, labels, image_size, cache).dataset(...): one dataset's worth."""
+    return TrainingDigits(images, labels, image_size, cache).dataset(
+        batch_size, seed, drop_remainder, epochs, skip_batches)

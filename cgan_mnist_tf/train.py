@@ -243,11 +243,12 @@ def fit(gan, digits, options, strategy, state, checkpoint, writer, samples_dir, 
         done = 0
     image_size = models.output_shape(options.model, options.conditional)[0]
 
+    training = data.TrainingDigits(digits.train_images, digits.train_labels, image_size,
+                                   cache=options.cache_used)  # Once for every epoch.
+
     def batches(epoch, skip):
-        dataset = data.training_dataset(
-            digits.train_images, digits.train_labels, options.batch_size, image_size,
-            options.seed, cache=options.cache_used, drop_remainder=full_batches,
-            epochs=(epoch, epoch + 1), skip_batches=skip)
+        dataset = training.dataset(options.batch_size, options.seed, drop_remainder=full_batches,
+                                   epochs=(epoch, epoch + 1), skip_batches=skip)
         return distribute.distribute_dataset(strategy, dataset)
 
     _, fixed_labels = callbacks.fixed_inputs(options.latent_dim, options.seed)

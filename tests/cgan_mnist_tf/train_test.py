@@ -173,6 +173,14 @@ class TrainTest(tf.test.TestCase):
             self.assertEqual(gan.generator.dtype_policy.name,
                              precision.DTYPE_POLICIES[expected], msg=model)
 
+    def test_cached_digits_are_prepared_once_for_every_epoch(self):
+        out = os.path.join(self.get_temp_dir(), "prepared_once")
+        with mock.patch.object(train.data, "to_model_range",
+                               wraps=train.data.to_model_range) as prepare:
+            summary = _quiet(train.train, self._options(out, epochs=3, cache="true"))
+        self.assertEqual(summary.epoch, 3)
+        self.assertEqual(prepare.call_count, 1)
+
     def test_conv_and_plain_gan_train(self):
         for extra in ({"model": "conv"}, {"conditional": False}):
             out = os.path.join(self.get_temp_dir(), "run_" + "_".join(map(str, extra.values())))
