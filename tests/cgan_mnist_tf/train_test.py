@@ -181,6 +181,18 @@ class TrainTest(tf.test.TestCase):
         self.assertEqual(summary.epoch, 3)
         self.assertEqual(prepare.call_count, 1)
 
+    def test_progress_counts_the_runs_epochs_and_each_epochs_steps(self):
+        # 3-step epochs in calls of 2 steps: the second call ends at the epoch's end.
+        out = os.path.join(self.get_temp_dir(), "progress")
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
+            train.train(self._options(out, epochs=2))
+        lines = printed.getvalue().splitlines()
+        self.assertIn("Epoch 1/2", lines)
+        self.assertIn("Epoch 2/2", lines)
+        ends = [line.split()[0] for line in lines if line.startswith(("3/3", "4/3"))]
+        self.assertEqual(ends, ["3/3", "3/3"])
+
     def test_conv_and_plain_gan_train(self):
         for extra in ({"model": "conv"}, {"conditional": False}):
             out = os.path.join(self.get_temp_dir(), "run_" + "_".join(map(str, extra.values())))
