@@ -76,7 +76,7 @@ class ProjectionDiscriminatorTest(tf.test.TestCase):
         discriminator([image, labels], training=True)
         wrapped = [layer for layer in discriminator.layers
                    if isinstance(layer, keras.layers.SpectralNormalization)]
-        self.assertLen(wrapped, 5)  # Four convolutions and psi.
+        self.assertLen(wrapped, 3)  # Two convolutions and psi.
         for layer in wrapped:
             kernel = layer.layer.kernel.numpy()
             matrix = kernel.reshape(-1, kernel.shape[-1])
