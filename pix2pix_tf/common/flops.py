@@ -19,20 +19,29 @@ def layer_macs(layer):
     """Multiply-adds of one image through `layer` (0 for uncounted kinds)."""
     if isinstance(layer, keras.Model):
         return sum(layer_macs(sub) for sub in layer.layers)
+    # A wrapper (e.g. SpectralNormalization) costs its layer's work, at its own shapes.
+    inner = layer.layer if isinstance(layer, layers.Wrapper) else layer
+    if not isinstance(inner, (layers.Conv2D, layers.Conv2DTranspose, layers.SeparableConv2D,
+                              layers.Dense)):
+        return 0
+    return _macs(inner, layer.input.shape, layer.output.shape)
+
+
+def _macs(layer, input_shape, output_shape):
     if isinstance(layer, layers.SeparableConv2D):
-        in_channels = layer.input.shape[-1] * layer.depth_multiplier
-        pixels = layer.output.shape[1] * layer.output.shape[2]
+        in_channels = input_shape[-1] * layer.depth_multiplier
+        pixels = output_shape[1] * output_shape[2]
         depthwise = pixels * in_channels * layer.kernel_size[0] * layer.kernel_size[1]
         return depthwise + pixels * in_channels * layer.filters
     if isinstance(layer, layers.Conv2DTranspose):
-        height, width, in_channels = layer.input.shape[1:]
+        height, width, in_channels = input_shape[1:]
         return height * width * in_channels * layer.kernel_size[0] * layer.kernel_size[1] * layer.filters
     if isinstance(layer, layers.Conv2D):
-        height, width = layer.output.shape[1:3]
-        in_channels = layer.input.shape[-1] // layer.groups
+        height, width = output_shape[1:3]
+        in_channels = input_shape[-1] // layer.groups
         return height * width * layer.filters * layer.kernel_size[0] * layer.kernel_size[1] * in_channels
     if isinstance(layer, layers.Dense):
-        return int(np.prod(layer.input.shape[1:])) * layer.units
+        return int(np.prod(input_shape[1:])) * layer.units
     return 0
 
 
