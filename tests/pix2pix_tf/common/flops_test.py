@@ -17,6 +17,16 @@ class FlopsTest(tf.test.TestCase):
         self.assertEqual(flops.forward_flops(model, batch_size=3),
                          3 * 2 * (8 * 8 * 4 * 9 + 8 * 8 * 4 * 6 + 8 * 8 * 6 * 5))
 
+    def test_a_wrapped_layer_counts_as_the_layer_it_wraps(self):
+        x = keras.Input((8, 8, 3))
+        conv = keras.layers.Conv2D(5, 4, strides=2, padding="same")
+        y = keras.layers.SpectralNormalization(conv, name="sn_conv")(x)
+        y = keras.layers.Flatten()(y)
+        y = keras.layers.SpectralNormalization(keras.layers.Dense(2), name="sn_dense")(y)
+        model = keras.Model(x, y)
+        self.assertEqual(flops.model_macs(model),
+                         [("sn_conv", 4 * 4 * 5 * 4 * 4 * 3), ("sn_dense", 4 * 4 * 5 * 2)])
+
     def test_step_adds_the_passes(self):
         x = keras.Input((10,))
         g = keras.Model(x, keras.layers.Dense(4)(x))
