@@ -88,8 +88,9 @@ class SpeedFlagsTest(tf.test.TestCase):
     def test_xla_and_low_precision_steps_match_the_plain_step(self):
         from cgan_mnist_tf import options as cgan_options, train
 
-        options = cgan_options.Options(latent_dim=8, batch_size=16, fused_optimizer=False,
-                                       mixed_precision="float32", jit_compile=False)
+        options = cgan_options.Options(model="mlp", latent_dim=8, batch_size=16,
+                                       fused_optimizer=False, mixed_precision="float32",
+                                       jit_compile=False)
         source = train.build_gan(options, dropout=False)
         rng = np.random.default_rng(0)
         batch = (rng.uniform(-1, 1, (16, 28, 28, 1)).astype(np.float32),

@@ -48,7 +48,7 @@ class GfileWorkflowTest(file_systems.RamAndLocalTestCase):
     def workflow(self, root):
         data_dir = testing.write_idx_dir(os.path.join(root, "digits"), 48, 30)
         run = os.path.join(root, "run")
-        options = Options(output_dir=run, dataset="mnist", data_dir=data_dir, epochs=1,
+        options = Options(output_dir=run, dataset="mnist", data_dir=data_dir, model="mlp", epochs=1,
                           batch_size=16, latent_dim=8, sample_interval=2,
                           mixed_precision="float32")
 

@@ -212,7 +212,7 @@ class StackganRunTest(train_test.TinyRunTestCase):
 
     def test_stage1_flag_needs_a_stackgan_run(self):
         out = os.path.join(self.get_temp_dir(), "mlp_run")
-        testing.untrained_run(out, self.data_dir, latent_dim=LATENT)
+        testing.untrained_run(out, self.data_dir, model="mlp", latent_dim=LATENT)
         output = os.path.join(self.get_temp_dir(), "mlp.png")
         with self.assertRaisesRegex(UserError, "^--stage1: .* is a mlp run; only --model stackgan"):
             generate.generate(Options(checkpoint=out, stage1=True, output=output))

@@ -34,7 +34,7 @@ class TrainTest(tf.test.TestCase):
 
     def _options(self, output_dir, **extra):
         return Options(**{"output_dir": output_dir, "dataset": "mnist", "data_dir": self.data_dir,
-                          "epochs": 1, "batch_size": 16, "latent_dim": 8, "sample_interval": 2,
+                          "model": "mlp", "epochs": 1, "batch_size": 16, "latent_dim": 8, "sample_interval": 2,
                           **extra})
 
     def test_run_writes_samples_gif_options_and_checkpoint_then_resumes(self):
@@ -213,7 +213,7 @@ def stop_at(step):
 
 
 class TinyRunTestCase(tf.test.TestCase):
-    """Runs on IMAGES tiny digits with the options DEFAULTS (and latent_dim 8)."""
+    """Runs on IMAGES tiny digits with the options DEFAULTS (and mlp, latent_dim 8)."""
 
     IMAGES = 48
     DEFAULTS = {}
@@ -225,8 +225,8 @@ class TinyRunTestCase(tf.test.TestCase):
             os.path.join(tf.compat.v1.test.get_temp_dir(), cls.__name__), cls.IMAGES, 10)
 
     def options(self, output_dir, **extra):
-        return Options(**{"output_dir": output_dir, "data_dir": self.data_dir, "latent_dim": 8,
-                          **self.DEFAULTS, **extra})
+        return Options(**{"output_dir": output_dir, "data_dir": self.data_dir, "model": "mlp",
+                          "latent_dim": 8, **self.DEFAULTS, **extra})
 
 
 class ExactResumeTest(TinyRunTestCase):
