@@ -230,7 +230,7 @@ def to_model_range(images, image_size=28):
 
 
 def steps_per_epoch(num_images, batch_size, drop_remainder=False):
-    """Batches in an epoch of training_dataset."""
+    """Batches in an epoch of TrainingDigits.dataset."""
     return num_images // batch_size if drop_remainder else -(-num_images // batch_size)
 
 
@@ -283,10 +283,3 @@ class TrainingDigits:
         ds = ds.apply(tf.data.experimental.assert_cardinality(total - skip_batches))
         ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
         return ds.prefetch(tf.data.AUTOTUNE)
-
-
-def training_dataset(images, labels, batch_size, image_size=28, seed=0, cache=False,
-                     drop_remainder=False, epochs=(0, 1), skip_batches=0):
-    """TrainingDigits(images, labels, image_size, cache).dataset(...): one dataset's worth."""
-    return TrainingDigits(images, labels, image_size, cache).dataset(
-        batch_size, seed, drop_remainder, epochs, skip_batches)

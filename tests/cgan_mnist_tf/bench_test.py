@@ -31,7 +31,8 @@ class HarnessTest(tf.test.TestCase):
     def test_tiny_case_prints_table_and_writes_json(self):
         path = os.path.join(self.get_temp_dir(), "bench.json")
         out = io.StringIO()
-        result = bench.main(["--model", "mlp", "--batch_size", "8", "--latent_dim", "100", "--steps", "2",
+        result = bench.main(["--model", "mlp", "--batch_size", "8", "--latent_dim", "100",
+                             "--steps", "2",
                              "--windows", "2", "--warmup", "1", "--compare_baseline",
                              "--epoch_images", "24", "--measure_seconds", "0.1", "--json", path],
                             out=out)

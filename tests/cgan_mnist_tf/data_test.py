@@ -136,10 +136,10 @@ class LoadTest(tf.test.TestCase):
         together = np.sort(np.concatenate([train_x, test_x]).reshape(50, -1), axis=0)
         self.assertAllEqual(together, np.sort(images.reshape(50, -1), axis=0))
 
-    def test_training_dataset_scales_and_resizes(self):
+    def test_training_digits_are_scaled_and_resized(self):
         images, labels = testing.tiny_digits(10)
         for size in (28, 32):
-            x, y = next(iter(data.training_dataset(images, labels, 4, image_size=size)))
+            x, y = next(iter(data.TrainingDigits(images, labels, size).dataset(4)))
             self.assertEqual(x.shape, (4, size, size, 1))
             self.assertEqual(y.dtype, tf.int32)
             self.assertAllInRange(x, -1.0, 1.0)
@@ -151,7 +151,7 @@ class LoadTest(tf.test.TestCase):
         for size in (28, 32):
             batches = {}
             for cache in (False, True):
-                ds = data.training_dataset(images, labels, 4, image_size=size, seed=3, cache=cache)
+                ds = data.TrainingDigits(images, labels, size, cache).dataset(4, seed=3)
                 batches[cache] = [(x.numpy(), y.numpy()) for _ in range(2) for x, y in ds]
             self.assertLen(batches[True], 6)  # Two epochs of 4 + 4 + 2.
             for (x0, y0), (x1, y1) in zip(batches[False], batches[True]):
@@ -162,7 +162,7 @@ class LoadTest(tf.test.TestCase):
         images, labels = testing.tiny_digits(10)  # Label i is image i's index here.
 
         def batches(**kwargs):
-            ds = data.training_dataset(images, labels, 4, seed=3, **kwargs)
+            ds = data.TrainingDigits(images, labels).dataset(4, seed=3, **kwargs)
             return [y.numpy().tolist() for _, y in ds]
 
         whole = batches(epochs=(0, 3))
@@ -177,7 +177,8 @@ class LoadTest(tf.test.TestCase):
 
     def test_drop_remainder_keeps_only_whole_batches(self):
         images, labels = testing.tiny_digits(10)
-        sizes = [len(y) for _, y in data.training_dataset(images, labels, 4, drop_remainder=True)]
+        dataset = data.TrainingDigits(images, labels).dataset(4, drop_remainder=True)
+        sizes = [len(y) for _, y in dataset]
         self.assertEqual(sizes, [4, 4])
 
 

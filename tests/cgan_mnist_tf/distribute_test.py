@@ -31,7 +31,8 @@ def _one_step(strategy, optimizer, distributed, batch):
     # Keras' Adam on both: FusedAdam runs Keras' update under a strategy anyway,
     # and its fused kernel rounds differently (~1e-6) on one device.
     # float32 on both, whatever --mixed_precision auto would pick on this machine.
-    options = cgan_options.Options(model="mlp", latent_dim=8, batch_size=BATCH, fused_optimizer=False,
+    options = cgan_options.Options(model="mlp", latent_dim=8, batch_size=BATCH,
+                                   fused_optimizer=False,
                                    mixed_precision="float32")
     with strategy.scope():
         keras.utils.set_random_seed(7)
@@ -76,7 +77,8 @@ def cgan_mirrored(output_dir):
 
     data_dir = testing.write_idx_dir(os.path.join(output_dir, "tiny"), 12, 4)
     run_dir = os.path.join(output_dir, "run")
-    options = cgan_options.Options(output_dir=run_dir, data_dir=data_dir, model="mlp", epochs=1, batch_size=4,
+    options = cgan_options.Options(output_dir=run_dir, data_dir=data_dir, model="mlp", epochs=1,
+                                   batch_size=4,
                                    latent_dim=8, sample_interval=2, sync_batchnorm=True)
     first = train.train(options, strategy=mirrored)
     resumed = train.train(cgan_options.Options(checkpoint=run_dir, epochs=2),

@@ -34,8 +34,8 @@ class TrainTest(tf.test.TestCase):
 
     def _options(self, output_dir, **extra):
         return Options(**{"output_dir": output_dir, "dataset": "mnist", "data_dir": self.data_dir,
-                          "model": "mlp", "epochs": 1, "batch_size": 16, "latent_dim": 8, "sample_interval": 2,
-                          **extra})
+                          "model": "mlp", "epochs": 1, "batch_size": 16, "latent_dim": 8,
+                          "sample_interval": 2, **extra})
 
     def test_run_writes_samples_gif_options_and_checkpoint_then_resumes(self):
         out = os.path.join(self.get_temp_dir(), "run")
