@@ -25,6 +25,7 @@ from cgan_mnist_tf import models
 from cgan_mnist_tf import options as cgan_options
 from pix2pix_tf.common import checkpoints
 from pix2pix_tf.common import distribute
+from pix2pix_tf.common import optimizers
 from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common import precision
 from pix2pix_tf.common import preemption
@@ -193,8 +194,10 @@ def train(options, given=(), strategy=None):
     with checkpoints.run_folder(output_dir, options.checkpoint, writes=chief):
         if options.checkpoint:
             path = checkpoint.restore(options.checkpoint)
-            log(f"resumed {path}: step {current_step(gan)}, {int(state['epoch'].numpy())} "
-                "epochs done")
+            log(f"resumed {path}: step {current_step(gan)}, "
+                f"{epochs_text(int(state['epoch'].numpy()))} done")
+            optimizers.resume_learning_rate(
+                (gan.generator_optimizer, gan.discriminator_optimizer), options.lr, log)
             if not checkpoint.restored_random_states:
                 log(f"{path} was saved by an earlier version, without the random states of "
                     "dropout and of the noise: the run goes on, but not bit for bit as it "
@@ -210,7 +213,7 @@ def train(options, given=(), strategy=None):
             stopped = fit(gan, digits, options, strategy, state, checkpoint, writer, samples_dir,
                           chief, log)
         else:
-            log(f"{start_epoch} epochs already done (--epochs {options.epochs}): nothing to train")
+            log(f"{epochs_text(start_epoch)} already done (--epochs {options.epochs}): nothing to train")
         step = current_step(gan)
         checkpoint.save(step)
     distribute.remove_worker_directory(checkpoint_dir, strategy)
@@ -292,15 +295,19 @@ def run_epochs(gan, batches, epoch, epochs, skip, run_callbacks, verbose):
             return
 
 
+def epochs_text(count):
+    return f"{count} epoch" if count == 1 else f"{count} epochs"
+
+
 def finish(result, samples_dir, log):
     """The chief's end of a run: the samples' GIF and the closing line."""
     frames = grids.sample_paths(samples_dir)
     result.gif = grids.write_gif(frames, os.path.join(result.output_dir, GIF_NAME)) if frames else None
     if result.stopped:
-        log(f"stopped by {result.stopped} at step {result.step} ({result.epoch} epochs done); "
+        log(f"stopped by {result.stopped} at step {result.step} ({epochs_text(result.epoch)} done); "
             f"checkpoint saved in {result.output_dir}; resume with --checkpoint {result.output_dir}")
     else:
-        log(f"trained to step {result.step} ({result.epoch} epochs); checkpoint, samples and "
+        log(f"trained to step {result.step} ({epochs_text(result.epoch)}); checkpoint, samples and "
             f"{GIF_NAME} in {result.output_dir}")
 
 

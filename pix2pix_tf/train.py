@@ -256,6 +256,9 @@ def restore(run, log=print):
     if run.options.checkpoint:
         path = run.checkpoint.restore(run.options.checkpoint)
         log(f"resumed from {path} at step {int(run.global_step.numpy())}")
+        optimizers.resume_learning_rate(
+            (run.model.generator_optimizer, run.model.discriminator_optimizer), run.options.lr,
+            log)
         if not run.checkpoint.restored_random_states:
             log(f"{path} was saved by an earlier version, without dropout's random state: "
                 "the run goes on, but not bit for bit as it would have without the stop")

@@ -7,6 +7,8 @@ step, a third of a float32 training step. TensorFlow's ResourceApplyAdam does
 the same update in one multi-threaded pass (about 45 ms).
 """
 
+import math
+
 import keras
 import tensorflow as tf
 from keras import ops
@@ -43,3 +45,17 @@ def adam(learning_rate, beta_1, fused):
     """The training's Adam: FusedAdam, or Keras' own with fused=False."""
     cls = FusedAdam if fused else keras.optimizers.Adam
     return cls(learning_rate, beta_1=beta_1)
+
+
+def resume_learning_rate(optimizers, learning_rate, log):
+    """Sets each optimizer's rate, after a checkpoint restore, to this run's
+    --lr, and says so through `log` if the checkpoint's differed.
+
+    Keras keeps Adam's rate in a variable that checkpoints hold, so a restore
+    brings back the first run's rate, and a resumed run's --lr would do nothing.
+    """
+    restored = float(keras.ops.convert_to_numpy(optimizers[0].learning_rate))
+    for optimizer in optimizers:
+        optimizer.learning_rate = learning_rate
+    if not math.isclose(restored, learning_rate, rel_tol=1e-6):  # float32 rounding aside
+        log(f"learning rate {learning_rate:g} (--lr), not the checkpoint's {restored:g}")

@@ -71,7 +71,7 @@ class GfileWorkflowTest(file_systems.RamAndLocalTestCase):
         result, printed = quietly(train.train, Options(checkpoint=run, epochs=2),
                                   given={"checkpoint", "epochs"})
         self.assertEqual((result.step, result.epoch), (6, 2))
-        self.assertIn(f"resumed {os.path.join(run, 'ckpt-3')}: step 3, 1 epochs done", printed)
+        self.assertIn(f"resumed {os.path.join(run, 'ckpt-3')}: step 3, 1 epoch done", printed)
         # Calls of 2 steps from the epoch's start (4-5, 6): grids after 5 and 6.
         self.assertEqual(sample_grids(run)[2:], ["step_00000005.png", "step_00000006.png"])
         self.assertEqual(image_of(files.read_bytes(result.gif))[::2], ("GIF", 4))

@@ -46,7 +46,7 @@ class MainTest(tf.test.TestCase):
         self.assertIn("data: IDX files in", result.stdout)
         self.assertIn("40 training images", result.stdout)
         self.assertRegex(result.stdout + result.stderr, r"d_g_z: .* d_loss: .* d_x: .* g_loss: ")
-        self.assertIn("trained to step 2 (1 epochs)", result.stdout)
+        self.assertIn("trained to step 2 (1 epoch)", result.stdout)
 
         output = os.path.join(self.get_temp_dir(), "digits.png")
         result = _cli("--mode", "generate", "--checkpoint", run_dir, "--labels", "3,1,4", "--num", "8",

@@ -124,6 +124,29 @@ class TrainTest(tf.test.TestCase):
         # The first epoch goes on from where it stopped: 3 epochs of 3 steps in all.
         self.assertEqual((summary.step, summary.epoch), (9, 3))
 
+    def test_a_resumed_run_keeps_its_lr_or_trains_at_a_given_one(self):
+        # Keras' Adam checkpoints its rate: without resetting it a resumed run's
+        # --lr would do nothing.
+        out = os.path.join(self.get_temp_dir(), "lr")
+        _quiet(train.train, self._options(out, lr=5e-4))
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
+            train.train(Options(checkpoint=out, epochs=2), given={"checkpoint", "epochs"})
+        self.assertNotIn("learning rate", printed.getvalue())
+        self.assertAllClose(self._learning_rates(out), [5e-4, 5e-4])
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
+            train.train(Options(checkpoint=out, epochs=3, lr=1e-3),
+                        given={"checkpoint", "epochs", "lr"})
+        self.assertIn("learning rate 0.001 (--lr), not the checkpoint's 0.0005", printed.getvalue())
+        self.assertAllClose(self._learning_rates(out), [1e-3, 1e-3])
+        with open(os.path.join(out, "options.json")) as f:
+            self.assertEqual(json.load(f)["lr"], 1e-3)
+
+    def _learning_rates(self, out):
+        reader = tf.train.load_checkpoint(out)
+        return [reader.get_tensor(f"{name}/_learning_rate/.ATTRIBUTES/VARIABLE_VALUE")
+                for name in ("g_optimizer", "d_optimizer")]
+
     def test_resume_with_a_different_model_is_an_error(self):
         out = os.path.join(self.get_temp_dir(), "conflict")
         testing.untrained_run(out, self.data_dir, latent_dim=8)

@@ -111,6 +111,24 @@ class ResumeTest(TrainTestCase):
         with open(os.path.join(part, "options.json")) as f:
             self.assertEqual(json.load(f)["seed"], 5)
 
+    def test_a_resumed_run_trains_at_its_own_lr(self):
+        # Keras' Adam checkpoints its rate: without resetting it a resumed run's
+        # --lr (like the reference's, a plain flag) would do nothing.
+        out = os.path.join(self.tmp, "lr")
+        train.train(tiny(input_dir=self.input_dir, output_dir=out, max_steps=1, lr=5e-4),
+                    log=self.log)
+        train.train(tiny(input_dir=self.input_dir, output_dir=out, checkpoint=out, max_steps=2,
+                         lr=1e-3), given={"checkpoint", "lr"}, log=self.log)
+        self.assertIn("learning rate 0.001 (--lr), not the checkpoint's 0.0005", self.lines)
+        saved = checkpoint_values(tf.train.latest_checkpoint(out))
+        for optimizer in ("generator_optimizer", "discriminator_optimizer"):
+            self.assertAllClose(saved[f"{optimizer}/_learning_rate/.ATTRIBUTES/VARIABLE_VALUE"],
+                                1e-3)
+        self.lines = []
+        train.train(tiny(input_dir=self.input_dir, output_dir=out, checkpoint=out, max_steps=3,
+                         lr=1e-3), given={"checkpoint", "lr"}, log=self.log)
+        self.assertFalse([line for line in self.lines if "learning rate" in line], self.lines)
+
     def test_losses_plotted_on_the_display_page_at_the_end_and_across_a_resume(self):
         out = os.path.join(self.tmp, "run")
         train.train(tiny(input_dir=self.input_dir, output_dir=out, max_steps=3, summary_freq=1,
