@@ -135,8 +135,12 @@ def from_checkpoint(options, checkpoint_dir, given, strict):
     Returns (options, saved options dict, messages for the user).
     """
     saved = common_options.load_options(checkpoint_dir)
-    merged, messages = common_options.merge_saved_options(options, saved, MODEL_KEYS, given,
-                                                          strict)
+    keys = MODEL_KEYS
+    if saved.get("model") in models.FAITHFUL_MODELS or not saved.get("conditional", True):
+        # The articles' models never use the small-data options (small_data):
+        # no "loaded ema_decay=..." for them.
+        keys = tuple(key for key in MODEL_KEYS if key not in SMALL_DATA_KEYS)
+    merged, messages = common_options.merge_saved_options(options, saved, keys, given, strict)
     if strict:  # Resuming: carry on as the run was started unless told otherwise.
         kept = {key: saved[key] for key in RUN_KEYS if key in saved and key not in given}
         merged = common_options.replace(merged, **kept)

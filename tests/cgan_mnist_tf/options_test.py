@@ -1,6 +1,9 @@
+import os
+
 import tensorflow as tf
 
 from cgan_mnist_tf import options as cgan_options
+from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common.errors import UserError
 
 
@@ -27,6 +30,28 @@ class CheckTest(tf.test.TestCase):
                 with self.subTest(name=name, value=value):
                     with self.assertRaisesRegex(UserError, f"^--{name} must be .*, not {value}$"):
                         cgan_options.check(cgan_options.Options(**{name: value}))
+
+
+
+class FromCheckpointTest(tf.test.TestCase):
+
+    def test_the_small_data_options_come_back_only_for_the_model_that_uses_them(self):
+        for model, conditional, expected in (("dcgan_proj", True, 0.9), ("mlp", True, None),
+                                             ("dcgan_proj", False, None)):
+            folder = os.path.join(self.get_temp_dir(), f"{model}_{conditional}")
+            os.makedirs(folder)
+            common_options.save_options(folder, cgan_options.Options(
+                model=model, conditional=conditional, ema_decay=0.9))
+            merged, _, messages = cgan_options.from_checkpoint(
+                cgan_options.Options(checkpoint=folder), folder, {"checkpoint"}, strict=True)
+            self.assertEqual((merged.model, merged.conditional), (model, conditional))
+            self.assertIn(f"loaded model={model} from the checkpoint", messages)
+            loaded = [m for m in messages if "ema_decay" in m]
+            if expected is None:  # Unused by the articles' models: not worth a line.
+                self.assertEmpty(loaded)
+            else:
+                self.assertEqual(loaded, ["loaded ema_decay=0.9 from the checkpoint"])
+                self.assertEqual(merged.ema_decay, expected)
 
 
 if __name__ == "__main__":
