@@ -175,7 +175,7 @@ class TrainTest(tf.test.TestCase):
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
             train.train(self._options(out))
-        # The mlp at batch 16 does ~180 FLOP per weight a step: float32 on every CPU.
+        # The mlp at batch 16 does ~180 FLOP per weight a step: bfloat16 only where native.
         expected, reason = precision.resolve("auto", machine.probe(),
                                              models.step_flops_per_weight("mlp", True, 16))
         lines = printed.getvalue().splitlines()
