@@ -20,7 +20,7 @@ CONV_SHAPE = (32, 32, 1)
 # (latent_dim 100; "gan": the plain GAN): what --mixed_precision auto weighs
 # (common.precision.MIN_BF16_FLOPS_PER_WEIGHT). Counted by cgan_mnist_tf.bench's
 # FLOP count over count_params(); models_test checks them against it.
-STEP_FLOPS_PER_WEIGHT_PER_IMAGE = {"mlp": 11.0, "conv": 180.0, "dcgan_proj": 293.0,
+STEP_FLOPS_PER_WEIGHT_PER_IMAGE = {"mlp": 11.0, "conv": 180.0, "dcgan_proj": 202.0,
                                    "stackgan": 592.0, "gan": 10.0}
 STAGE1_SHAPE = (16, 16, 1)  # StackGAN's stage I draws these...
 STACKGAN_SHAPE = (64, 64, 1)  # ...and its stage II these, from them.
@@ -156,7 +156,7 @@ def _sn(layer):
     return layers.SpectralNormalization(layer)
 
 
-def projection_discriminator(num_classes=NUM_CLASSES, width=64):
+def projection_discriminator(num_classes=NUM_CLASSES, width=32):
     """Projection discriminator (Miyato & Koyama 2018), spectrally normalised, 28x28:
 
     image -> conv4/2 w (14x14) -> conv4/2 2w (7x7), LeakyReLU 0.1 -> flattened = phi(x)
