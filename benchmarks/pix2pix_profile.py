@@ -57,9 +57,11 @@ def op_type_seconds(logdir):
     return totals
 
 
-def main(argv=None):
+def main(argv=None, out=sys.stdout):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--crop_size", type=int, default=256)
+    parser.add_argument("--ngf", type=int, default=64)
+    parser.add_argument("--ndf", type=int, default=64)
     parser.add_argument("--mixed_precision", default="auto")
     parser.add_argument("--fused_optimizer", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--steps", type=int, default=3)
@@ -67,11 +69,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     opts = default_options(mode="train", crop_size=args.crop_size, scale_size=args.crop_size,
+                           ngf=args.ngf, ndf=args.ndf,
                            mixed_precision=args.mixed_precision, jit_compile=False,
                            fused_optimizer=args.fused_optimizer)
     print(f"precision: {speed.used(opts, 'mixed_precision')}; fused Adam: "
           f"{args.fused_optimizer}; ONEDNN_MAX_CPU_ISA="
-          f"{os.environ.get('ONEDNN_MAX_CPU_ISA', '(unset)')}")
+          f"{os.environ.get('ONEDNN_MAX_CPU_ISA', '(unset)')}", file=out)
     case = bench.Case("profiled", opts, bench.fixed_batch(opts))
     case.warm_up(2)
     with tempfile.TemporaryDirectory() as logdir:
@@ -83,10 +86,12 @@ def main(argv=None):
         totals = op_type_seconds(logdir)
     total = sum(totals.values())
     print(f"{1e3 * wall:.0f} ms/step wall while profiled; op time {1e3 * total / args.steps:.0f}"
-          " ms/step (both threads)")
-    print("| op type | ms/step | share |\n|---|---|---|")
+          " ms/step (both threads)", file=out)
+    print("| op type | ms/step | share |\n|---|---|---|", file=out)
     for op_type, seconds in totals.most_common(args.top):
-        print(f"| {op_type} | {1e3 * seconds / args.steps:.1f} | {seconds / total:.1%} |")
+        print(f"| {op_type} | {1e3 * seconds / args.steps:.1f} | {seconds / total:.1%} |",
+              file=out)
+    return totals
 
 
 if __name__ == "__main__":
