@@ -3,8 +3,9 @@
 Builds the training step as `python -m pix2pix_tf.bench` does (a fixed batch,
 the speed flags given or `auto`), runs a few warm-up steps, records
 `--steps` steps with TensorFlow's profiler and prints the op types that took
-the most time on the host's TensorFlow threads, with their share. Op times
-of the two intra-op threads add up, so the total is CPU time, not wall time.
+the most time on the host's TensorFlow threads, with their share. Ops that
+run at the same time (the executor runs independent ops in parallel) each
+count, so the total can exceed the wall time.
 
     python benchmarks/pix2pix_profile.py --mixed_precision float32
     ONEDNN_MAX_CPU_ISA=AVX2 python benchmarks/pix2pix_profile.py  # AVX2 kernels
@@ -86,7 +87,7 @@ def main(argv=None, out=sys.stdout):
         totals = op_type_seconds(logdir)
     total = sum(totals.values())
     print(f"{1e3 * wall:.0f} ms/step wall while profiled; op time {1e3 * total / args.steps:.0f}"
-          " ms/step (both threads)", file=out)
+          " ms/step (ops running at once each counted)", file=out)
     print("| op type | ms/step | share |\n|---|---|---|", file=out)
     for op_type, seconds in totals.most_common(args.top):
         print(f"| {op_type} | {1e3 * seconds / args.steps:.1f} | {seconds / total:.1%} |",

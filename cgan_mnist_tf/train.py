@@ -213,7 +213,8 @@ def train(options, given=(), strategy=None):
             stopped = fit(gan, digits, options, strategy, state, checkpoint, writer, samples_dir,
                           chief, log)
         else:
-            log(f"{epochs_text(start_epoch)} already done (--epochs {options.epochs}): nothing to train")
+            log(f"{epochs_text(start_epoch)} already done (--epochs {options.epochs}): "
+                "nothing to train")
         step = current_step(gan)
         checkpoint.save(step)
     distribute.remove_worker_directory(checkpoint_dir, strategy)
@@ -304,11 +305,12 @@ def finish(result, samples_dir, log):
     frames = grids.sample_paths(samples_dir)
     result.gif = grids.write_gif(frames, os.path.join(result.output_dir, GIF_NAME)) if frames else None
     if result.stopped:
-        log(f"stopped by {result.stopped} at step {result.step} ({epochs_text(result.epoch)} done); "
-            f"checkpoint saved in {result.output_dir}; resume with --checkpoint {result.output_dir}")
+        log(f"stopped by {result.stopped} at step {result.step} "
+            f"({epochs_text(result.epoch)} done); checkpoint saved in {result.output_dir}; "
+            f"resume with --checkpoint {result.output_dir}")
     else:
-        log(f"trained to step {result.step} ({epochs_text(result.epoch)}); checkpoint, samples and "
-            f"{GIF_NAME} in {result.output_dir}")
+        log(f"trained to step {result.step} ({epochs_text(result.epoch)}); checkpoint, samples "
+            f"and {GIF_NAME} in {result.output_dir}")
 
 
 def _quiet(line):
