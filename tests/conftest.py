@@ -38,13 +38,14 @@ def _flock(path, kind):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="class", autouse=True)
 def _exclusive_when_marked(request, tmp_path_factory):
-    """Under pytest-xdist, a test marked `exclusive` runs while no other test
-    does: it waits for the running ones, and new ones wait for it. Every test
-    holds the run's lock shared, an exclusive one alone; both first pass a
-    gate, which an exclusive test keeps until it has the lock, so that a
-    stream of shared holders cannot keep it waiting."""
+    """Under pytest-xdist, a test class marked `exclusive` runs while no other
+    test does: it waits for the running class to end, and others wait for it.
+    Each class holds the run's lock from before its setUpClass to after its
+    last test, shared, an exclusive one alone; both first pass a gate, which
+    an exclusive class keeps until it has the lock, so that a stream of
+    shared holders cannot keep it waiting."""
     if "PYTEST_XDIST_WORKER" not in os.environ:  # One test process: nothing runs beside it.
         yield
         return
