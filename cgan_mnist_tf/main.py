@@ -34,8 +34,7 @@ def run(options, given=()):
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    del argv  # common_options.flags_parser refused stray arguments.
     logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO lines would bury the progress.
     options, given = common_options.from_flags(Options, FLAGS)
     run_reporting_user_errors(run, options, given)
@@ -43,7 +42,7 @@ def main(argv):
 
 def entry():
     """The cgan-mnist-tf command (console_scripts) and python -m cgan_mnist_tf.main."""
-    app.run(main)
+    app.run(main, flags_parser=common_options.flags_parser())
 
 
 if __name__ == "__main__":

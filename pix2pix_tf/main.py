@@ -45,8 +45,7 @@ def run(options, given=()):
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    del argv  # common_options.flags_parser refused stray arguments.
     logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO lines drown the progress output.
     options, given = options_from_flags()
     run_reporting_user_errors(run, options, given)
@@ -55,7 +54,7 @@ def main(argv):
 def entry():
     """The pix2pix-tf command (console_scripts) and python -m pix2pix_tf.main."""
     flags.mark_flag_as_required("mode")
-    app.run(main)
+    app.run(main, flags_parser=common_options.flags_parser())
 
 
 if __name__ == "__main__":

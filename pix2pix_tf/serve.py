@@ -14,6 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app, flags, logging  # noqa: E402
 
 from pix2pix_tf import served_model, server  # noqa: E402
+from pix2pix_tf.common import options as common_options  # noqa: E402
 from pix2pix_tf.common.checkpoints import StopRequests  # noqa: E402
 from pix2pix_tf.common.errors import UserError, run_reporting_user_errors  # noqa: E402
 
@@ -65,8 +66,7 @@ def serve(model, host="127.0.0.1", port=8000, max_request_mb=16, examples_dir=No
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    del argv  # common_options.flags_parser refused stray arguments.
     logging.set_verbosity(logging.WARNING)
     run_reporting_user_errors(serve, FLAGS.model, FLAGS.host, FLAGS.port, FLAGS.max_request_mb,
                               FLAGS.examples_dir, log=lambda line: print(line, flush=True))
@@ -78,7 +78,7 @@ def entry():
     # command is its script, not this module.
     for name in ("model", "host", "port", "max_request_mb", "examples_dir"):
         FLAGS.register_key_flag_for_module(sys.argv[0], FLAGS[name])
-    app.run(main)
+    app.run(main, flags_parser=common_options.flags_parser())
 
 
 if __name__ == "__main__":

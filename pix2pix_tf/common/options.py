@@ -192,6 +192,33 @@ def _define_parsed_flag(f, flag_values):
                                  f.metadata["help"], boolean=switch), flag_values)
 
 
+def flags_parser(flag_values=None):
+    """A `flags_parser` for absl's app.run: a bad flag, a missing required
+    one or a stray argument is one `error:` line and exit status 2, as for
+    every other bad input (absl would print `FATAL Flags parsing error` and a
+    hint, or the whole short help, and exit with 1)."""
+    import sys
+
+    from absl import flags
+
+    flag_values = flag_values or flags.FLAGS
+
+    def parse(argv):
+        try:
+            remaining = flag_values(argv)
+        except flags.Error as e:
+            message = " ".join(str(e).split())
+            print(f"error: {message} (--help lists the flags)", file=sys.stderr, flush=True)
+            sys.exit(2)
+        if len(remaining) > 1:
+            print(f"error: unexpected arguments: {' '.join(remaining[1:])} (flags are "
+                  f"--name value or --name=value)", file=sys.stderr, flush=True)
+            sys.exit(2)
+        return remaining
+
+    return parse
+
+
 def from_flags(options_class, flag_values):
     """(options of the parsed command line, set of the names given on it)."""
     values = {f.name: flag_values[f.name].value for f in fields(options_class) if f.metadata["flag"]}

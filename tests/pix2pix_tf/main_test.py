@@ -151,6 +151,14 @@ class MainTest(tf.test.TestCase):
                          [f"error: --input_dir {missing} does not exist or is not a folder"])
         self.assertFalse(os.path.exists(output_dir))
 
+    def test_bad_flag_is_one_error_line(self):
+        # absl's own report is a FATAL line and a hint, with status 1.
+        result = run_main("--mode", "train", "--crop_size", "large")
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertEqual(program_stderr(result.stderr),
+                         ["error: flag --crop_size=large: invalid literal for int() with base 10: "
+                          "'large' (--help lists the flags)"])
+
 
 class ConcurrencyTest(tf.test.TestCase):
     """Two real training processes into one folder; SIGTERM's exit status."""

@@ -1,6 +1,8 @@
 """The options home: flags made from the dataclasses, parsing, options.json, merging."""
 
+import contextlib
 import dataclasses
+import io
 import json
 import os
 
@@ -56,6 +58,27 @@ class FlagsTest(tf.test.TestCase):
     def test_bad_choice_is_refused_by_the_flag(self):
         with self.assertRaises(flags.IllegalFlagValueError):
             parse(cgan_options.Options, ["--model", "transformer"])
+
+    def test_command_line_errors_are_one_line_and_status_2(self):
+        flag_values = flags.FlagValues()
+        common_options.define_flags(cgan_options.Options, flag_values)
+        parse = common_options.flags_parser(flag_values)
+        self.assertEqual(parse(["prog", "--model", "conv"]), ["prog"])
+        self.assertEqual(flag_values.model, "conv")
+        for argv, message in (
+                (["--model", "transformer"], "error: flag --model=transformer: value should be "
+                                             "one of <mlp|conv|dcgan_proj|stackgan>"),
+                (["--modle", "conv"], "error: Unknown command line flag 'modle'"),
+                (["--epochs", "ten"], "error: flag --epochs=ten: invalid literal for int()"),
+                (["--model", "conv", "stray"], "error: unexpected arguments: stray")):
+            with self.subTest(argv=argv):
+                stderr = io.StringIO()
+                with contextlib.redirect_stderr(stderr), self.assertRaises(SystemExit) as exited:
+                    parse(["prog", *argv])
+                self.assertEqual(exited.exception.code, 2)
+                lines = stderr.getvalue().splitlines()
+                self.assertLen(lines, 1)
+                self.assertStartsWith(lines[0], message)
 
     def test_model_keys_come_from_the_kinds(self):
         self.assertIn("crop_size", pix2pix_options.MODEL_KEYS)
