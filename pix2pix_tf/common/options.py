@@ -201,7 +201,7 @@ def flags_parser(flag_values=None):
 
     from absl import flags
 
-    flag_values = flag_values or flags.FLAGS
+    flag_values = flags.FLAGS if flag_values is None else flag_values  # An empty one is falsy.
 
     def parse(argv):
         try:
