@@ -60,6 +60,14 @@ def exit_status(signum):
     return 128 + int(signum)
 
 
+def exit_with_error(message):
+    """Prints `error: MESSAGE` as one line on stderr and exits with status 2:
+    how the entry points report bad input."""
+    message = " ".join(str(message).split())  # Always exactly one line.
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    sys.exit(2)
+
+
 def run_reporting_user_errors(fn, *args, **kwargs):
     """Calls fn; turns a UserError into `error: MESSAGE` on stderr and exit 2,
     and an interruption (Ctrl-C, SIGTERM) into one line and the status 128 + signal.
@@ -71,9 +79,7 @@ def run_reporting_user_errors(fn, *args, **kwargs):
     try:
         result = fn(*args, **kwargs)
     except UserError as e:
-        message = " ".join(str(e).split())  # Always exactly one line.
-        print(f"error: {message}", file=sys.stderr, flush=True)
-        sys.exit(2)
+        exit_with_error(e)
     except Interrupted as e:
         print(f"stopped by {e}", file=sys.stderr, flush=True)
         sys.exit(exit_status(e.signum))

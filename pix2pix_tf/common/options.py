@@ -19,7 +19,7 @@ import os
 import typing
 
 from pix2pix_tf.common import files
-from pix2pix_tf.common.errors import UserError
+from pix2pix_tf.common.errors import UserError, exit_with_error
 
 OPTIONS_FILE = "options.json"
 
@@ -197,8 +197,6 @@ def flags_parser(flag_values=None):
     one or a stray argument is one `error:` line and exit status 2, as for
     every other bad input (absl would print `FATAL Flags parsing error` and a
     hint, or the whole short help, and exit with 1)."""
-    import sys
-
     from absl import flags
 
     flag_values = flags.FLAGS if flag_values is None else flag_values  # An empty one is falsy.
@@ -207,13 +205,10 @@ def flags_parser(flag_values=None):
         try:
             remaining = flag_values(argv)
         except flags.Error as e:
-            message = " ".join(str(e).split())
-            print(f"error: {message} (--help lists the flags)", file=sys.stderr, flush=True)
-            sys.exit(2)
+            exit_with_error(f"{e} (--help lists the flags)")
         if len(remaining) > 1:
-            print(f"error: unexpected arguments: {' '.join(remaining[1:])} (flags are "
-                  f"--name value or --name=value)", file=sys.stderr, flush=True)
-            sys.exit(2)
+            exit_with_error(f"unexpected arguments: {' '.join(remaining[1:])} (flags are "
+                            "--name value or --name=value)")
         return remaining
 
     return parse
