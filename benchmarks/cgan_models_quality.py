@@ -27,6 +27,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from cgan_mnist_tf import choices  # noqa: E402
 from cgan_mnist_tf import classifier  # noqa: E402
 from cgan_mnist_tf import evaluate  # noqa: E402
 from cgan_mnist_tf import models  # noqa: E402
@@ -100,7 +101,7 @@ def table(rows):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", default=",".join(models.MODELS),
+    parser.add_argument("--models", default=",".join(choices.MODELS),
                         help="comma-separated --model values")
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--dataset", default="mnist_5k")

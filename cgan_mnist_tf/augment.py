@@ -12,20 +12,7 @@ state a checkpoint can hold, so a resumed run draws what an uninterrupted one wo
 import keras
 import tensorflow as tf
 
-POLICIES = ("color", "translation", "cutout")
 BACKGROUND = -1.0  # Black in [-1, 1]: what lies outside a digit.
-
-
-def parse_policy(text):
-    """'translation,cutout' -> ('translation', 'cutout'); '' or 'none' -> ()."""
-    names = tuple(part.strip() for part in str(text or "").split(",") if part.strip())
-    if names in ((), ("none",)):
-        return ()
-    unknown = [name for name in names if name not in POLICIES]
-    if unknown:
-        raise ValueError(f"unknown DiffAugment {', '.join(unknown)}; expected a comma-separated "
-                         f"subset of {', '.join(POLICIES)} (or none)")
-    return names
 
 
 def color(images, seed=None):
@@ -71,7 +58,7 @@ FUNCTIONS = {"color": color, "translation": translation, "cutout": cutout}
 
 
 def diff_augment(images, policy, seed=None):
-    """`images` through each augmentation of `policy` (names, in POLICIES' order of
+    """`images` through each augmentation of `policy` (names, in choices.POLICIES' order of
     use), drawing from the SeedGenerator `seed`."""
     for name in policy:
         images = FUNCTIONS[name](images, seed=seed)

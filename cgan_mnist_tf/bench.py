@@ -38,7 +38,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from cgan_mnist_tf import callbacks, data, models, options as cgan_options, train  # noqa: E402
+from cgan_mnist_tf import callbacks, choices, data, models, options as cgan_options, train  # noqa: E402
 from pix2pix_tf.common import benchmarking, flops, machine as machine_lib  # noqa: E402
 from pix2pix_tf.common.benchmarking import BASELINE  # noqa: E402
 
@@ -124,7 +124,7 @@ def parse_args(argv):
     defaults = cgan_options.Options()
     parser = argparse.ArgumentParser(prog="python -m cgan_mnist_tf.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", choices=models.MODELS, default=defaults.model)
+    parser.add_argument("--model", choices=choices.MODELS, default=defaults.model)
     parser.add_argument("--conditional", action=argparse.BooleanOptionalAction,
                         default=defaults.conditional)
     parser.add_argument("--batch_size", type=int, default=64)

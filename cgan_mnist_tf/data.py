@@ -15,10 +15,10 @@ import numpy as np
 import tensorflow as tf
 
 from cgan_mnist_tf import idx
+from cgan_mnist_tf.choices import DATASETS
 from pix2pix_tf.common import files
 from pix2pix_tf.common.errors import UserError
 
-DATASETS = ("mnist", "fashion_mnist", "mnist_5k")
 NUM_CLASSES = 10
 TFDS_HOST = ("storage.googleapis.com", 443)
 PROBE_SECONDS = 3.0

@@ -25,7 +25,7 @@ class ConditionalGAN(keras.Model):
 
     def __init__(self, generator, discriminator, latent_dim, conditional=True, num_classes=10,
                  loss="bce", diffaugment=(), ema_generator=None, ema_decay=0.0, **kwargs):
-        """loss: a key of losses.LOSSES. diffaugment: augment.POLICIES names applied to
+        """loss: a key of losses.LOSSES. diffaugment: choices.POLICIES names applied to
         every image D sees, real and generated alike. ema_generator: a copy of the
         generator that keeps the exponential moving average of its weights (decay
         ema_decay) and draws the samples outside training."""
@@ -332,7 +332,7 @@ def build_gan(model, conditional, latent_dim, loss="bce", diffaugment=(), ema_de
     Args:
         model, conditional, latent_dim, dropout, sync_batchnorm: as models.build.
         loss: a key of losses.LOSSES.
-        diffaugment: augment.POLICIES names applied to every image D trains on.
+        diffaugment: choices.POLICIES names applied to every image D trains on.
         ema_decay: decay of the generator's moving average; 0 builds none.
         stackgan_consistency: StackGAN's weight of stage II's L1 distance to stage I.
     """

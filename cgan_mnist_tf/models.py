@@ -8,12 +8,9 @@ import keras
 from keras import layers
 from keras import ops
 
+from cgan_mnist_tf.choices import MODELS
 from cgan_mnist_tf.data import NUM_CLASSES
 
-MODELS = ("mlp", "conv", "dcgan_proj", "stackgan")
-# The articles' models (StackGAN's recipe is the article's too); the others are
-# this project's small-data models.
-FAITHFUL_MODELS = ("mlp", "conv", "stackgan")
 MNIST_SHAPE = (28, 28, 1)
 CONV_SHAPE = (32, 32, 1)
 # FLOP of a training step per weight of both networks, per image of the batch

@@ -8,7 +8,7 @@ Python code builds it directly, and options.json is its saved form.
 import dataclasses
 import typing
 
-from cgan_mnist_tf import augment, data, models
+from cgan_mnist_tf.choices import DATASETS, FAITHFUL_MODELS, MODELS, parse_policy
 from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import MODEL, RUN, SPEED, TRAINING, option
@@ -33,7 +33,7 @@ class Options(common_options.SpeedOptions, common_options.DistributeOptions):
     model: str = option("dcgan_proj", "dcgan_proj (28x28), a DCGAN generator against a "
                         "projection discriminator, for small data; or the articles' models: mlp "
                         "(28x28), conv (DCGAN, 32x32) or stackgan (16x16 then 64x64, two stages).",
-                        MODEL, choices=models.MODELS)
+                        MODEL, choices=MODELS)
     conditional: bool = option(True, "Condition on the label; --noconditional trains the plain "
                                "MLP GAN.", MODEL)
     latent_dim: int = option(100, "Size of the noise z.", MODEL)
@@ -52,7 +52,7 @@ class Options(common_options.SpeedOptions, common_options.DistributeOptions):
         10.0, "stackgan: weight of the mean L1 distance between stage II's image shrunk to "
         "16x16 and the stage-I image it redraws, in stage II's loss (0: the paper's loss, "
         "under which stage II ignored its input and drew one digit per label).", TRAINING)
-    dataset: str = option("mnist", "The digits to learn.", TRAINING, choices=data.DATASETS)
+    dataset: str = option("mnist", "The digits to learn.", TRAINING, choices=DATASETS)
     data_dir: typing.Optional[str] = option(
         None, "A folder with the four MNIST IDX files (gzip or not) or mnist.npz, used instead "
         "of tensorflow-datasets.", TRAINING)
@@ -105,15 +105,15 @@ SMALL_DATA_KEYS = ("ema_decay", "loss", "diffaugment")
 def small_data(options):
     """(loss, DiffAugment policy, EMA decay) the run trains with: the options for
     dcgan_proj, the articles' recipe (bce, none, no EMA) for the faithful models."""
-    if options.conditional and options.model not in models.FAITHFUL_MODELS:
-        return options.loss, augment.parse_policy(options.diffaugment), options.ema_decay
+    if options.conditional and options.model not in FAITHFUL_MODELS:
+        return options.loss, parse_policy(options.diffaugment), options.ema_decay
     return "bce", (), 0.0
 
 
 def check_small_data(options, given):
     """UserError for small-data options given to a faithful model or out of range,
     and for --stackgan_consistency given to another model."""
-    faithful = options.model in models.FAITHFUL_MODELS or not options.conditional
+    faithful = options.model in FAITHFUL_MODELS or not options.conditional
     mixed = sorted(key for key in SMALL_DATA_KEYS if key in given)
     if faithful and mixed:
         raise UserError(f"--{', --'.join(mixed)}: only for --model dcgan_proj; the articles' "
@@ -124,7 +124,7 @@ def check_small_data(options, given):
     if not 0.0 <= options.ema_decay < 1.0:
         raise UserError(f"--ema_decay {options.ema_decay} must be in [0, 1)")
     try:
-        augment.parse_policy(options.diffaugment)
+        parse_policy(options.diffaugment)
     except ValueError as e:
         raise UserError(f"--diffaugment: {e}") from None
 
@@ -136,7 +136,7 @@ def from_checkpoint(options, checkpoint_dir, given, strict):
     """
     saved = common_options.load_options(checkpoint_dir)
     keys = MODEL_KEYS
-    if saved.get("model") in models.FAITHFUL_MODELS or not saved.get("conditional", True):
+    if saved.get("model") in FAITHFUL_MODELS or not saved.get("conditional", True):
         # The articles' models never use the small-data options (small_data):
         # no "loaded ema_decay=..." for them.
         keys = tuple(key for key in MODEL_KEYS if key not in SMALL_DATA_KEYS)

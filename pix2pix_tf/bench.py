@@ -39,7 +39,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from pix2pix_tf import data, options as pix2pix_options, train  # noqa: E402
+from pix2pix_tf import data, models, options as pix2pix_options, train  # noqa: E402
 from pix2pix_tf.common import (benchmarking, flops, image_io, machine as machine_lib,  # noqa: E402
                                options as common_options)
 from pix2pix_tf.common.benchmarking import BASELINE  # noqa: E402
@@ -117,7 +117,7 @@ def pipeline_rate(paths, opts, cache, images):
 def inference_ms(opts, repeats=20):
     """ms per image of the generator as test mode runs it (float32, batch 1,
     batch statistics and dropout as in the paper)."""
-    generator = pix2pix_options.generator_from_options(opts)
+    generator = models.generator_from_options(opts)
     translate = tf.function(lambda x: generator(x, training=True))
     x = fixed_batch(common_options.replace(opts, batch_size=1))[0]
     return benchmarking.latency_ms(lambda: translate(x), repeats)

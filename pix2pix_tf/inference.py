@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from pix2pix_tf import data, display, metrics, options as pix2pix_options, report
+from pix2pix_tf import data, display, metrics, models, options as pix2pix_options, report
 from pix2pix_tf.common import checkpoints, files, plots
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import (load_options, merge_saved_options, replace,
@@ -47,7 +47,7 @@ def load_generator(options, given, log=print):
         log(message)
     pix2pix_options.check(options)
     options = replace(options, image_aspect=saved.get("image_aspect"))
-    generator = pix2pix_options.generator_from_options(options)
+    generator = models.generator_from_options(options)
     path = checkpoints.RunCheckpoint(options.checkpoint, generator=generator).restore(
         options.checkpoint, partial=True)
     log(f"loaded generator from {path}")

@@ -10,9 +10,8 @@ import math
 import keras
 from keras import layers
 
-GENERATORS = ("unet", "encoder_decoder")
-DISCRIMINATORS = ("patch", "pixel", "image")
-MIN_CROP, MAX_CROP = 32, 1024
+from pix2pix_tf import data
+from pix2pix_tf.choices import DISCRIMINATORS, check_crop_size
 
 
 def _init():
@@ -49,13 +48,6 @@ def _up(x, filters, separable, name):
                                       pointwise_initializer=_init(), name=name)(x)
     return layers.Conv2DTranspose(filters, 4, strides=2, padding="same",
                                   kernel_initializer=_init(), name=name)(x)
-
-
-def check_crop_size(crop_size):
-    """The U-Net goes down to 1x1, so the crop is a power of two."""
-    if not (MIN_CROP <= crop_size <= MAX_CROP) or crop_size & (crop_size - 1):
-        raise ValueError(f"--crop_size must be a power of two from {MIN_CROP} to {MAX_CROP}, "
-                         f"not {crop_size}")
 
 
 def encoder_filters(crop_size, ngf):
@@ -162,6 +154,24 @@ def discriminator(crop_size=256, in_channels=3, target_channels=3, ndf=64, kind=
         raise ValueError(f"--discriminator must be one of {DISCRIMINATORS}, not {kind!r}")
     logits = layers.Activation("linear", dtype="float32", name="float32_logits")(x)
     return keras.Model([source, target], logits, name=name)
+
+
+def generator_from_options(options, sync_batchnorm=False):
+    """The generator that pix2pix_tf.options.Options describe. sync_batchnorm:
+    batch statistics over the replicas (--sync_batchnorm under a strategy of
+    several replicas)."""
+    in_channels, out_channels = data.channels(options.lab_colorization, options.which_direction)
+    return generator(options.crop_size, in_channels, out_channels, options.ngf,
+                     skips=options.generator == "unet", separable=options.separable_conv,
+                     dropout=options.dropout, sync_batchnorm=sync_batchnorm)
+
+
+def discriminator_from_options(options, sync_batchnorm=False):
+    """The discriminator that pix2pix_tf.options.Options describe."""
+    in_channels, out_channels = data.channels(options.lab_colorization, options.which_direction)
+    return discriminator(options.crop_size, in_channels, out_channels, options.ndf,
+                         kind=options.discriminator, n_layers=options.n_layers_D,
+                         sync_batchnorm=sync_batchnorm)
 
 
 def receptive_field(kind="patch", n_layers=3, crop_size=256):

@@ -9,7 +9,7 @@ options.json is its saved form.
 import dataclasses
 import typing
 
-from pix2pix_tf import data, models
+from pix2pix_tf.choices import DISCRIMINATORS, GENERATORS, check_crop_size
 from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import DERIVED, MODEL, RUN, TRAINING, option
@@ -75,9 +75,9 @@ class Options(common_options.SpeedOptions, common_options.DistributeOptions):
         "(--nodropout: none; the same weights, but kept for test, export and resume like the "
         "model options).", MODEL)
     generator: str = option("unet", "unet, or encoder_decoder: the same network without skip "
-                            "connections.", MODEL, choices=models.GENERATORS)
+                            "connections.", MODEL, choices=GENERATORS)
     discriminator: str = option("patch", "patch (PatchGAN), pixel (1x1 PixelGAN) or image (one "
-                                "logit per image).", MODEL, choices=models.DISCRIMINATORS)
+                                "logit per image).", MODEL, choices=DISCRIMINATORS)
     n_layers_D: int = option(3, "PatchGAN depth: 1, 3, 5 give 16x16, 70x70, 286x286 patches.",
                              MODEL)
 
@@ -114,7 +114,7 @@ def check(options):
     it, after the checkpoint's model options are merged in)."""
     _check_numbers(options)
     try:
-        models.check_crop_size(options.crop_size)
+        check_crop_size(options.crop_size)
     except ValueError as e:
         raise UserError(str(e)) from e
     if scale_size(options) < options.crop_size:
@@ -140,19 +140,3 @@ def _check_numbers(options):
     common_options.check_number(options, "l1_weight", 0)
     common_options.check_number(options, "gan_weight", 0)
     common_options.check_number(options, "aspect_ratio", 0, low_open=True)
-
-
-def generator_from_options(options, sync_batchnorm=False):
-    """sync_batchnorm: batch statistics over the replicas (training under a
-    tf.distribute strategy with several replicas and --sync_batchnorm)."""
-    in_channels, out_channels = data.channels(options.lab_colorization, options.which_direction)
-    return models.generator(options.crop_size, in_channels, out_channels, options.ngf,
-                            skips=options.generator == "unet", separable=options.separable_conv,
-                            dropout=options.dropout, sync_batchnorm=sync_batchnorm)
-
-
-def discriminator_from_options(options, sync_batchnorm=False):
-    in_channels, out_channels = data.channels(options.lab_colorization, options.which_direction)
-    return models.discriminator(options.crop_size, in_channels, out_channels, options.ndf,
-                                kind=options.discriminator, n_layers=options.n_layers_D,
-                                sync_batchnorm=sync_batchnorm)

@@ -13,9 +13,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
-from pix2pix_tf import served_model, server  # noqa: E402
 from pix2pix_tf.common import options as common_options  # noqa: E402
-from pix2pix_tf.common.checkpoints import StopRequests  # noqa: E402
 from pix2pix_tf.common.errors import UserError, run_reporting_user_errors  # noqa: E402
 
 flags.DEFINE_string("model", None, "A training run's output folder (exported first if it has no "
@@ -41,6 +39,9 @@ def make_server(model, host="127.0.0.1", port=8000, max_request_mb=16, examples_
     """
     if max_request_mb <= 0:
         raise UserError(f"--max_request_mb must be positive, not {max_request_mb}")
+    # TensorFlow loads here, once the flags parsed: --help and a bad flag answer at once.
+    from pix2pix_tf import served_model, server
+
     served = served_model.ServedModel.load(model, examples_dir, log)
     try:
         return server.Server((host, port), served, max_request_mb * 2 ** 20, log)
@@ -50,6 +51,8 @@ def make_server(model, host="127.0.0.1", port=8000, max_request_mb=16, examples_
 
 def serve(model, host="127.0.0.1", port=8000, max_request_mb=16, examples_dir=None, log=print):
     """Serves until Ctrl-C or SIGTERM, then finishes the requests under way and returns."""
+    from pix2pix_tf.common.checkpoints import StopRequests  # TensorFlow too, as make_server's.
+
     httpd = make_server(model, host, port, max_request_mb, examples_dir, log)
     examples = f", {len(httpd.model.examples)} examples" if httpd.model.examples else ""
     log(f"serving {httpd.model.export_dir} (version {httpd.model.version}, "

@@ -17,7 +17,7 @@ import typing
 import keras
 import tensorflow as tf
 
-from pix2pix_tf import data, display, gan, options as pix2pix_options, report
+from pix2pix_tf import data, display, gan, models, options as pix2pix_options, report
 from pix2pix_tf.common import (checkpoints, distribute, optimizers, precision, preemption,
                                progress, speed, threads)
 from pix2pix_tf.common.errors import UserError
@@ -32,8 +32,8 @@ def build_model(options, sync_batchnorm=False):
     batch, for strategies with several replicas."""
     dtype = speed.used(options, "mixed_precision")
     with precision.dtype_policy(dtype):
-        generator = pix2pix_options.generator_from_options(options, sync_batchnorm)
-        discriminator = pix2pix_options.discriminator_from_options(options, sync_batchnorm)
+        generator = models.generator_from_options(options, sync_batchnorm)
+        discriminator = models.discriminator_from_options(options, sync_batchnorm)
     model = gan.Pix2Pix(generator, discriminator, options.gan_weight, options.l1_weight)
 
     def adam():

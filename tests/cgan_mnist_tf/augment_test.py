@@ -1,7 +1,7 @@
 import numpy as np
 import tensorflow as tf
 
-from cgan_mnist_tf import augment
+from cgan_mnist_tf import augment, choices
 
 
 def _digits(n=6, size=16, seed=0):
@@ -18,7 +18,7 @@ class AugmentTest(tf.test.TestCase):
 
     def test_every_augmentation_is_differentiable_and_keeps_the_shape(self):
         images = tf.constant(_digits())
-        for name in augment.POLICIES:
+        for name in choices.POLICIES:
             tf.random.set_seed(1)
             with tf.GradientTape() as tape:
                 tape.watch(images)
@@ -55,11 +55,11 @@ class AugmentTest(tf.test.TestCase):
         self.assertGreater(len({o.tobytes() for o in out}), 1)
 
     def test_parse_policy(self):
-        self.assertEqual(augment.parse_policy("translation, cutout"), ("translation", "cutout"))
-        self.assertEqual(augment.parse_policy("none"), ())
-        self.assertEqual(augment.parse_policy(""), ())
+        self.assertEqual(choices.parse_policy("translation, cutout"), ("translation", "cutout"))
+        self.assertEqual(choices.parse_policy("none"), ())
+        self.assertEqual(choices.parse_policy(""), ())
         with self.assertRaisesRegex(ValueError, "unknown DiffAugment saturation"):
-            augment.parse_policy("translation,saturation")
+            choices.parse_policy("translation,saturation")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@ import numpy as np
 import tensorflow as tf
 
 from cgan_mnist_tf import bench
-from cgan_mnist_tf import models
+from cgan_mnist_tf import choices, models
 
 
 class ModelsTest(tf.test.TestCase):
@@ -25,7 +25,7 @@ class ModelsTest(tf.test.TestCase):
             self.assertEqual(models.output_shape(model, conditional), shape)
 
     def test_step_flops_per_weight_match_the_flop_count(self):
-        for model, conditional in [(m, True) for m in models.MODELS] + [("mlp", False)]:
+        for model, conditional in [(m, True) for m in choices.MODELS] + [("mlp", False)]:
             generator, discriminator = models.build(model, conditional, latent_dim=100)
             counted = (bench.step_flops(generator, discriminator, 64)["train_step"]
                        / (generator.count_params() + discriminator.count_params()))
@@ -52,7 +52,7 @@ class ModelsTest(tf.test.TestCase):
         self.assertEqual(dense, [512, 256, 1])
 
     def test_discriminator_output_depends_on_the_label(self):
-        for model in models.MODELS:
+        for model in choices.MODELS:
             generator, discriminator = models.build(model, True, latent_dim=8)
             z, y = self._inputs(4, 8)
             images = generator([z, y], training=False)
@@ -61,7 +61,7 @@ class ModelsTest(tf.test.TestCase):
             self.assertGreater(float(tf.reduce_max(tf.abs(a - b))), 1e-6, msg=model)
 
     def test_generator_output_depends_on_the_label(self):
-        for model in models.MODELS:
+        for model in choices.MODELS:
             generator, _ = models.build(model, True, latent_dim=8)
             z, y = self._inputs(4, 8)
             a = generator([z, y], training=False)

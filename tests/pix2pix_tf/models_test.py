@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pix2pix_tf import models
+from pix2pix_tf import choices, models
 
 
 def nonzero_box(array):
@@ -35,7 +35,7 @@ class GeneratorTest(tf.test.TestCase):
 
     def test_output_shapes(self):
         for crop in (32, 64, 128, 256):
-            for kind in models.GENERATORS:
+            for kind in choices.GENERATORS:
                 for separable in (False, True):
                     with self.subTest(crop=crop, kind=kind, separable=separable):
                         generator = models.generator(crop, 3, 2, ngf=8, skips=kind == "unet",
@@ -98,7 +98,7 @@ class GeneratorTest(tf.test.TestCase):
                 with self.assertRaisesRegex(ValueError, "power of two"):
                     models.generator(crop, ngf=8)
                 with self.assertRaisesRegex(ValueError, "power of two"):
-                    models.check_crop_size(crop)
+                    choices.check_crop_size(crop)
 
 
 class DiscriminatorTest(tf.test.TestCase):

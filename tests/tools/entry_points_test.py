@@ -4,6 +4,7 @@ import importlib.metadata
 import os
 import shutil
 import subprocess
+import sys
 
 import tensorflow as tf
 
@@ -44,6 +45,24 @@ class EntryPointsTest(tf.test.TestCase):
                                 cwd=elsewhere, capture_output=True, text=True, timeout=120)
         self.assertEqual(result.returncode, 2, result.stderr)
         self.assertRegex(result.stderr.strip(), r"^error: [^\n]*missing[^\n]*$")
+
+    def test_help_and_bad_flags_answer_before_tensorflow_loads(self):
+        # Importing TensorFlow takes seconds: --help and a mistyped flag must not wait for it.
+        report = ("import atexit, sys; atexit.register(lambda: print('tensorflow loaded:', "
+                  "'tensorflow' in sys.modules)); sys.argv = ['cmd'] + sys.argv[1:]; "
+                  "from {module} import entry; entry()")
+        for module, bad_flag in (("pix2pix_tf.main", "--crop_size=big"),
+                                 ("cgan_mnist_tf.main", "--model=nonsense"),
+                                 ("pix2pix_tf.serve", "--port=abc")):
+            for argv, status in ((["--help"], 1), ([bad_flag], 2)):
+                with self.subTest(module=module, argv=argv):
+                    result = subprocess.run(
+                        [sys.executable, "-c", report.format(module=module)] + argv,
+                        capture_output=True, text=True, cwd=self.get_temp_dir(), timeout=120)
+                    self.assertEqual(result.returncode, status, result.stderr[-2000:])
+                    self.assertIn("tensorflow loaded: False", result.stdout)
+                    if status == 2:
+                        self.assertRegex(result.stderr.strip(), r"^error: [^\n]*$")
 
 
 if __name__ == "__main__":

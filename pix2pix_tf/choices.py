@@ -1,0 +1,18 @@
+"""What the model options choose from, in plain Python.
+
+options.py offers these values and models.py builds them. Nothing here
+imports TensorFlow, so the command line answers --help and refuses a bad
+flag before TensorFlow loads (seconds, on every call).
+"""
+
+GENERATORS = ("unet", "encoder_decoder")
+DISCRIMINATORS = ("patch", "pixel", "image")
+MIN_CROP, MAX_CROP = 32, 1024
+
+
+def check_crop_size(crop_size):
+    """ValueError unless the crop is a power of two from MIN_CROP to MAX_CROP:
+    the U-Net halves it down to 1x1."""
+    if not (MIN_CROP <= crop_size <= MAX_CROP) or crop_size & (crop_size - 1):
+        raise ValueError(f"--crop_size must be a power of two from {MIN_CROP} to {MAX_CROP}, "
+                         f"not {crop_size}")
