@@ -16,7 +16,6 @@ ceiling.
 """
 
 import argparse
-import json
 import os
 import platform
 import subprocess

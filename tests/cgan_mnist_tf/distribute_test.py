@@ -176,7 +176,7 @@ class MultiWorkerTest(tf.test.TestCase):
         logs = cluster.wait()
         self.assertEqual(cluster.returncodes(), [0, 0], "\n".join(logs))
         run_dir = os.path.join(self.tmp, "run")
-        self.assertIn(f"trained to step 8 (2 epochs)", logs[0])
+        self.assertIn("trained to step 8 (2 epochs)", logs[0])
         self.assertNotIn("trained to step", logs[1])
         with open(os.path.join(run_dir, "options.json")) as f:
             self.assertEqual(json.load(f)["strategy"], "multi_worker")

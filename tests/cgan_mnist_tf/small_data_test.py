@@ -14,7 +14,6 @@ from cgan_mnist_tf import losses
 from cgan_mnist_tf import models
 from cgan_mnist_tf import train
 from cgan_mnist_tf.options import Options
-from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common.errors import UserError
 from tests.support import cgan as testing
 

@@ -15,7 +15,6 @@ import pytest
 import tensorflow as tf
 
 from tests.support import pix2pix as testing
-from pix2pix_tf.common import distribute
 from tests.support import distribute as distribute_testing
 from tests.pix2pix_tf.main_test import REPO, program_stderr, read_events
 
