@@ -12,50 +12,16 @@ count, so the total can exceed the wall time.
 """
 
 import argparse
-import collections
-import glob
 import os
 import sys
-import tempfile
-import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import tensorflow as tf  # noqa: E402
-from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
-
 from pix2pix_tf import bench  # noqa: E402
-from pix2pix_tf.common import speed  # noqa: E402
+from pix2pix_tf.common import benchmarking, speed  # noqa: E402
 from pix2pix_tf.options import default_options  # noqa: E402
-
-# Events that only wrap the ops inside them: counting them would count twice.
-# ("Process" and "Run" are the executor's own events around them.)
-WRAPPERS = ("StatefulPartitionedCall", "PartitionedCall", "While", "If", "StatelessIf",
-            "__inference", "Identity", "NoOp", "_Retval", "_Arg", "Process", "Run")
-
-
-def op_type_seconds(logdir):
-    """{op type: seconds} summed over the host's TensorFlow op events in the
-    profile written to `logdir`."""
-    totals = collections.Counter()
-    for path in glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True):
-        space = xplane_pb2.XSpace()
-        with open(path, "rb") as f:
-            space.ParseFromString(f.read())
-        for plane in space.planes:
-            if not plane.name.startswith("/host:CPU"):
-                continue
-            for line in plane.lines:
-                for event in line.events:
-                    name = plane.event_metadata[event.metadata_id].name
-                    if ":" not in name:  # TensorFlow ops are "name:Type".
-                        continue
-                    op_type = name.rsplit(":", 1)[1].strip()
-                    if not op_type.startswith(WRAPPERS):
-                        totals[op_type] += event.duration_ps * 1e-12
-    return totals
 
 
 def main(argv=None, out=sys.stdout):
@@ -78,21 +44,7 @@ def main(argv=None, out=sys.stdout):
           f"{os.environ.get('ONEDNN_MAX_CPU_ISA', '(unset)')}", file=out)
     case = bench.Case("profiled", opts, bench.fixed_batch(opts))
     case.warm_up(2)
-    with tempfile.TemporaryDirectory() as logdir:
-        tf.profiler.experimental.start(logdir)
-        start = time.perf_counter()
-        case.run(args.steps)
-        wall = (time.perf_counter() - start) / args.steps
-        tf.profiler.experimental.stop()
-        totals = op_type_seconds(logdir)
-    total = sum(totals.values())
-    print(f"{1e3 * wall:.0f} ms/step wall while profiled; op time {1e3 * total / args.steps:.0f}"
-          " ms/step (ops running at once each counted)", file=out)
-    print("| op type | ms/step | share |\n|---|---|---|", file=out)
-    for op_type, seconds in totals.most_common(args.top):
-        print(f"| {op_type} | {1e3 * seconds / args.steps:.1f} | {seconds / total:.1%} |",
-              file=out)
-    return totals
+    return benchmarking.profile_op_types(case, args.steps, args.top, out)
 
 
 if __name__ == "__main__":
