@@ -40,6 +40,7 @@ import tensorflow as tf  # noqa: E402
 
 from cgan_mnist_tf import callbacks, choices, data, models, options as cgan_options, train  # noqa: E402
 from pix2pix_tf.common import benchmarking, flops, machine as machine_lib  # noqa: E402
+from pix2pix_tf.common import options as common_options  # noqa: E402
 from pix2pix_tf.common.benchmarking import BASELINE  # noqa: E402
 
 TUNE_STEPS, TUNE_WINDOWS, TUNE_WARMUP = 40, 4, 5
@@ -122,8 +123,9 @@ def inference_ms(options, repeats=50):
 
 def parse_args(argv):
     defaults = cgan_options.Options()
-    parser = argparse.ArgumentParser(prog="python -m cgan_mnist_tf.bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = common_options.ArgumentParser(
+        prog="python -m cgan_mnist_tf.bench", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=choices.MODELS, default=defaults.model)
     parser.add_argument("--conditional", action=argparse.BooleanOptionalAction,
                         default=defaults.conditional)

@@ -127,8 +127,8 @@ def inference_ms(opts, repeats=20):
 
 def parse_args(argv):
     defaults = pix2pix_options.default_options()
-    parser = argparse.ArgumentParser(prog="python -m pix2pix_tf.bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = common_options.ArgumentParser(prog="python -m pix2pix_tf.bench", description=__doc__,
+                                           formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--crop_size", type=int, default=256)
     parser.add_argument("--batch_size", type=int, default=1)
     parser.add_argument("--ngf", type=int, default=64)

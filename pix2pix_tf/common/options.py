@@ -12,6 +12,7 @@ options of kind MODEL define the weights and come back from the checkpoint
         crop_size: int = option(256, "Crop size.", MODEL)
 """
 
+import argparse
 import dataclasses
 import json
 import math
@@ -212,6 +213,15 @@ def flags_parser(flag_values=None):
         return remaining
 
     return parse
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser for the tools and benchmarks, with a bad argument
+    reported as flags_parser reports a bad flag: one `error:` line and exit
+    status 2 (argparse would print the usage first)."""
+
+    def error(self, message):
+        exit_with_error(f"{message} (--help lists the arguments)")
 
 
 def from_flags(options_class, flag_values):

@@ -3,14 +3,13 @@ tools/download-dataset.py in a checkout, pix2pix-process, pix2pix-split and
 pix2pix-download once installed. Each *_main(argv) parses its arguments and
 calls the operation."""
 
-import argparse
-
 from pix2pix_tf.common.errors import run_reporting_user_errors
+from pix2pix_tf.common.options import ArgumentParser
 from pix2pix_tf.dataset_tools import download, process, split, synthetic_facades
 
 
 def _process_args(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="process.py",
         description="Applies one operation to every image of a folder, e.g. to build pix2pix datasets.")
     parser.add_argument("--input_dir", required=True, help="folder of input images")
@@ -33,7 +32,7 @@ def process_main(argv=None):
 
 
 def _split_args(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="split.py",
         description="Moves the images of a folder into train/ and val/ (and test/) subfolders.")
     parser.add_argument("--dir", required=True, help="folder of images to split in place")
@@ -51,7 +50,7 @@ def split_main(argv=None):
 
 
 def _download_args(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="download-dataset.py",
         description="Downloads a pix2pix dataset, or generates the offline synthetic_facades one.")
     parser.add_argument("name", help="one of " + ", ".join(download.DATASETS + (synthetic_facades.NAME,)))

@@ -79,6 +79,20 @@ class CliTest(tf.test.TestCase):
                      "--operation", "combine", "--workers", "2", cwd=self.root),
             "1.png.*1.jpg.*sizes differ")
 
+    def test_arguments_that_do_not_parse_are_one_error_line(self):
+        cases = [(("process.py", "--input_dir", "a", "--output_dir", "o", "--operation", "resize",
+                   "--bogus"), "unrecognized arguments: --bogus"),
+                 (("process.py", "--input_dir", "a", "--output_dir", "o", "--operation", "resize",
+                   "--size", "abc"), "--size: invalid int value: 'abc'"),
+                 (("process.py", "--input_dir", "a", "--output_dir", "o", "--operation", "blur"),
+                  "--operation: invalid choice: 'blur'"),
+                 (("split.py",), "required: --dir"),
+                 (("download-dataset.py",), "required: name")]
+        for (script, *args), message in cases:
+            with self.subTest(script=script, args=args):
+                self.assert_one_line_error(run_tool(script, *args, cwd=self.root), message)
+        self.assertFalse(os.path.exists(os.path.join(self.root, "o")))
+
     def test_unusable_output_dir(self):
         image_io.write_image(os.path.join(self.root, "a", "1.png"), np.zeros((8, 8, 3), np.uint8))
         with open(os.path.join(self.root, "file"), "w") as f:
