@@ -12,7 +12,7 @@ from cgan_mnist_tf import evaluate as cgan_evaluate
 from cgan_mnist_tf import generate as cgan_generate
 from cgan_mnist_tf import train as cgan_train
 from cgan_mnist_tf.options import Options as CganOptions
-from pix2pix_tf import export, inference, train
+from pix2pix_tf import export, inference, models, train
 from pix2pix_tf.common import checkpoints
 from pix2pix_tf.common.errors import UserError
 from tests.support import cgan as cgan_testing
@@ -129,6 +129,14 @@ class Pix2PixCorruptCheckpointTest(tf.test.TestCase):
         generator.build((None, 5))
         with self.assertRaisesRegex(UserError, f"^{run_dir}/ckpt-2 does not hold the model"):
             checkpoints.RunCheckpoint(run_dir, generator=generator).restore(run_dir)
+        # Restoring only some objects (test, export, generate) must find all of them:
+        # another network, or a name the checkpoint lacks, would keep its initial weights.
+        network = models.generator(32, 3, 3, 8)
+        for name, trackable in (("generator", generator), ("ema_generator", network)):
+            with self.subTest(name):
+                with self.assertRaisesRegex(UserError, f"^{run_dir}/ckpt-2 does not hold the model"):
+                    checkpoints.RunCheckpoint(run_dir, **{name: trackable}).restore(
+                        run_dir, partial=True)
 
 
 class CganCorruptCheckpointTest(tf.test.TestCase):
