@@ -10,7 +10,6 @@ from pix2pix_tf.dataset_tools import download, process, split, synthetic_facades
 
 def _process_args(argv=None):
     parser = ArgumentParser(
-        prog="process.py",
         description="Applies one operation to every image of a folder, e.g. to build pix2pix datasets.")
     parser.add_argument("--input_dir", required=True, help="folder of input images")
     parser.add_argument("--output_dir", required=True, help="folder for the PNG outputs")
@@ -33,7 +32,6 @@ def process_main(argv=None):
 
 def _split_args(argv=None):
     parser = ArgumentParser(
-        prog="split.py",
         description="Moves the images of a folder into train/ and val/ (and test/) subfolders.")
     parser.add_argument("--dir", required=True, help="folder of images to split in place")
     parser.add_argument("--train_frac", type=float, default=0.8, help="fraction moved to train/")
@@ -51,7 +49,6 @@ def split_main(argv=None):
 
 def _download_args(argv=None):
     parser = ArgumentParser(
-        prog="download-dataset.py",
         description="Downloads a pix2pix dataset, or generates the offline synthetic_facades one.")
     parser.add_argument("name", help="one of " + ", ".join(download.DATASETS + (synthetic_facades.NAME,)))
     parser.add_argument("--output_dir", default=".", help="folder to put the dataset folder in")
