@@ -46,9 +46,7 @@ class ConditionalGAN(keras.Model):
         self.noise_seed = keras.random.SeedGenerator(name="noise_seed")
         self.augment_seed = keras.random.SeedGenerator(name="augment_seed")
         self.nonfinite = NonFiniteWatch()
-        # The functional networks are built: nothing for fit() to build by
-        # calling the model (which has no call()), e.g. on a distributed dataset.
-        self.built = True
+        self.built = True  # The functional networks are; the model itself has no call().
 
     @property
     def metrics(self):
@@ -58,16 +56,6 @@ class ConditionalGAN(keras.Model):
         super().compile(**kwargs)
         self.discriminator_optimizer = discriminator_optimizer
         self.generator_optimizer = generator_optimizer
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        # Keras 3.15's fit() first averages a batch over the replicas to build
-        # the model symbolically, which MultiWorkerMirroredStrategy cannot do
-        # with a nest of per-replica values ("Attempt to convert a value
-        # (PerReplica...) to a Tensor"). build_gan builds everything before
-        # fit(), so there is nothing to build then.
-        if all(layer.built for layer in self._flatten_layers()):
-            return
-        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def generate(self, z, labels, training=False):
         """G(z, y); float32 images whatever the layers' compute dtype.
@@ -151,12 +139,7 @@ class ConditionalGAN(keras.Model):
             values = distribute.sum_over_replicas(values)
         for name, value in values.items():
             self.trackers[name].update_state(value)
-        logs = {name: tracker.result() for name, tracker in self.trackers.items()}
-        if distribute.task(tf.distribute.get_strategy())[0] is not None:
-            # Keras 3.15 averages the logs of a multi-worker step along their
-            # axis 0 (reduce(MEAN, axis=0)), which a scalar has not: one element each.
-            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
-        return logs
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
 
 
     def update_ema(self):

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 
 from cgan_mnist_tf import data
-from cgan_mnist_tf import grids
+from cgan_mnist_tf import report
 from cgan_mnist_tf import models
 from cgan_mnist_tf import options as cgan_options
 from pix2pix_tf.common import checkpoints
@@ -70,11 +70,11 @@ def label_grid(generator, conditional, latent_dim, labels, num, seed):
     """
     labels = check_labels(conditional, labels)
     if not conditional:
-        return grids.image_grid(sample(generator, False, noise(num, latent_dim, seed)),
+        return report.image_grid(sample(generator, False, noise(num, latent_dim, seed)),
                                 rows=-(-num // UNCONDITIONAL_COLUMNS),
                                 cols=min(num, UNCONDITIONAL_COLUMNS))
     z = np.tile(noise(num, latent_dim, seed), (len(labels), 1))
-    return grids.image_grid(sample(generator, True, z, np.repeat(labels, num)), rows=len(labels))
+    return report.image_grid(sample(generator, True, z, np.repeat(labels, num)), rows=len(labels))
 
 
 def interpolation_grid(generator, conditional, latent_dim, labels, num, seed):
@@ -84,9 +84,9 @@ def interpolation_grid(generator, conditional, latent_dim, labels, num, seed):
     t = np.linspace(0.0, 1.0, num, dtype=np.float32)[:, None]
     walk = (1.0 - t) * ends[0] + t * ends[1]
     if not conditional:
-        return grids.image_grid(sample(generator, False, walk), rows=1)
+        return report.image_grid(sample(generator, False, walk), rows=1)
     z = np.tile(walk, (len(labels), 1))
-    return grids.image_grid(sample(generator, True, z, np.repeat(labels, num)), rows=len(labels))
+    return report.image_grid(sample(generator, True, z, np.repeat(labels, num)), rows=len(labels))
 
 
 def check_output(output):

@@ -11,7 +11,7 @@ import typing
 from cgan_mnist_tf.choices import DATASETS, FAITHFUL_MODELS, MODELS, parse_policy
 from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common.errors import UserError
-from pix2pix_tf.common.options import MODEL, RUN, SPEED, TRAINING, option
+from pix2pix_tf.common.options import MODEL, RUN, TRAINING, option
 
 MODES = ("train", "generate", "eval")
 # generate: samples per label (the grid's columns), and images in the whole grid.
@@ -77,13 +77,16 @@ class Options(common_options.SpeedOptions, common_options.DistributeOptions):
     classifier_epochs: int = option(3, "eval: epochs of the classifier (trained once, cached).",
                                     RUN)
 
+    @staticmethod
+    def unused_options(values: dict) -> tuple:
+        """The options the model of `values` (an options.json) never uses:
+        not carried over or reported when a run resumes."""
+        faithful = values.get("model") in FAITHFUL_MODELS or not values.get("conditional", True)
+        return SMALL_DATA_KEYS if faithful else ()
+
 
 # Options that fix the shape of the networks: taken from the checkpoint's options.json.
 MODEL_KEYS = common_options.names(Options, MODEL)
-# Options a resumed run keeps from options.json unless given again on the command line.
-# --strategy and --tpu are not among them: they say where this invocation runs.
-RUN_KEYS = (common_options.names(Options, TRAINING) + common_options.names(Options, SPEED)
-            + ("sync_batchnorm",))
 
 
 def check(options):
@@ -127,21 +130,3 @@ def check_small_data(options, given):
         parse_policy(options.diffaugment)
     except ValueError as e:
         raise UserError(f"--diffaugment: {e}") from None
-
-
-def from_checkpoint(options, checkpoint_dir, given, strict):
-    """Options of this run with the checkpoint's model-defining (and, on resume, run) options.
-
-    Returns (options, saved options dict, messages for the user).
-    """
-    saved = common_options.load_options(checkpoint_dir)
-    keys = MODEL_KEYS
-    if saved.get("model") in FAITHFUL_MODELS or not saved.get("conditional", True):
-        # The articles' models never use the small-data options (small_data):
-        # no "loaded ema_decay=..." for them.
-        keys = tuple(key for key in MODEL_KEYS if key not in SMALL_DATA_KEYS)
-    merged, messages = common_options.merge_saved_options(options, saved, keys, given, strict)
-    if strict:  # Resuming: carry on as the run was started unless told otherwise.
-        kept = {key: saved[key] for key in RUN_KEYS if key in saved and key not in given}
-        merged = common_options.replace(merged, **kept)
-    return merged, saved, messages

@@ -17,11 +17,10 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from pix2pix_tf import data, display, metrics, models, options as pix2pix_options, report
-from pix2pix_tf.common import checkpoints, files, plots
+from pix2pix_tf import colors, data, metrics, models, options as pix2pix_options, report
+from pix2pix_tf.common import checkpoints, files, record, reporting, resume
 from pix2pix_tf.common.errors import UserError
-from pix2pix_tf.common.options import (load_options, merge_saved_options, replace,
-                                       require_output_dir)
+from pix2pix_tf.common.options import require_output_dir
 
 # A test image whose width/height differs from the training images' by more
 # than this factor has another layout (a single photo for a pair model...).
@@ -39,14 +38,11 @@ def load_generator(options, given, log=print):
     """Options merged with the checkpoint's, and the generator restored from it."""
     if not options.checkpoint:
         raise UserError(f"--mode {options.mode} needs --checkpoint, the output folder of a training run")
-    saved = load_options(options.checkpoint)
+    options, messages = resume.from_checkpoint(options, given, strict=False)
     checkpoints.latest_checkpoint(options.checkpoint)
-    options, messages = merge_saved_options(options, saved, pix2pix_options.MODEL_KEYS, given,
-                                            strict=False)
     for message in messages:
         log(message)
     pix2pix_options.check(options)
-    options = replace(options, image_aspect=saved.get("image_aspect"))
     generator = models.generator_from_options(options)
     path = checkpoints.RunCheckpoint(options.checkpoint, generator=generator).restore(
         options.checkpoint, partial=True)
@@ -120,7 +116,7 @@ class ImageTranslator:
         RGB image in [0, 1] they make: the output, or for a colouriser its
         input and output channels put together."""
         if self.lab_colorization:
-            return display.compose_lab(inputs, outputs, self.which_direction)
+            return colors.compose_lab(inputs, outputs, self.which_direction)
         return (tf.cast(outputs, tf.float32) + 1.0) / 2.0
 
     def shrink(self, inputs):
@@ -136,7 +132,7 @@ class ImageTranslator:
 
 def encode(image, filetype="png"):
     """RGB [H, W, 3] in [0, 1] -> PNG or JPEG bytes (a string tensor)."""
-    image = display.to_uint8(image)
+    image = colors.to_uint8(image)
     if filetype == "jpeg":
         return tf.io.encode_jpeg(image, quality=95)
     return tf.io.encode_png(image)
@@ -232,11 +228,11 @@ class Throughput:
 # ---------------------------------------------------------------- test and eval
 
 def check_layout(aspects, options):
-    """Test images must have the layout the model was trained on."""
+    """Test images must have the layout the model was trained on (the run record's)."""
     if not aspects:
         return
     aspect = float(np.median(aspects))
-    trained = options.image_aspect
+    trained = record.load(options.checkpoint).get("image_aspect")
     if trained and abs(math.log(aspect / trained)) > math.log(ASPECT_TOLERANCE):
         layout = "photos" if options.lab_colorization else "A|B pairs"
         raise UserError(
@@ -260,13 +256,13 @@ def _scoring_step(generator, options, write_images, element_spec):
 
     def step(inputs, targets):
         outputs = translate_each(generator, inputs, training)
-        images = display.to_rgb(inputs, outputs, targets, options.lab_colorization,
+        images = colors.to_rgb(inputs, outputs, targets, options.lab_colorization,
                                 options.which_direction)
         scores = metrics.image_metrics(images["outputs"], images["targets"])
         encoded = {}
         if write_images:
             for kind, batch in images.items():
-                batch = display.to_uint8(_resize_width(batch, options.aspect_ratio))
+                batch = colors.to_uint8(_resize_width(batch, options.aspect_ratio))
                 encoded[kind] = tf.map_fn(tf.io.encode_png, batch, fn_output_signature=tf.string)
         return scores, encoded
 
@@ -348,7 +344,7 @@ def run(options, given=(), write_images=True, log=print):
         index = os.path.join(options.output_dir, "index.html")
         if files.exists(index):
             log(f"replacing the index.html of an earlier run in {options.output_dir}")
-        plots.histograms(os.path.join(options.output_dir, report.HISTOGRAMS),
+        reporting.histograms(os.path.join(options.output_dir, report.HISTOGRAMS),
                          {f"per-image {m}": [row[m] for row in rows] for m in HISTOGRAM_METRICS})
         heading = ("<p>" + f"{len(rows)} images, average: "
                    + ", ".join(f"{m} {averages[m]:.4f}" for m in metrics.NAMES) + "</p>"

@@ -1,6 +1,6 @@
 """Image quality of outputs against targets, per image: L1, PSNR, SSIM.
 
-Images are RGB batches in [0, 1] (display.to_rgb), so the numbers mean the
+Images are RGB batches in [0, 1] (colors.to_rgb), so the numbers mean the
 same for pairs and for colourisation, and L1 is in [0, 1] pixel units.
 """
 

@@ -12,7 +12,7 @@ import typing
 from pix2pix_tf.choices import DISCRIMINATORS, GENERATORS, check_crop_size
 from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common.errors import UserError
-from pix2pix_tf.common.options import DERIVED, MODEL, RUN, TRAINING, option
+from pix2pix_tf.common.options import MODEL, RUN, TRAINING, option
 
 MODES = ("train", "test", "eval", "predict", "export")
 
@@ -80,9 +80,6 @@ class Options(common_options.SpeedOptions, common_options.DistributeOptions):
                                 "logit per image).", MODEL, choices=DISCRIMINATORS)
     n_layers_D: int = option(3, "PatchGAN depth: 1, 3, 5 give 16x16, 70x70, 286x286 patches.",
                              MODEL)
-
-    image_aspect: typing.Optional[float] = option(
-        None, "Width/height of the training images (2 for A|B pairs), found by training.", DERIVED)
 
 
 # Options whose values the checkpoint's weights depend on, and --dropout: the

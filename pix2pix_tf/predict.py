@@ -16,7 +16,7 @@ import os
 
 import tensorflow as tf
 
-from pix2pix_tf import data, display, inference, report
+from pix2pix_tf import colors, data, inference, report
 from pix2pix_tf.common import files
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import require_output_dir
@@ -49,7 +49,7 @@ def _loading(translator):
 
     def load(path):
         rgb = inference.decode_photo(tf.io.read_file(path))
-        return path, display.to_uint8(rgb), translator.shrink(translator.network_input(rgb))
+        return path, colors.to_uint8(rgb), translator.shrink(translator.network_input(rgb))
 
     return load
 

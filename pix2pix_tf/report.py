@@ -1,10 +1,14 @@
-"""Image files and the index.html that shows them side by side."""
+"""What pix2pix shows a person: image files, the index.html that shows them
+side by side, the loss curves, and a training run's reports between steps."""
 
 import html
 import os
 import urllib.parse
 
-from pix2pix_tf.common import files, image_io, plots
+import tensorflow as tf
+
+from pix2pix_tf import colors
+from pix2pix_tf.common import checkpoints, distribute, files, image_io, reporting
 
 KINDS = ("inputs", "outputs", "targets")
 LOSS_HISTORY = "losses.json"
@@ -70,7 +74,7 @@ def training_rows(image_dir):
 def loss_history(output_dir, start_step=0):
     """The losses logged so far by the run in `output_dir` (up to `start_step`);
     its write_plot(LOSS_PANELS) draws LOSS_PLOT."""
-    return plots.History(os.path.join(output_dir, LOSS_HISTORY), start_step)
+    return reporting.History(os.path.join(output_dir, LOSS_HISTORY), start_step)
 
 
 def write_training_index(output_dir, image_dir):
@@ -79,3 +83,89 @@ def write_training_index(output_dir, image_dir):
                if files.isfile(os.path.join(output_dir, LOSS_PLOT)) else "")
     write_index(os.path.join(output_dir, "index.html"), ["step", *KINDS],
                 training_rows(image_dir), heading)
+
+
+class TrainingReport:
+    """What a training run shows between steps: TensorBoard scalars and images
+    every --summary_freq steps, the --display_freq index.html, the progress
+    line every --progress_freq steps, and losses.png.
+
+    Under a strategy every worker runs the predictions (a collective step),
+    and only the chief writes them. They leave the model as they found it
+    (batch norm's moving statistics, dropout's random state), so a run that
+    reports at a step trains on exactly as one that does not.
+    """
+
+    def __init__(self, run, log):
+        options = run.options
+        self.run = run
+        self.options = options
+        self.chief = run.chief
+        self.frequencies = (options.summary_freq, options.display_freq, options.progress_freq)
+        self.writer = tf.summary.create_file_writer(options.output_dir) if self.chief else None
+        start = int(run.global_step.numpy())
+        self.losses = loss_history(options.output_dir, start) if self.chief else None
+        self.image_dir = os.path.join(options.output_dir, "images")
+        self.progress = reporting.TrainingProgress(run.steps_per_epoch, run.max_steps,
+                                                   options.batch_size, log)
+        self._predict = distribute.gathered(run.strategy, run.model.predict_step)
+        model = run.model
+        self._touched = (model.generator.non_trainable_weights
+                         + model.discriminator.non_trainable_weights
+                         + checkpoints.random_states(model))
+
+    def after_steps(self, step, logs, batch, last):
+        every = _every_function(step, last)
+        images = None
+        if every(self.options.summary_freq) or every(self.options.display_freq):
+            images, predictions = self._images(batch)
+        if every(self.options.summary_freq):
+            self._summaries(step, logs, images, predictions)
+        if every(self.options.display_freq):
+            self._display(step, images)
+        if every(self.options.progress_freq):
+            self.run.model.nonfinite.check(self.run.checkpoint_dir)  # The line waits anyway.
+            self.progress.show(step, logs)
+        self.progress.started(step)
+
+    def end(self, step):
+        if self.chief:
+            self.losses.write_plot(LOSS_PANELS)
+
+    def _images(self, batch):
+        saved = [variable.numpy() for variable in self._touched]
+        (inputs, targets), predictions = self._predict(batch)
+        for variable, value in zip(self._touched, saved):
+            variable.assign(value)
+        if not self.chief:
+            return None, None
+        images = colors.to_rgb(inputs, predictions["outputs"], targets,
+                               self.options.lab_colorization, self.options.which_direction)
+        return {k: colors.to_uint8(v) for k, v in images.items()}, predictions
+
+    def _summaries(self, step, logs, images, predictions):
+        if not self.chief:
+            return
+        self.losses.add(step, logs)
+        with self.writer.as_default(step=step):
+            for name, value in logs.items():
+                tf.summary.scalar(name, value)
+            for name, value in images.items():
+                tf.summary.image(name, value, max_outputs=4)
+            for name in ("predict_real", "predict_fake"):
+                tf.summary.image(name, predictions[name], max_outputs=4)
+        self.writer.flush()
+
+    def _display(self, step, images):
+        if not self.chief:
+            return
+        first = {kind: image[0].numpy() for kind, image in images.items()}
+        save_image_set(self.image_dir, f"step-{step:08d}", first)
+        self.losses.write_plot(LOSS_PANELS)
+        write_training_index(self.options.output_dir, self.image_dir)
+
+
+def _every_function(step, last):
+    """every(freq): whether a thing done every `freq` steps is done at `step`
+    (always at the run's last step; never for 0)."""
+    return lambda freq: freq > 0 and (step % freq == 0 or last)

@@ -3,9 +3,8 @@
 Each package declares its options once, as a frozen dataclass whose fields are
 made with `option(...)`. From it come the absl flags (`define_flags`), the
 options of a command line (`from_flags`) or of Python code (the class itself),
-options.json (`save_options`, `load_options`), and the rules for resuming: the
-options of kind MODEL define the weights and come back from the checkpoint
-(`merge_saved_options`).
+options.json (`save_options`, `load_options`), and the kinds by which
+`common.resume` decides what a resumed run keeps.
 
     @dataclasses.dataclass(frozen=True)
     class Options(SpeedOptions):
@@ -30,22 +29,22 @@ TRAINING = "training"  # How the run learns (data, steps, learning rate...).
 SPEED = "speed"  # How fast, not what: the same model either way; may change on resume.
 DISTRIBUTE = "distribute"  # Where this invocation runs: may change on resume.
 RUN = "run"  # This invocation: mode, folders, what to write and how often.
-DERIVED = "derived"  # Not a flag: found by the run and saved in options.json.
+# What a run found and used is not an option: see common/record.py.
 
 
 # A speed option's value that is decided on the machine of each run (common/speed.py).
 AUTO = "auto"
 
 
-def option(default, help, kind=RUN, choices=None, flag=True, parse=None):  # noqa: A002 (absl's word)
+def option(default, help, kind=RUN, choices=None, parse=None):  # noqa: A002 (absl's word)
     """A dataclass field of an options class: its one default, its flag's help
-    text, its kind (MODEL, TRAINING, SPEED, DISTRIBUTE, RUN or DERIVED) and,
-    for strings, the allowed values. flag=False: not on the command line.
+    text, its kind (MODEL, TRAINING, SPEED, DISTRIBUTE or RUN) and,
+    for strings, the allowed values.
     parse: "switch" (auto, or a boolean: --NAME, --noNAME, --NAME=auto) or
     "threads" (auto, or a count) for speed options that may be `auto`."""
     return dataclasses.field(default=default, metadata={
         "help": help, "kind": kind, "choices": tuple(choices) if choices else None,
-        "flag": flag and kind != DERIVED, "parse": parse})
+        "parse": parse})
 
 
 def parse_switch(value):
@@ -79,7 +78,7 @@ class SpeedOptions:
     """Speed settings, shared by both packages' command lines and benchmarks:
     the same model and checkpoints whichever values they take. `auto` is
     decided on the machine of each run, which says what it chose and why in
-    its first lines; the choices are saved beside the requests (*_used)."""
+    its first lines; the run record (`common.record`) keeps the choices."""
 
     mixed_precision: str = option(
         AUTO, "Training computation dtype. auto: bfloat16 on hardware that runs it natively "
@@ -103,17 +102,6 @@ class SpeedOptions:
     inter_op_threads: typing.Union[str, int] = option(
         AUTO, "TensorFlow ops run at once: auto (TensorFlow's choice) or a count (0: the same).",
         SPEED, parse="threads")
-
-    # What the run used: decided at its start, saved in options.json, never read back.
-    mixed_precision_used: typing.Optional[str] = option(
-        None, "The training dtype the run used.", DERIVED)
-    jit_compile_used: typing.Optional[bool] = option(None, "Whether the run used XLA.", DERIVED)
-    cache_used: typing.Optional[bool] = option(
-        None, "Whether the run cached its training data.", DERIVED)
-    intra_op_threads_used: typing.Optional[int] = option(
-        None, "Intra-op threads of the run (0: TensorFlow's choice).", DERIVED)
-    inter_op_threads_used: typing.Optional[int] = option(
-        None, "Inter-op threads of the run (0: TensorFlow's choice).", DERIVED)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,8 +147,6 @@ def define_flags(options_class, flag_values):
     definers = {bool: flags.DEFINE_boolean, int: flags.DEFINE_integer,
                 float: flags.DEFINE_float, str: flags.DEFINE_string}
     for f in fields(options_class):
-        if not f.metadata["flag"]:
-            continue
         if f.metadata.get("parse"):
             _define_parsed_flag(f, flag_values)
         elif f.metadata["choices"]:
@@ -226,7 +212,7 @@ class ArgumentParser(argparse.ArgumentParser):
 
 def from_flags(options_class, flag_values):
     """(options of the parsed command line, set of the names given on it)."""
-    values = {f.name: flag_values[f.name].value for f in fields(options_class) if f.metadata["flag"]}
+    values = {f.name: flag_values[f.name].value for f in fields(options_class)}
     given = {name for name in values if flag_values[name].present}
     return options_class(**values), given
 

@@ -12,10 +12,9 @@ so each defaults to `auto` and is decided here, in one line the run prints
 - --cache: on when the data fit in a quarter of the memory.
 
 The figures behind these rules are in BENCHMARKS.md; `python -m
-pix2pix_tf.bench --tune` (and `cgan_mnist_tf.bench --tune`) times the
-alternatives on a new machine. A resumed run decides again on its own machine:
-options.json keeps the request (`auto`) and, beside it, what was used
-(`mixed_precision_used`, ...), which no later run reads back.
+benchmarks' `--tune` times the alternatives on a new machine. A resumed run
+decides again on its own machine: options.json keeps the request (`auto`),
+the run record (`common.record`) what was used.
 """
 
 from pix2pix_tf.common import machine as machine_lib
@@ -25,11 +24,6 @@ from pix2pix_tf.common.options import AUTO, parse_switch, parse_threads
 
 # The data are cached when they fit in this share of the memory.
 CACHE_MEMORY_FRACTION = 0.25
-
-
-def used_key(name):
-    """The options.json key of what a run used for the speed option `name`."""
-    return f"{name}_used"
 
 
 def choose_threads(machine):
@@ -73,20 +67,20 @@ def resolve(options, machine=None, flops_per_weight=None):
             (`precision.choose`: small ones do not get bfloat16 on CPUs).
 
     Returns:
-        ({used_key(name): value}, [one line per option saying what and why]),
-        the first dict ready for `options.replace(options, **used)`.
+        ({name: value decided}, [one line per option saying what and why]),
+        the first dict ready for `options.replace(options, **decided)`.
     """
     options = _requests(options)
     machine = machine or machine_lib.probe()
     used, lines = {}, []
     if "mixed_precision" in options:
         value, reason = precision.resolve(options["mixed_precision"], machine, flops_per_weight)
-        used[used_key("mixed_precision")] = value
+        used["mixed_precision"] = value
         lines.append(f"precision: {value} ({reason})")
     if "jit_compile" in options:
         requested = parse_switch(options["jit_compile"])
         value, reason = choose_jit_compile(machine) if requested == AUTO else (requested, "asked")
-        used[used_key("jit_compile")] = value
+        used["jit_compile"] = value
         lines.append(f"jit_compile: {'on' if value else 'off'} ({reason})")
     if "intra_op_threads" in options or "inter_op_threads" in options:
         requested = [parse_threads(options.get(name, AUTO))
@@ -96,8 +90,8 @@ def resolve(options, machine=None, flops_per_weight=None):
             reason = "asked"
         intra = intra if requested[0] == AUTO else requested[0]
         inter = inter if requested[1] == AUTO else requested[1]
-        used[used_key("intra_op_threads")] = intra
-        used[used_key("inter_op_threads")] = inter
+        used["intra_op_threads"] = intra
+        used["inter_op_threads"] = inter
         lines.append(f"threads: intra-op {intra or 'default'}, inter-op {inter or 'default'} "
                      f"({reason})")
     return used, lines
@@ -113,15 +107,15 @@ def cache_decision(requested, needed_bytes, machine=None, what="the decoded imag
 
 
 def used(options, name, machine=None, flops_per_weight=None):
-    """The value a run uses for the speed option `name`: what `resolve` put in
-    the options (`NAME_used`), or, where it has not run (a model built outside
-    a run, a benchmark), the request decided now (for a step of
-    `flops_per_weight`, as `resolve`)."""
-    value = getattr(options, used_key(name), None)
-    if value is not None:
+    """The value a run uses for the speed option `name`: the option itself
+    once decided (a training run replaces each `auto` by its decision), else
+    the request decided now (a model built outside a run, a benchmark), for a
+    step of `flops_per_weight` as `resolve` does."""
+    value = getattr(options, name)
+    if value != AUTO:
         return value
-    values, _ = resolve({name: getattr(options, name)}, machine, flops_per_weight)
-    return values[used_key(name)]
+    values, _ = resolve({name: value}, machine, flops_per_weight)
+    return values[name]
 
 
 def check(options):

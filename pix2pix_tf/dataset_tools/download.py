@@ -11,7 +11,7 @@ import tempfile
 import urllib.error
 import urllib.request
 
-from pix2pix_tf.common import locks, progress
+from pix2pix_tf.common import locks, reporting
 from pix2pix_tf.common.errors import Interrupted, UserError, interrupting_signals
 
 DATASETS = ("facades", "cityscapes", "maps", "edges2shoes", "edges2handbags", "night2day")
@@ -51,7 +51,7 @@ def fetch(url, destination, stream=None, timeout=TIMEOUT_SECONDS):
         raise UserError(f"cannot reach {url} ({reason}); you may be offline") from e
     with response:
         total = int(response.headers.get("Content-Length") or 0)
-        reporter = progress.Reporter(total, progress.bytes_line, stream=stream)
+        reporter = reporting.Reporter(total, reporting.bytes_line, stream=stream)
         done = 0
         try:
             while True:

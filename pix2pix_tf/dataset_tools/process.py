@@ -5,7 +5,7 @@ import os
 
 from pix2pix_tf.common import files, image_io
 from pix2pix_tf.common.errors import UserError
-from pix2pix_tf.common import progress
+from pix2pix_tf.common import reporting
 from pix2pix_tf.dataset_tools import image_ops
 
 OPERATIONS = ("grayscale", "resize", "blank", "combine", "edges")
@@ -108,7 +108,7 @@ def run(input_dir, output_dir, operation, b_dir=None, size=256, pad=False, worke
     if not tasks:
         log("nothing to do")
         return 0, skipped
-    reporter = progress.Reporter(len(tasks), progress.counting_line, stream=stream)
+    reporter = reporting.Reporter(len(tasks), reporting.counting_line, stream=stream)
     jobs = [(task, operation, size, pad) for task in tasks]
     done = 0
     if workers == 1:

@@ -14,7 +14,7 @@ import tempfile
 import numpy as np
 
 from pix2pix_tf.common import image_io
-from pix2pix_tf.common import progress
+from pix2pix_tf.common import reporting
 from pix2pix_tf.common.errors import UserError, interrupting_signals
 
 NAME = "synthetic_facades"
@@ -307,7 +307,7 @@ def is_complete(folder, count, seed):
 def write_splits(folder, count, seed, stream=None):
     """Writes train/ and val/ files 1.jpg, 2.jpg, ... and the marker into `folder`."""
     counts = split_counts(count)
-    reporter = progress.Reporter(sum(counts.values()), progress.counting_line, stream=stream)
+    reporter = reporting.Reporter(sum(counts.values()), reporting.counting_line, stream=stream)
     done = 0
     for split_id, (split, n) in enumerate(counts.items()):
         os.makedirs(os.path.join(folder, split))

@@ -23,7 +23,7 @@ BATCH = 2
 
 
 def _one_step(strategy, optimizer, distributed, batch):
-    """Logs and weights after one step of fit()'s train function under `strategy`."""
+    """Logs and weights after one training step (as a run calls it) under `strategy`."""
     import keras
 
     from cgan_mnist_tf import options as cgan_options, train
@@ -37,15 +37,14 @@ def _one_step(strategy, optimizer, distributed, batch):
                                    mixed_precision="float32")
     with strategy.scope():
         keras.utils.set_random_seed(7)
-        gan = train.build_gan(options, sync_batchnorm=distributed, dropout=False,
-                              steps_per_execution=1)
+        gan = train.build_gan(options, sync_batchnorm=distributed, dropout=False)
         if optimizer == "sgd":
             gan.compile(keras.optimizers.SGD(1.0), keras.optimizers.SGD(1.0), jit_compile=False)
             train.gan_lib.build_optimizers(gan)
     initial = [w.copy() for w in gan.generator.get_weights() + gan.discriminator.get_weights()]
     dataset = distribute.distribute_dataset(strategy, tf.data.Dataset.from_tensors(batch))
-    gan.make_train_function()
-    logs = gan.train_function(iter(dataset))
+    step = distribute.replicated(strategy, tf.function(gan.train_step))
+    logs = step(next(iter(dataset)))
     results = {f"logs/{name}": np.asarray(value) for name, value in logs.items()}
     weights = gan.generator.get_weights() + gan.discriminator.get_weights()
     for i, (before, after) in enumerate(zip(initial, weights)):

@@ -7,13 +7,13 @@ import tensorflow as tf
 
 from cgan_mnist_tf import generate
 from cgan_mnist_tf.options import Options
-from cgan_mnist_tf import grids
+from cgan_mnist_tf import report
 from tests.support import cgan as testing
 from pix2pix_tf.common.errors import UserError
 
 
 def _cell(grid, row, col, size=28):
-    p = grids.PADDING
+    p = report.PADDING
     top, left = p + row * (size + p), p + col * (size + p)
     return grid[top:top + size, left:left + size]
 
@@ -36,12 +36,12 @@ class GenerateTest(tf.test.TestCase):
         path = self._generate(labels="3,1,4", num=5, seed=7,
                               output=os.path.join(self.get_temp_dir(), "g.png"))
         grid = iio.imread(path)
-        p = grids.PADDING
+        p = report.PADDING
         self.assertEqual(grid.shape, (3 * (28 + p) + p, 5 * (28 + p) + p))
         # Row r, column c is G(z_c, label_r): the same z in every row of a column.
         z = generate.noise(5, 8, 7)
         expected = generate.sample(self.gan.generator, True, z, [1] * 5)
-        self.assertAllClose(_cell(grid, 1, 3).astype(int), grids.to_uint8(expected)[3].astype(int), atol=1)
+        self.assertAllClose(_cell(grid, 1, 3).astype(int), report.to_uint8(expected)[3].astype(int), atol=1)
 
     def test_same_seed_same_grid(self):
         def grid(seed, name):
@@ -53,14 +53,14 @@ class GenerateTest(tf.test.TestCase):
 
     def test_default_labels_are_all_ten_digits(self):
         grid = iio.imread(self._generate(num=2, output=os.path.join(self.get_temp_dir(), "all.png")))
-        self.assertEqual(grid.shape[0], 10 * (28 + grids.PADDING) + grids.PADDING)
+        self.assertEqual(grid.shape[0], 10 * (28 + report.PADDING) + report.PADDING)
 
     def test_interpolation_walks_between_two_points(self):
         grid = generate.interpolation_grid(self.gan.generator, True, 8, [5, 6], 4, seed=3)
         self.assertEqual(grid.shape, (2 * 30 + 2, 4 * 30 + 2))
         ends = generate.noise(2, 8, 3)
-        first = grids.to_uint8(generate.sample(self.gan.generator, True, ends[:1], [6]))[0]
-        last = grids.to_uint8(generate.sample(self.gan.generator, True, ends[1:], [6]))[0]
+        first = report.to_uint8(generate.sample(self.gan.generator, True, ends[:1], [6]))[0]
+        last = report.to_uint8(generate.sample(self.gan.generator, True, ends[1:], [6]))[0]
         self.assertAllClose(_cell(grid, 1, 0).astype(int), first.astype(int), atol=1)
         self.assertAllClose(_cell(grid, 1, 3).astype(int), last.astype(int), atol=1)
 

@@ -55,10 +55,10 @@ class GfileWorkflowTest(file_systems.RamAndLocalTestCase):
         # Train: 3 steps; samples, their GIF, losses, summaries, options.json, checkpoint.
         result, _ = quietly(train.train, options)
         self.assertEqual((result.step, result.epoch), (3, 1))
-        self.assertIn("IDX files in " + data_dir, result.data_source)
+        self.assertIn("IDX files in " + data_dir, result.record["data_source"])
         self.assertEqual(sample_grids(run), ["step_00000002.png", "step_00000003.png"])
-        self.assertEqual(result.gif, os.path.join(run, "samples.gif"))
-        self.assertEqual(image_of(files.read_bytes(result.gif))[::2], ("GIF", 2))
+        self.assertEqual(result.outputs["gif"], os.path.join(run, "samples.gif"))
+        self.assertEqual(image_of(files.read_bytes(result.outputs["gif"]))[::2], ("GIF", 2))
         self.assertTrue(files.listdir(os.path.join(run, "logs")))
         self.assertEqual(image_of(files.read_bytes(os.path.join(run, "losses.png")))[0], "PNG")
         saved = json.loads(files.read_bytes(os.path.join(run, "options.json")))
@@ -74,7 +74,7 @@ class GfileWorkflowTest(file_systems.RamAndLocalTestCase):
         self.assertIn(f"resumed {os.path.join(run, 'ckpt-3')}: step 3, 1 epoch done", printed)
         # Calls of 2 steps from the epoch's start (4-5, 6): grids after 5 and 6.
         self.assertEqual(sample_grids(run)[2:], ["step_00000005.png", "step_00000006.png"])
-        self.assertEqual(image_of(files.read_bytes(result.gif))[::2], ("GIF", 4))
+        self.assertEqual(image_of(files.read_bytes(result.outputs["gif"]))[::2], ("GIF", 4))
 
         # Generate: a grid of 3 labels x 4 samples.
         output = os.path.join(root, "grids", "three.png")

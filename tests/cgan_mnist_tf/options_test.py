@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from cgan_mnist_tf import options as cgan_options
 from pix2pix_tf.common import options as common_options
+from pix2pix_tf.common import resume
 from pix2pix_tf.common.errors import UserError
 
 
@@ -42,8 +43,8 @@ class FromCheckpointTest(tf.test.TestCase):
             os.makedirs(folder)
             common_options.save_options(folder, cgan_options.Options(
                 model=model, conditional=conditional, ema_decay=0.9))
-            merged, _, messages = cgan_options.from_checkpoint(
-                cgan_options.Options(checkpoint=folder), folder, {"checkpoint"}, strict=True)
+            merged, messages = resume.from_checkpoint(cgan_options.Options(checkpoint=folder),
+                                                      {"checkpoint"})
             self.assertEqual((merged.model, merged.conditional), (model, conditional))
             self.assertIn(f"loaded model={model} from the checkpoint", messages)
             loaded = [m for m in messages if "ema_decay" in m]

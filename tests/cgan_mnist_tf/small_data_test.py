@@ -171,15 +171,15 @@ class DcganProjRunTest(tf.test.TestCase):
         self.assertEqual(result.step, 3)
         generator, model_options, _ = _quiet(generate.load_generator, out)
         self.assertEqual((model_options.model, model_options.ema_decay), ("dcgan_proj", 0.9))
-        for loaded, average, raw in zip(generator.weights, result.gan.ema_generator.weights,
-                                        result.gan.generator.weights):
+        for loaded, average, raw in zip(generator.weights, result.model.ema_generator.weights,
+                                        result.model.generator.weights):
             self.assertAllClose(loaded, average)
-        self.assertNotAllClose(generator.weights[0], result.gan.generator.weights[0])
+        self.assertNotAllClose(generator.weights[0], result.model.generator.weights[0])
 
         result = _quiet(train.train, Options(checkpoint=out, epochs=2),
                         given={"checkpoint", "epochs"})
         self.assertEqual((result.step, result.epoch), (6, 2))
-        self.assertEqual(result.gan.diffaugment, ("translation", "cutout", "color"))
+        self.assertEqual(result.model.diffaugment, ("translation", "cutout", "color"))
 
     def test_faithful_models_refuse_the_small_data_options(self):
         out = os.path.join(self.get_temp_dir(), "refused")

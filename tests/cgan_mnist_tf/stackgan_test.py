@@ -12,7 +12,7 @@ import tensorflow as tf
 from cgan_mnist_tf import evaluate
 from cgan_mnist_tf import gan as gan_lib
 from cgan_mnist_tf import generate
-from cgan_mnist_tf import grids
+from cgan_mnist_tf import report
 from cgan_mnist_tf import losses
 from cgan_mnist_tf import models
 from cgan_mnist_tf import train
@@ -38,7 +38,7 @@ def _inputs(n, seed=0):
 
 
 def _cell(grid, row, col, size):
-    p = grids.PADDING
+    p = report.PADDING
     top, left = p + row * (size + p), p + col * (size + p)
     return grid[top:top + size, left:left + size]
 
@@ -179,7 +179,7 @@ class StackganRunTest(train_test.TinyRunTestCase):
         out = os.path.join(self.get_temp_dir(), "run")
         result = _quiet(train.train, self.options(out, epochs=1, sample_interval=4))
         self.assertEqual(result.step, 4)
-        p = grids.PADDING
+        p = report.PADDING
         sample = iio.imread(os.path.join(out, "samples", "step_00000004.png"))
         self.assertEqual(sample.shape, (10 * (64 + p) + p,) * 2)
 
@@ -192,12 +192,12 @@ class StackganRunTest(train_test.TinyRunTestCase):
         self.assertEqual(low.shape, (3 * (16 + p) + p, 5 * (16 + p) + p))
         # Row 1 (label 1), column 3: the same noise through stage I, and through both stages.
         z, labels = generate.noise(5, LATENT, 7), [1] * 5
-        stage1 = result.gan.stage1_generator
+        stage1 = result.model.stage1_generator
         self.assertAllClose(_cell(low, 1, 3, 16).astype(int),
-                            grids.to_uint8(generate.sample(stage1, True, z, labels))[3].astype(int),
+                            report.to_uint8(generate.sample(stage1, True, z, labels))[3].astype(int),
                             atol=1)
         self.assertAllClose(_cell(high, 1, 3, 64).astype(int),
-                            grids.to_uint8(generate.sample(result.gan.generator, True, z,
+                            report.to_uint8(generate.sample(result.model.generator, True, z,
                                                            labels))[3].astype(int), atol=1)
         # Without the flag, no stage-I grid.
         plain = os.path.join(self.get_temp_dir(), "plain.png")

@@ -2,17 +2,19 @@ import contextlib
 import io
 import json
 import os
+import signal
 from unittest import mock
 
 import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from cgan_mnist_tf import callbacks
 from cgan_mnist_tf import models
+from cgan_mnist_tf import report
 from cgan_mnist_tf import train
 from cgan_mnist_tf.options import Options
 from pix2pix_tf.common import checkpoints
+from pix2pix_tf.common import lifecycle
 from pix2pix_tf.common import options as common_options
 from tests.support import cgan as testing
 from pix2pix_tf.common import machine, precision
@@ -51,7 +53,8 @@ class TrainTest(tf.test.TestCase):
         with open(os.path.join(out, "options.json")) as f:
             saved = json.load(f)
         self.assertEqual((saved["model"], saved["latent_dim"], saved["conditional"]), ("mlp", 8, True))
-        self.assertIn("IDX files in", saved["data_source"])
+        with open(os.path.join(out, "run.json")) as f:
+            self.assertIn("IDX files in", json.load(f)["data_source"])
 
         # Resume: step and epoch come back, the model from options.json, training goes on.
         before = self._generator_weights(out, common_options.from_dict(Options, saved))
@@ -60,12 +63,11 @@ class TrainTest(tf.test.TestCase):
         self.assertEqual((summary.step, summary.epoch), (6, 2))
         self.assertNotAllClose(before, self._generator_weights(
             out, common_options.from_dict(Options, saved)))
-        # The first run's too: a grid at the end of the call that passes a
-        # multiple of 2 (calls of 2 steps from each epoch's start: 4-5, 6),
-        # and one at each run's last step.
-        self.assertEqual(self._loss_steps(out), [2, 3, 5, 6])
+        # The first run's too: a grid at each multiple of 2 (every call ends
+        # at one) and one at each run's last step.
+        self.assertEqual(self._loss_steps(out), [2, 3, 4, 6])
         self.assertEqual(sorted(os.listdir(os.path.join(out, "samples")))[2:],
-                         ["step_00000005.png", "step_00000006.png"])
+                         ["step_00000004.png", "step_00000006.png"])
 
     def _loss_steps(self, out):
         with open(os.path.join(out, "losses.json")) as f:
@@ -77,7 +79,7 @@ class TrainTest(tf.test.TestCase):
 
     def _generator_weights(self, out, options):
         gan = train.build_gan(options)
-        train.checkpoints.RunCheckpoint(out, generator=gan.generator).restore(out, partial=True)
+        checkpoints.RunCheckpoint(out, generator=gan.generator).restore(out, partial=True)
         return gan.generator.weights[0].numpy()
 
     def test_resume_restores_the_exact_state(self):
@@ -87,7 +89,8 @@ class TrainTest(tf.test.TestCase):
             options = common_options.from_dict(Options, json.load(f))
         gan = train.build_gan(options)
         state = train.run_state(options)
-        checkpoint = train.run_checkpoint(gan, os.path.join(self.get_temp_dir(), "unused"), state)
+        checkpoint = lifecycle.run_checkpoint(train.RECIPE, gan,
+                                              os.path.join(self.get_temp_dir(), "unused"), state)
         checkpoint.restore(out)
         self.assertEqual(int(state["epoch"].numpy()), 1)
         self.assertEqual(int(gan.discriminator_optimizer.iterations), 3)
@@ -108,15 +111,15 @@ class TrainTest(tf.test.TestCase):
             def __exit__(self, *exc):
                 return False
 
-        original = train.checkpoints.StopRequests
-        train.checkpoints.StopRequests = StopAtOnce
+        original = checkpoints.StopRequests
+        checkpoints.StopRequests = StopAtOnce
         try:
             summary = _quiet(train.train, self._options(out, epochs=3))
         finally:
-            train.checkpoints.StopRequests = original
-        # fit() stops at the end of the call (steps_per_call steps) in which the
-        # request came.
-        self.assertEqual(train.steps_per_call(self._options(out)), 2)
+            checkpoints.StopRequests = original
+        # The run stops at the end of the call in which the request came: the
+        # first call, of 2 steps (it ends at the first sample, step 2).
+        self.assertEqual(lifecycle.call_length(0, 3, (2, 3), lifecycle.STEPS_PER_CALL), 2)
         self.assertEqual((summary.step, summary.epoch, summary.stopped), (2, 0, "SIGINT"))
         self.assertTrue(tf.train.latest_checkpoint(out).endswith("ckpt-2"))
         summary = _quiet(train.train, Options(**{"checkpoint": out}),
@@ -163,8 +166,9 @@ class TrainTest(tf.test.TestCase):
             saved = json.load(f)
         self.assertEqual((saved["jit_compile"], saved["mixed_precision"], saved["cache"]),
                          (True, "float16", True))
-        self.assertEqual((saved["jit_compile_used"], saved["mixed_precision_used"]),
-                         (True, "float16"))
+        with open(os.path.join(out, "run.json")) as f:
+            used = json.load(f)
+        self.assertEqual((used["jit_compile"], used["mixed_precision"]), (True, "float16"))
         # Resumed on the default strategy, keeping the run's speed flags.
         summary = _quiet(train.train, Options(**{"checkpoint": out, "epochs": 2}),
                          given={"checkpoint", "epochs"})
@@ -184,8 +188,10 @@ class TrainTest(tf.test.TestCase):
         self.assertIn("cache: on (auto: the training images as float32 need", printed.getvalue())
         with open(os.path.join(out, "options.json")) as f:
             saved = json.load(f)
-        self.assertEqual((saved["mixed_precision"], saved["mixed_precision_used"]), ("auto", expected))
-        self.assertEqual((saved["cache"], saved["cache_used"]), ("auto", True))
+        with open(os.path.join(out, "run.json")) as f:
+            used = json.load(f)
+        self.assertEqual((saved["mixed_precision"], used["mixed_precision"]), ("auto", expected))
+        self.assertEqual((saved["cache"], used["cache"]), ("auto", True))
 
     def test_models_built_outside_a_run_get_the_runs_precision(self):
         # build_gan decides `auto` as train() does, by the step's FLOP per weight.
@@ -210,11 +216,10 @@ class TrainTest(tf.test.TestCase):
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
             train.train(self._options(out, epochs=2))
-        lines = printed.getvalue().splitlines()
-        self.assertIn("Epoch 1/2", lines)
-        self.assertIn("Epoch 2/2", lines)
-        ends = [line.split()[0] for line in lines if line.startswith(("3/3", "4/3"))]
-        self.assertEqual(ends, ["3/3", "3/3"])
+        # A line at each epoch's end, counting the run's steps (3-step epochs).
+        lines = [line for line in printed.getvalue().splitlines() if line.startswith("progress")]
+        self.assertEqual([line.split("  ")[1:3] for line in lines],
+                         [["epoch 1", "step 3/6"], ["epoch 2", "step 6/6"]])
 
     def test_conv_and_plain_gan_train(self):
         for extra in ({"model": "conv"}, {"conditional": False}):
@@ -224,15 +229,15 @@ class TrainTest(tf.test.TestCase):
 
 
 def stop_at(step):
-    """A StopOnRequest that requests the stop after `step`, as SIGTERM then would."""
+    """SIGTERM to this process once a call of steps ends at `step`."""
+    original = report.SampleReport.after_steps
 
-    class StopAtStep(callbacks.StopOnRequest):
-        def on_train_batch_end(self, batch, logs=None):
-            if int(self.model.generator_optimizer.iterations) == step:
-                self.stop.requests.requested = "SIGTERM"
-            super().on_train_batch_end(batch, logs)
+    def after_steps(self, reached, logs, batch, last):
+        original(self, reached, logs, batch, last)
+        if reached == step:
+            os.kill(os.getpid(), signal.SIGTERM)
 
-    return mock.patch.object(train.callbacks, "StopOnRequest", StopAtStep)
+    return mock.patch.object(report.SampleReport, "after_steps", after_steps)
 
 
 class TinyRunTestCase(tf.test.TestCase):
@@ -257,8 +262,7 @@ class ExactResumeTest(TinyRunTestCase):
     does, with dropout (the discriminator's) and fresh noise every step."""
 
     # 48 images in batches of 12: 4 steps per epoch.
-    # sample_interval 1: one step per fit() call (steps_per_call), so a stop can
-    # come after any step, as it does under SIGTERM at one step per call.
+    # sample_interval 1: one step per call, so a stop can come after any step.
     DEFAULTS = {"batch_size": 12, "sample_interval": 1, "seed": 4}
 
     def compare(self, whole, parts, ignore=()):
@@ -301,21 +305,23 @@ class ExactResumeTest(TinyRunTestCase):
         self.compare(whole, parts, ignore=("save_counter/.ATTRIBUTES/VARIABLE_VALUE",))
 
     def test_calls_of_several_steps_end_at_each_epochs_end(self):
-        # sample_interval 3: 3 steps per fit() call in 4-step epochs, so calls
-        # of 3 and 1 steps; the run must equal one of one step per call.
+        # sample_interval 3 in 4-step epochs: calls end at the samples (3, 6,
+        # 9) and the epochs' ends (4, 8, 12), so calls of 3, 1, 2, 2, 1 and 3
+        # steps; the run must equal one of one step per call.
         one = os.path.join(self.get_temp_dir(), "one_step_calls")
         several = os.path.join(self.get_temp_dir(), "three_step_calls")
         stopped = os.path.join(self.get_temp_dir(), "three_step_calls_stopped")
-        with mock.patch.object(train, "STEPS_PER_CALL", 1):
+        with mock.patch.object(lifecycle, "STEPS_PER_CALL", 1):
             _quiet(train.train, self.options(one, epochs=3, sample_interval=3))
-        self.assertEqual(train.steps_per_call(self.options(several, sample_interval=3)), 3)
+        self.assertEqual([lifecycle.call_length(step, (step // 4 + 1) * 4, (3, 4), 32)
+                          for step in (0, 3, 4, 6, 8, 9)], [3, 1, 2, 2, 1, 3])
         result = _quiet(train.train, self.options(several, epochs=3, sample_interval=3))
         self.assertEqual((result.step, result.epoch), (12, 3))
         self.compare(one, several)
-        # A stop comes at the end of a call: after step 7 (4 + 3), mid-epoch.
-        with stop_at(7):
+        # A stop comes at the end of a call: after step 6 (4 + 2), mid-epoch.
+        with stop_at(6):
             result = _quiet(train.train, self.options(stopped, epochs=3, sample_interval=3))
-        self.assertEqual((result.step, result.epoch), (7, 1))
+        self.assertEqual((result.step, result.epoch), (6, 1))
         result = _quiet(train.train, Options(checkpoint=stopped), given={"checkpoint"})
         self.assertEqual((result.step, result.epoch), (12, 3))
         self.compare(one, stopped, ignore=("save_counter/.ATTRIBUTES/VARIABLE_VALUE",))
@@ -339,7 +345,7 @@ class ExactResumeTest(TinyRunTestCase):
         with contextlib.redirect_stdout(printed):
             result = train.train(Options(checkpoint=out), given={"checkpoint"})
         self.assertEqual(result.step, 4)
-        self.assertIn("without the random states of dropout and of the noise: the run goes on, "
+        self.assertIn("without the random states of its layers: the run goes on, "
                       "but not bit for bit", printed.getvalue())
 
 

@@ -95,15 +95,15 @@ class ResumeTest(TrainTestCase):
         # Resume it to step 4: the step count and the optimizers carry on.
         self.lines = []
         step = train.train(tiny(input_dir=self.input_dir, output_dir=part, checkpoint=part,
-                                   max_steps=4, progress_freq=1), given={"checkpoint"},
+                                   max_steps=4, progress_freq=1), given={"checkpoint", "max_steps"},
                            log=self.log).step
         self.assertEqual(step, 4)
         self.assertTrue(any(line.startswith("resumed from") and "at step 2" in line
                             for line in self.lines), self.lines)
         progress = [line for line in self.lines if line.startswith("progress")]
         self.assertLen(progress, 2)
-        self.assertIn("global step 3/4", progress[0])
-        self.assertIn("global step 4/4", progress[1])
+        self.assertIn("  step 3/4", progress[0])
+        self.assertIn("  step 4/4", progress[1])
         resumed = checkpoint_values(tf.train.latest_checkpoint(part))
         self.assertTrue(tf.train.latest_checkpoint(part).endswith("ckpt-4"))
         self.assertEqual(resumed[GLOBAL_STEP], 4)
@@ -151,7 +151,7 @@ class ResumeTest(TrainTestCase):
         with open(os.path.join(out, "losses.json"), "w") as f:
             json.dump(records, f)
         train.train(tiny(input_dir=self.input_dir, output_dir=out, checkpoint=out, max_steps=5,
-                            summary_freq=1), given={"checkpoint"}, log=self.log)
+                            summary_freq=1), given={"checkpoint", "max_steps"}, log=self.log)
         with open(os.path.join(out, "losses.json")) as f:
             resumed = json.load(f)
         self.assertEqual([r["step"] for r in resumed], [1, 2, 3, 4, 5])
@@ -168,7 +168,8 @@ class ResumeTest(TrainTestCase):
         # Not given on the command line: the checkpoint's value is used.
         self.lines = []
         step = train.train(tiny(input_dir=self.input_dir, output_dir=out, checkpoint=out,
-                                   max_steps=2, ngf=16), given={"checkpoint"}, log=self.log).step
+                                   max_steps=2, ngf=16), given={"checkpoint", "max_steps"},
+                           log=self.log).step
         self.assertEqual(step, 2)
         self.assertIn("loaded ngf=8 from the checkpoint", self.lines)
         # A new run may not start over an existing checkpoint.
@@ -205,7 +206,7 @@ class ExactResumeTest(TrainTestCase):
                                 checkpoint=run_dir, max_steps=3),
                            given={"checkpoint", "max_steps"}, log=self.log).step
         self.assertEqual(step, 3)
-        self.assertTrue(any("without dropout's random state: the run goes on, but not bit for "
+        self.assertTrue(any("without the random states of its layers: the run goes on, but not bit for "
                             "bit" in line for line in self.lines), self.lines)
         saved = checkpoint_values(tf.train.latest_checkpoint(run_dir))
         self.assertTrue(any(name.startswith("random_states/") for name in saved))
@@ -235,8 +236,8 @@ class LastStepTest(TrainTestCase):
                          summary_freq=2, display_freq=2), log=self.log)
         progress = [line for line in self.lines if line.startswith("progress")]
         self.assertLen(progress, 2, self.lines)
-        self.assertIn("global step 2/3", progress[0])
-        self.assertIn("global step 3/3", progress[1])
+        self.assertIn("  step 2/3", progress[0])
+        self.assertIn("  step 3/3", progress[1])
         steps = set()
         for name in os.listdir(out):
             if name.startswith("events.out.tfevents"):
@@ -257,7 +258,7 @@ class StopTest(TrainTestCase):
 
         def log(line):
             self.lines.append(line)
-            if line.startswith("progress") and "global step 2/" in line:
+            if line.startswith("progress") and "  step 2/" in line:
                 os.kill(os.getpid(), signal.SIGTERM)
 
         previous = signal.getsignal(signal.SIGTERM)
@@ -448,11 +449,14 @@ class SpeedFlagsTest(tf.test.TestCase):
             saved = json.load(f)
         self.assertEqual((saved["jit_compile"], saved["mixed_precision"],
                           saved["fused_optimizer"], saved["cache"]), (False, "float16", True, True))
-        self.assertEqual((saved["mixed_precision_used"], saved["cache_used"]), ("float16", True))
+        with open(os.path.join(out, "run.json")) as f:
+            used = json.load(f)
+        self.assertEqual((used["mixed_precision"], used["cache"]), ("float16", True))
         # float16's loss scaler is not in the checkpoint: a float32 run resumes it.
         changed = {"mixed_precision": "float32", "fused_optimizer": False, "cache": False}
         resumed = tiny(input_dir=folder, output_dir=out, checkpoint=out, max_steps=3, **changed)
-        self.assertEqual(train.train(resumed, given=set(changed), log=lambda line: None).step, 3)
+        self.assertEqual(train.train(resumed, given={"max_steps", *changed},
+                                     log=lambda line: None).step, 3)
 
     def test_auto_says_its_choice_first_and_saves_request_and_choice(self):
         folder = make_pairs(os.path.join(self.get_temp_dir(), "auto_pairs"))
@@ -466,9 +470,11 @@ class SpeedFlagsTest(tf.test.TestCase):
         self.assertTrue(any(line.startswith("cache: on (auto: ") for line in lines), msg=lines)
         with open(os.path.join(out, "options.json")) as f:
             saved = json.load(f)
-        self.assertEqual((saved["mixed_precision"], saved["mixed_precision_used"]), ("auto", expected))
-        self.assertEqual((saved["jit_compile"], saved["jit_compile_used"]), ("auto", False))
-        self.assertEqual((saved["cache"], saved["cache_used"]), ("auto", True))
+        with open(os.path.join(out, "run.json")) as f:
+            used = json.load(f)
+        self.assertEqual((saved["mixed_precision"], used["mixed_precision"]), ("auto", expected))
+        self.assertEqual((saved["jit_compile"], used["jit_compile"]), ("auto", False))
+        self.assertEqual((saved["cache"], used["cache"]), ("auto", True))
 
 
 if __name__ == "__main__":

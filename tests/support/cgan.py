@@ -7,6 +7,7 @@ import numpy as np
 from cgan_mnist_tf import idx
 from cgan_mnist_tf import options as cgan_options
 from cgan_mnist_tf import train
+from pix2pix_tf.common import lifecycle
 from pix2pix_tf.common import options as common_options
 
 from tests.support.paths import REPO_ROOT, SHARED_T10K  # noqa: F401 (used by the suites)
@@ -37,7 +38,7 @@ def untrained_run(output_dir, data_dir=None, **options):
     options = cgan_options.Options(dataset="mnist", data_dir=data_dir, output_dir=output_dir,
                                    **options)
     gan = train.build_gan(options)
-    train.run_checkpoint(gan, output_dir, train.run_state(options)).save(0)
+    lifecycle.run_checkpoint(train.RECIPE, gan, output_dir, train.run_state(options)).save(0)
     common_options.save_options(output_dir, options)
     return gan
 

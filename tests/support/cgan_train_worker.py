@@ -13,7 +13,7 @@ import time
 
 from absl import app, flags, logging
 
-from cgan_mnist_tf import callbacks, train
+from cgan_mnist_tf import report, train
 from cgan_mnist_tf import main as cli  # noqa: F401 (defines the flags)
 from cgan_mnist_tf.options import Options
 from pix2pix_tf.common import options as common_options
@@ -26,14 +26,15 @@ FLAGS = flags.FLAGS
 
 
 def slow_steps(delay):
-    """Makes every training step of fit() end with a sleep of `delay` seconds."""
-    end = callbacks.StopOnRequest.on_train_batch_end
+    """Makes every call of training steps end with a sleep of `delay` seconds
+    (one step per call on several workers)."""
+    after_steps = report.SampleReport.after_steps
 
-    def slow(self, batch, logs=None):
+    def slow(self, *args):
         time.sleep(delay)
-        end(self, batch, logs)
+        after_steps(self, *args)
 
-    callbacks.StopOnRequest.on_train_batch_end = slow
+    report.SampleReport.after_steps = slow
 
 
 def run(argv):
@@ -43,7 +44,7 @@ def run(argv):
         slow_steps(FLAGS.step_delay)
     options, given = common_options.from_flags(Options, FLAGS)
     result = worker_results.train_reporting_errors(lambda: train.train(options, given))
-    worker_results.save_weights(FLAGS.weights_out, result.gan.generator, result.gan.discriminator)
+    worker_results.save_weights(FLAGS.weights_out, result.model.generator, result.model.discriminator)
     worker_results.exit_as_main(result)
 
 

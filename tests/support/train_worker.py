@@ -17,7 +17,7 @@ import time
 import PIL.Image
 from absl import app, flags
 
-from pix2pix_tf import data, train
+from pix2pix_tf import data, report, train
 from pix2pix_tf import main as cli
 from tests.support import worker_results
 
@@ -49,20 +49,15 @@ def record_files():
 
 
 def slow_steps(delay):
-    """Makes train.make_train_step's steps sleep `delay` seconds after each."""
-    make = train.make_train_step
+    """Makes every call of training steps end with a sleep of `delay` seconds
+    (one step per call on several workers)."""
+    after_steps = report.TrainingReport.after_steps
 
-    def make_slow(*args, **kwargs):
-        step = make(*args, **kwargs)
+    def slow(self, *args):
+        time.sleep(delay)
+        after_steps(self, *args)
 
-        def slow(batch):
-            logs = step(batch)
-            time.sleep(delay)
-            return logs
-
-        return slow
-
-    train.make_train_step = make_slow
+    report.TrainingReport.after_steps = slow
 
 
 def run(argv):

@@ -30,9 +30,6 @@ class FlagsTest(tf.test.TestCase):
             flag_values = flags.FlagValues()
             common_options.define_flags(options_class, flag_values)
             for field in dataclasses.fields(options_class):
-                if field.metadata["kind"] == common_options.DERIVED:
-                    self.assertNotIn(field.name, flag_values)
-                    continue
                 flag = flag_values[field.name]
                 self.assertEqual(flag.default, field.default, field.name)
                 self.assertTrue(flag.help.endswith(field.metadata["help"]), field.name)

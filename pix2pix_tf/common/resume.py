@@ -1,0 +1,70 @@
+"""The one rule for the options of a resumed run, by kind (docs/options.md):
+
+| kind | on resume |
+|---|---|
+| MODEL | from the checkpoint's options.json; a different value given is an error |
+| TRAINING | from the checkpoint, unless given again |
+| SPEED | from the checkpoint, unless given again; `auto` is decided again |
+| DISTRIBUTE, RUN | as given: where and how this invocation runs |
+
+A value kept from the checkpoint that differs from what this invocation's
+options held is said in a line, and so is an `auto` decided otherwise than
+in the run resumed.
+"""
+
+from __future__ import annotations
+
+import typing
+
+from pix2pix_tf.common import options as common_options
+from pix2pix_tf.common import record
+from pix2pix_tf.common.options import AUTO, MODEL, SPEED, TRAINING
+
+
+def from_checkpoint(options, given: typing.AbstractSet[str], strict: bool = True):
+    """The options of a run resuming (or using, strict=False) options.checkpoint.
+
+    Args:
+        options: this invocation's options (a frozen dataclass).
+        given: the names of the options set on the command line.
+        strict: resuming training: MODEL options given with another value
+            are an error, and TRAINING and SPEED options come back too.
+            Otherwise (test, export...) only MODEL options come back, the
+            checkpoint's values winning.
+
+    Returns:
+        (options, [lines for the user]); the options unchanged without a checkpoint.
+    """
+    if not options.checkpoint:
+        return options, []
+    saved = common_options.load_options(options.checkpoint)
+    unused = getattr(type(options), "unused_options", lambda values: ())(saved)
+    model_keys = [key for key in common_options.names(type(options), MODEL) if key not in unused]
+    options, messages = common_options.merge_saved_options(options, saved, model_keys, given,
+                                                           strict)
+    if not strict:
+        return options, messages
+    kept = {}
+    for key in common_options.names(type(options), TRAINING) + common_options.names(
+            type(options), SPEED):
+        if (key in saved and key not in given and key not in unused
+                and saved[key] != getattr(options, key)):
+            kept[key] = saved[key]
+            messages.append(f"kept --{key}={saved[key]} from the checkpoint's options.json "
+                            "(give the flag to change it)")
+    if not options.output_dir:  # Resumed where it was.
+        kept["output_dir"] = options.checkpoint
+    return common_options.replace(options, **kept), messages
+
+
+def changed_decisions(options, decided: dict) -> typing.List[str]:
+    """Lines for the `auto` speed options decided otherwise than in the run
+    being resumed (another machine, another TensorFlow)."""
+    if not options.checkpoint:
+        return []
+    before = record.load(options.checkpoint)
+    return [f"{name}: {decided[name]} now, {before[name]} in the run resumed (auto, decided "
+            "on this machine)"
+            for name in decided
+            if getattr(options, name, None) == AUTO and name in before
+            and before[name] != decided[name]]
