@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from pix2pix_tf import train
+from pix2pix_tf import options as options_lib, train
 from tests.support import hardware, legacy
 from tests.support import pix2pix as testing
 from tests.support.checkpoints import every_checkpoint_tensor
@@ -199,6 +199,30 @@ class ExactResumeTest(TrainTestCase):
         differing = [name for name in expected
                      if not np.array_equal(resumed[name], expected[name])]
         self.assertEqual(differing, [])
+
+    def test_reports_at_the_stopping_step_change_nothing(self):
+        # With the default options the stopped run's last step writes a
+        # summary (its generator's batch norm and dropout run) where the
+        # uninterrupted run writes none; with a display and a progress line
+        # there too, and every 2 steps in both runs.
+        pairs = make_pairs(os.path.join(self.tmp, "reported"), count=4)
+        defaults = {name: getattr(options_lib.Options, name) for name in
+                    ("summary_freq", "progress_freq", "display_freq", "save_freq")}
+        for name, reports in (("defaults", defaults),
+                              ("every_2", dict(summary_freq=2, display_freq=2, progress_freq=2))):
+            with self.subTest(name):
+                whole = os.path.join(self.tmp, name + "_whole")
+                parts = os.path.join(self.tmp, name + "_parts")
+                common = dict(input_dir=pairs, **reports)
+                train.train(tiny(output_dir=whole, max_steps=4, **common), log=self.log)
+                train.train(tiny(output_dir=parts, max_steps=2, **common), log=self.log)
+                train.train(tiny(output_dir=parts, checkpoint=parts, max_steps=4, **common),
+                            given={"checkpoint", "max_steps"}, log=self.log)
+                expected = every_checkpoint_tensor(tf.train.latest_checkpoint(whole))
+                resumed = every_checkpoint_tensor(tf.train.latest_checkpoint(parts))
+                self.assertCountEqual(resumed, expected)
+                self.assertEqual([n for n in expected if not np.array_equal(resumed[n], expected[n])
+                                  and n != "save_counter/.ATTRIBUTES/VARIABLE_VALUE"], [])
 
     def test_a_checkpoint_made_before_random_states_resumes_and_says_so(self):
         run_dir = legacy.copy_legacy_pix2pix_run(os.path.join(self.tmp, "legacy"))
