@@ -171,25 +171,16 @@ class StackGAN(ConditionalGAN):
     pipeline); stage I's are those resized to 16x16 with an antialiasing filter.
 
     Training: both stages every step, stage II on stage I's outputs of that
-    step through tf.stop_gradient. The paper trains stage I first, then
-    stage II with stage I fixed; the stop keeps what matters of that (stage
-    II's loss never moves stage I, whose only teacher is its own
-    discriminator) while keeping one train step for the whole run, so fit(),
-    the epoch checkpoints and the exact mid-epoch resume work as for the
-    other models with no phase to switch or to save, and every epoch trains
-    the 64x64 stage, which needs the most of them. The price: stage II
-    learns from stage-I outputs that are still improving. The paper's
-    conditioning augmentation (a Gaussian around a text embedding, with a KL
-    term) is left out: ten discrete labels have no embedding manifold to
-    smooth, and z already brings the variation.
+    step through tf.stop_gradient: stage II's loss never moves stage I (as in
+    the paper, which trains them one after the other), while one train step
+    serves the whole run, with no phase to switch or to save. The paper's
+    conditioning augmentation is left out: ten discrete labels have no
+    embedding manifold to smooth, and z brings the variation.
 
     One addition to the paper: stage II's loss also has `consistency` x the
     mean L1 distance between its image shrunk to 16x16 and the stage-I image
-    it redraws. Without it (consistency 0, the paper's loss) stage II learned
-    to ignore its input and drew one digit per label, the same for every z,
-    while stage I drew varied digits (mnist_5k, 17 epochs): ten labels are
-    too few conditions to keep stage II from collapsing onto them, where the
-    paper's text embeddings vary with every image.
+    it redraws, which keeps stage II from ignoring its input and collapsing
+    onto the ten labels (docs/cgan.md).
 
     One optimizer per side holds both stages (Adam is per weight, so this is
     two Adams of the same settings); d_loss and g_loss are the sums of the

@@ -165,10 +165,9 @@ def projection_discriminator(num_classes=NUM_CLASSES, width=32):
     for filters in (width, 2 * width):
         x = _sn(layers.Conv2D(filters, 4, 2, padding="same"))(x)
         x = layers.LeakyReLU(0.1)(x)
-    # phi keeps where each feature is. Summed over positions (the paper's
-    # ResNet head) the projection could not tell the digits apart here: each
-    # label drew a consistent but often wrong digit (mnist_5k, 20 epochs, the
-    # README's judge: conditional accuracy 0.24 summed, 0.97 flattened).
+    # phi keeps where each feature is: summed over positions (the paper's
+    # ResNet head), the projection could not tell the digits apart
+    # (docs/cgan.md, "Every model under one judge").
     features = layers.Flatten(dtype="float32", name="phi")(ops.cast(x, "float32"))
     unconditional = _sn(layers.Dense(1, dtype="float32"))(features)
     embedded = layers.Embedding(num_classes, features.shape[-1], dtype="float32",

@@ -32,10 +32,8 @@ CHOICES = (AUTO, "float32", "bfloat16", "float16")
 DTYPE_POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16",
                   "float16": "mixed_float16"}
 # On CPUs, bfloat16 pays only where a step does enough arithmetic per weight to
-# cover the casts of every weight (and gradient) it adds. Measured side by side
-# against float32 on AVX-512 BF16 CPUs (BENCHMARKS.md): pix2pix 256x256 batch 1,
-# ~1,400 FLOP per weight: 1.7-2.0x; cgan's mlp at batch 64, 32 and 16 (700, 350,
-# 180): 1.3x, 1.2x, 1.3x; at batch 8 (90): the same speed.
+# cover the casts of every weight (and gradient) it adds; the threshold sits
+# between the measured cases that gained and the one that did not (BENCHMARKS.md).
 MIN_BF16_FLOPS_PER_WEIGHT = 150
 
 
