@@ -11,8 +11,8 @@ so each defaults to `auto` and is decided here, in one line the run prints
   slower on both machines measured; on GPUs it is not measured here.
 - --cache: on when the data fit in a quarter of the memory.
 
-The figures behind these rules are in BENCHMARKS.md; `python -m
-pix2pix_tf.bench --tune` (and `cgan_mnist_tf.bench --tune`) times the
+The figures behind these rules are in BENCHMARKS.md; `python
+benchmarks/pix2pix_bench.py --tune` (and `cgan_bench.py --tune`) times the
 alternatives on a new machine. A resumed run decides again on its own machine:
 options.json keeps the request (`auto`) and, beside it, what was used
 (`mixed_precision_used`, ...), which no later run reads back.

@@ -1,4 +1,4 @@
-"""Counting the floating-point work of Keras models, for the benchmark harnesses.
+"""Counting the floating-point work of Keras models, for the benches.
 
 Convention: one multiply-add is 2 FLOP. Counted layers: Conv2D
 (out_h * out_w * filters * k_h * k_w * in_channels multiply-adds),
