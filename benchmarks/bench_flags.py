@@ -11,6 +11,7 @@ from absl import flags
 
 from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common import speed
+from pix2pix_tf.common.machine import Machine
 
 # The speed options every bench takes, as training's flags.
 SPEED_FLAGS = ("mixed_precision", "jit_compile", "fused_optimizer", "cache",
@@ -78,7 +79,8 @@ def parse(flag_values: flags.FlagValues, argv: list, doc: str) -> tuple:
     return types.SimpleNamespace(**values), given
 
 
-def resolve_speed(args, machine, flops_per_weight=None):
+def resolve_speed(args: types.SimpleNamespace, machine: Machine,
+                  flops_per_weight: float | None = None) -> tuple[dict, list[str]]:
     """The speed options of a bench run with `auto` decided as training
     decides it (for a step of `flops_per_weight`, where training passes it):
     ({name: value} for the options class, lines saying why)."""

@@ -6,6 +6,8 @@ count and extra rows: `begin` (flags, threads, the machine's figures),
 import json
 import os
 import sys
+from collections.abc import Callable
+from typing import Any, TextIO
 
 import keras
 import tensorflow as tf
@@ -14,7 +16,7 @@ from benchmarks import report, timing, tune
 from pix2pix_tf.common import threads
 
 
-def begin(argv, parse_args, out, **tune_defaults):
+def begin(argv: list[str] | None, parse_args: Callable, out: TextIO, **tune_defaults) -> tuple:
     """The start both benches share: --tune's shorter defaults (where not
     given), the flags parsed by the bench's `parse_args(argv)` -> (args,
     given, options, machine, speed lines), the thread pools, the speed lines
@@ -43,7 +45,8 @@ def begin(argv, parse_args, out, **tune_defaults):
     return argv, args, given, options, result
 
 
-def time_fast_and_baseline(make_case, options, args, flops, yardstick):
+def time_fast_and_baseline(make_case: Callable, options: Any, args: Any, flops: float,
+                           yardstick: str) -> tuple[list, dict]:
     """The benches' default run: the case of `options` ("fast"; "baseline"
     with --baseline), and beside it, with --compare_baseline, the baseline
     (BASELINE), or with --tune_against (a --tune child) those settings
@@ -74,7 +77,8 @@ def time_fast_and_baseline(make_case, options, args, flops, yardstick):
     return cases, figures
 
 
-def end(result, format_table, tune_table, args, out):
+def end(result: dict, format_table: Callable[[dict], str], tune_table: str | None, args: Any,
+        out: TextIO) -> dict:
     """The end both benches share: peak memory and load, the table (and
     --tune's), the --json file; returns the figures."""
     result["peak_rss_mb"] = report.peak_rss_mb()

@@ -16,7 +16,7 @@ PROFILE_WRAPPERS = ("StatefulPartitionedCall", "PartitionedCall", "While", "If",
                     "__inference", "Identity", "NoOp", "_Retval", "_Arg", "Process", "Run")
 
 
-def op_type_seconds(logdir):
+def op_type_seconds(logdir: str) -> collections.Counter:
     """{op type: seconds} summed over the host's TensorFlow op events in the
     profile written to `logdir`."""
     from tensorflow.tsl.profiler.protobuf import xplane_pb2  # Only the profile scripts need it.
@@ -40,7 +40,7 @@ def op_type_seconds(logdir):
     return totals
 
 
-def profile_op_types(case, steps, top=15, out=sys.stdout):
+def profile_op_types(case, steps: int, top: int = 15, out=sys.stdout) -> collections.Counter:
     """Times `steps` steps of the warmed-up TimedCase `case` under TensorFlow's
     profiler and prints the wall time per step and a table of the `top` op
     types by time on the host's TensorFlow threads. Ops that run at once (the

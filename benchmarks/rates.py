@@ -11,17 +11,19 @@ one line, its theoretical peak and the rates measured on it now.
 
 import time
 
-from pix2pix_tf.common.machine import ONEDNN_ISA_ENV, bfloat16_native, isa_at_least
+from pix2pix_tf.common.machine import (ONEDNN_ISA_ENV, Cpu, Machine, bfloat16_native,
+                                       isa_at_least)
 
 # The flags that decide the speed settings and that every recorded figure names.
 FLAGS_OF_INTEREST = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
 
 
-def flags_of_interest(cpu):
+def flags_of_interest(cpu: Cpu) -> list[str]:
+    """The flags of FLAGS_OF_INTEREST that `cpu` has."""
     return [flag for flag in FLAGS_OF_INTEREST if flag in cpu.flags]
 
 
-def describe(machine):
+def describe(machine: Machine) -> str:
     """One line: CPU model, family/model, cores, the flags of interest, cap, memory, GPUs."""
     cpu = machine.cpu
     parts = [f"{cpu.model} (family {cpu.family} model {cpu.model_number})",
@@ -40,7 +42,7 @@ def describe(machine):
 
 # ---------------------------------------------------------------- theoretical peak
 
-def fma_units(cpu):
+def fma_units(cpu: Cpu) -> tuple | None:
     """(FMA pipes per core, width in bits of each, what it is) where known, else None.
 
     AMD documents its FP units per generation: first Zen (family 23, models
@@ -66,7 +68,7 @@ def fma_units(cpu):
     return None
 
 
-def theoretical_peak(machine):
+def theoretical_peak(machine: Machine) -> dict | None:
     """{"float32": GFLOP/s, "bfloat16": GFLOP/s or None, "basis": how} or None.
 
     cores x clock x pipes x float32 lanes x 2 (a multiply-add is 2 FLOP), the
@@ -100,7 +102,7 @@ CONV_INPUT = (1, 128, 128, 128)
 CONV_KERNEL = (4, 4, 128, 256)
 
 
-def kernel(kind, dtype):
+def kernel(kind: str, dtype: str) -> tuple:
     """(a tf.function running the yardstick `kind` ("matmul" or "conv") in
     `dtype`, its FLOP per call)."""
     import tensorflow as tf  # Only here: the rest of the module is plain Python.
@@ -128,7 +130,7 @@ def _best_rate(run, flops, seconds):
     return flops / best / 1e9
 
 
-def measured_rates(dtypes=("float32",), seconds=1.0):
+def measured_rates(dtypes=("float32",), seconds: float = 1.0) -> dict:
     """{"matmul": {dtype: GFLOP/s}, "conv": {dtype: GFLOP/s}} measured now.
 
     The fastest of the calls within `seconds` per kernel: the most this

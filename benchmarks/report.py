@@ -9,19 +9,20 @@ import resource
 
 from benchmarks import rates
 from pix2pix_tf.common import precision
+from pix2pix_tf.common.machine import Machine
 
 
-def load_average():
+def load_average() -> list[float]:
     """The load averages over 1, 5 and 15 minutes."""
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def peak_rss_mb():
+def peak_rss_mb() -> float:
     """This process's peak resident memory in MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB.
 
 
-def machine_figures(machine, precisions, measure_seconds=1.0):
+def machine_figures(machine: Machine, precisions: list[str], measure_seconds: float = 1.0) -> dict:
     """The machine's description, theoretical peak and the rates measured now
     (float32, and each of `precisions` the hardware runs natively)."""
     native, _ = precision.choose(machine.cpu.flags, machine.gpus, machine.onednn_max_isa,
@@ -37,7 +38,7 @@ def machine_figures(machine, precisions, measure_seconds=1.0):
     return figures
 
 
-def step_shares(case, figures, kernel="conv"):
+def step_shares(case: dict, figures: dict, kernel: str = "conv") -> tuple:
     """(% of the `kernel` rate measured in the same windows (or, without,
     at the start), % of the theoretical peak) of a case's GFLOP/s, in its
     precision; None where that yardstick is missing."""
@@ -50,7 +51,7 @@ def step_shares(case, figures, kernel="conv"):
             100 * achieved / peak if peak else None)
 
 
-def limit_lines(figures):
+def limit_lines(figures: dict) -> list[str]:
     """The machine and its limit, in the words of the benches' tables."""
     lines = [f"machine: {figures['machine']}"]
     measured = figures.get("measured_gflops")
@@ -71,7 +72,8 @@ def limit_lines(figures):
     return lines
 
 
-def format_table(title, result, kernel, rate_digits, notes=(), epoch_column=False):
+def format_table(title: str, result: dict, kernel: str, rate_digits: int, notes=(),
+                 epoch_column: bool = False) -> str:
     """The benches' table: the title line (with the load), the machine's
     limits, one row per case (flags, images/sec median (min-max), ms/step,
     GFLOP/s and its share of `kernel`'s measured rate and of the peak; with
@@ -107,12 +109,12 @@ def format_table(title, result, kernel, rate_digits, notes=(), epoch_column=Fals
     return "\n".join(lines)
 
 
-def format_share(value):
+def format_share(value: float | None) -> str:
     """A percentage for the table, "-" where unknown."""
     return f"{value:.0f}%" if value is not None else "-"
 
 
-def write_json(path, result):
+def write_json(path: str, result: dict) -> None:
     """Writes the --json figures."""
     with open(path, "w") as f:  # Local: a benchmark's --json figures.
         json.dump(result, f, indent=2, default=str)

@@ -5,6 +5,10 @@ alike), and the yardstick kernels timed in the same windows.
 
 import statistics
 import time
+from collections.abc import Callable
+from typing import Any
+
+import tensorflow as tf
 
 from benchmarks import rates
 from pix2pix_tf.common import options as common_options
@@ -16,7 +20,7 @@ BASELINE = {"jit_compile": False, "mixed_precision": "float32", "fused_optimizer
 SPEED_OPTIONS = tuple(BASELINE)
 
 
-def with_settings(options, **values):
+def with_settings(options: Any, **values) -> Any:
     """`options` with the speed `values` both asked and used (so no `auto`
     decision overrides them): the baseline's and --tune's combinations."""
     used = {speed.used_key(name): value for name, value in values.items()
@@ -37,27 +41,31 @@ class TimedCase:
         self.window_seconds = []
         self.compile_seconds = None
 
-    def run_step(self):
+    def run_step(self) -> tf.Tensor:
         raise NotImplementedError
 
-    def run(self, steps):
+    def run(self, steps: int) -> float | None:
+        """Runs `steps` steps; the last loss, read (which waits for it)."""
         loss = None
         for _ in range(steps):
             loss = self.run_step()
         return None if loss is None else float(loss)  # Reading it waits for the last step.
 
-    def warm_up(self, steps):
+    def warm_up(self, steps: int) -> None:
+        """The compiling step (timed on its own), then `steps` more."""
         start = time.perf_counter()
         self.run(1)  # Traces and compiles.
         self.compile_seconds = time.perf_counter() - start
         self.run(steps)
 
-    def time_window(self, steps):
+    def time_window(self, steps: int) -> None:
+        """Times one window of `steps` steps."""
         start = time.perf_counter()
         self.run(steps)
         self.window_seconds.append((time.perf_counter() - start) / steps)
 
-    def figures(self, batch_size, flops, option_names=SPEED_OPTIONS):
+    def figures(self, batch_size: int, flops: float, option_names: tuple = SPEED_OPTIONS) -> dict:
+        """The case's rates over its windows, for the table and --json."""
         rates_ = [batch_size / s for s in self.window_seconds]
         median_seconds = statistics.median(self.window_seconds)
         return {"options": {k: getattr(self.options, k) for k in option_names
@@ -95,17 +103,17 @@ class KernelCase(TimedCase):
     def time_window(self, steps):
         super().time_window(self.calls)
 
-    def gflops(self):
+    def gflops(self) -> float:
         return self.flops / statistics.median(self.window_seconds) / 1e9
 
 
-def yardsticks(kind, precisions):
+def yardsticks(kind: str, precisions: list) -> list:
     """KernelCases of `kind` for each of `precisions` (once each)."""
     return [KernelCase(kind, dtype) for dtype in dict.fromkeys(precisions)]
 
 
-def compare(cases, *, warmup, windows, steps, batch_size, flops, option_names=SPEED_OPTIONS,
-            yardsticks=()):
+def compare(cases: list, *, warmup: int, windows: int, steps: int, batch_size: int, flops: float,
+            option_names: tuple = SPEED_OPTIONS, yardsticks: list = ()) -> dict:
     """Warms up each case, times them in alternating windows and returns
     {"cases": {name: figures}}, plus, for two cases (first, second), the
     `speedup` of the first over the second and its per-window spread, and
@@ -134,7 +142,7 @@ def compare(cases, *, warmup, windows, steps, batch_size, flops, option_names=SP
     return result
 
 
-def latency_ms(run, repeats=20):
+def latency_ms(run: Callable[[], tf.Tensor], repeats: int = 20) -> float:
     """Median ms of `run()` (which returns a tensor) after three warm-up calls."""
     for _ in range(3):
         run().numpy()

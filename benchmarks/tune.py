@@ -14,6 +14,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
+from typing import Any
 
 from pix2pix_tf.common import machine as machine_lib
 from pix2pix_tf.common import precision
@@ -21,7 +23,7 @@ from pix2pix_tf.common import precision
 TUNED = ("mixed_precision", "jit_compile", "fused_optimizer")
 
 
-def combinations(machine, options, fixed=()):
+def combinations(machine: machine_lib.Machine, options: Any, fixed=()) -> list[dict]:
     """The speed settings worth timing on `machine`: every precision the
     hardware runs natively plus float32, XLA on and off, fused Adam on and
     off, except the options named in `fixed` (given on the command line),
@@ -40,7 +42,7 @@ def combinations(machine, options, fixed=()):
     return found
 
 
-def given_flags(argv):
+def given_flags(argv: list[str]) -> set[str]:
     """Names of the flags given in `argv` (--NAME, --NAME=V, --no-NAME)."""
     names = set()
     for arg in argv:
@@ -50,7 +52,7 @@ def given_flags(argv):
     return names
 
 
-def with_defaults(argv, **values):
+def with_defaults(argv: list[str], **values) -> list[str]:
     """argv with --NAME VALUE added for each of `values` not given in it."""
     given = given_flags(argv)
     extra = []
@@ -60,14 +62,14 @@ def with_defaults(argv, **values):
     return list(argv) + extra
 
 
-def tunes_threads(machine, argv):
+def tunes_threads(machine: machine_lib.Machine, argv: list[str]) -> bool:
     """Whether --tune times thread layouts: on a CPU of several cores, unless
     the command line fixed the thread flags."""
     return (machine.cpu.cores > 1 and not machine.gpus
             and not given_flags(argv) & {"intra_op_threads", "inter_op_threads"})
 
 
-def format_options(options):
+def format_options(options: dict) -> str:
     """Speed options as the training command line's flags."""
     flags = []
     for name, value in options.items():
@@ -78,12 +80,12 @@ def format_options(options):
     return " ".join(flags)
 
 
-def child_flags(options):
+def child_flags(options: dict) -> list[str]:
     """The flags that fix a combination's speed settings in a child process."""
     return format_options(options).split()
 
 
-def child_command(script, argv):
+def child_command(script: str, argv: list[str]) -> list[str]:
     """The command line of the bench `script` again, without the flags a child sets itself."""
     skip = {"--tune", "--compare_baseline", "--baseline"}
     valued = {"--json", "--intra_op_threads", "--inter_op_threads"}
@@ -101,7 +103,7 @@ def child_command(script, argv):
     return [sys.executable, script] + kept
 
 
-def child_figures(command):
+def child_figures(command: list[str]) -> dict:
     """The --json figures of a bench's `command` run in a child process."""
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "figures.json")
@@ -110,7 +112,8 @@ def child_figures(command):
             return json.load(f)
 
 
-def tune(combinations_, measure, *, batch_size, flops, log=print):
+def tune(combinations_: list[dict], measure: Callable[[dict], dict], *, batch_size: int,
+         flops: float, log: Callable[[str], None] = print) -> list[dict]:
     """Times each combination but the first (`auto`) against `auto`.
 
     Args:
@@ -151,7 +154,7 @@ def _row(options, seconds_per_step, batch_size, flops, compile_seconds):
             "compile_seconds": compile_seconds}
 
 
-def thread_layouts(cores):
+def thread_layouts(cores: int) -> list[tuple[int, int]]:
     """(intra-op, inter-op) layouts worth timing on `cores` cores (0: TensorFlow's choice)."""
     layouts = [(0, 0), (cores, 1)]
     if cores >= 2:
@@ -159,7 +162,8 @@ def thread_layouts(cores):
     return list(dict.fromkeys(layouts))
 
 
-def time_in_processes(command, layouts, rounds=2, log=print):
+def time_in_processes(command: list[str], layouts: list, rounds: int = 2,
+                      log: Callable[[str], None] = print) -> dict:
     """Images/sec of `command` (a bench command line that writes --json) in a
     fresh process per thread layout, the layouts in turn `rounds` times.
 
@@ -177,13 +181,13 @@ def time_in_processes(command, layouts, rounds=2, log=print):
     return {layout: statistics.median(values) for layout, values in rates.items()}
 
 
-def tune_figures(rows, layouts):
+def tune_figures(rows: list[dict], layouts: dict | None) -> dict:
     """--tune's figures for the JSON output."""
     return {"rows": rows, "threads": {f"{intra},{inter}": rate
                                       for (intra, inter), rate in (layouts or {}).items()}}
 
 
-def format_tune(rows, layouts=None):
+def format_tune(rows: list[dict], layouts: dict | None = None) -> str:
     """The table of `tune`'s rows (and the thread layouts' rates), and the line of flags to paste."""
     lines = [f"{'settings':<64}{'images/sec':>12}{'ms/step':>10}{'vs auto':>9}{'compile s':>11}"]
     for row in rows:
@@ -203,8 +207,9 @@ def format_tune(rows, layouts=None):
     return "\n".join(lines)
 
 
-def run_tune(script, options, argv, given, result, extra_child_flags, log, what="",
-             layout_flags=()):
+def run_tune(script: str, options: Any, argv: list[str], given: set[str], result: dict,
+             extra_child_flags: list[str], log: Callable[[str], None], what: str = "",
+             layout_flags=()) -> str:
     """--tune of the bench `script`: each combination in a child process, then
     the thread layouts; puts the figures in result["tune"] and returns the table.
 
