@@ -10,12 +10,11 @@ decides it), warms up, then times --windows windows of --steps training steps
 each on a fixed batch and reports images/sec (median of the windows, with min
 and max), ms/step, FLOP/step and GFLOP/s, the step's share of this machine's
 measured matrix-product rate and of its theoretical peak, peak resident
-memory, the generator's inference latency and the seconds of one epoch of
-the first --epoch_images mnist_5k digits in a whole training run
-(train.train: the real input pipeline, loop, steps per call, samples and
-checkpoints), from the wall times of a 3-epoch and a 1-epoch run.
+memory, the generator's inference latency and the seconds of the second of
+two fit() epochs over the first --epoch_images mnist_5k digits (the real
+input pipeline and Keras' loop, as many steps per call as training runs).
 --baseline times the same models with every optimisation off (float32, no
-XLA, no cache, Keras' Adam); --compare_baseline times both
+XLA, no cache, Keras' Adam, one step per call); --compare_baseline times both
 in this process, alternating their windows, and reports the speed-up measured
 side by side. --tune times every combination of the speed flags that applies
 to this machine against the `auto` one, each in a child process of this
@@ -29,11 +28,8 @@ inputs at twice the forward), G's step is G + D forward, 1D back through D
 convention: benchmarks/flops.py; the embeddings are not counted).
 """
 
-import contextlib
-import io
 import os
 import sys
-import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -53,9 +49,6 @@ from pix2pix_tf.common import options as common_options  # noqa: E402
 from pix2pix_tf.common.errors import run_reporting_user_errors  # noqa: E402
 
 TUNE_STEPS, TUNE_WINDOWS, TUNE_WARMUP = 40, 4, 5
-# The epoch figure: (wall of a run of the last count - of the first) per epoch
-# between them, so start-up, tracing and data loading cancel out.
-EPOCH_RUNS = (1, 3)
 
 
 def step_flops(generator, discriminator, batch_size=1):
@@ -86,28 +79,21 @@ class Case(timing.TimedCase):
         return self.gan.train_function(self.iterator)["d_loss"]
 
 
-def write_digits(folder, count):
-    """The first `count` mnist_5k digits as folder/mnist.npz (a --data_dir)."""
-    digits = data.load_mnist_5k()
-    images, labels = digits.train_images[:count], digits.train_labels[:count]
-    np.savez(os.path.join(folder, "mnist.npz"), x_train=images, y_train=labels,
-             x_test=images[:10], y_test=labels[:10])
-    return len(images)
-
-
-def epoch_seconds(options, data_dir):
-    """Seconds per epoch of whole training runs of `options` on `data_dir`:
-    the wall-time difference of runs of EPOCH_RUNS epochs, per epoch."""
-    walls = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for epochs in EPOCH_RUNS:
-            run = common_options.replace(options, mode="train", data_dir=data_dir, epochs=epochs,
-                                         output_dir=os.path.join(tmp, f"run{epochs}"))
-            start = time.perf_counter()
-            with contextlib.redirect_stdout(io.StringIO()):  # The run's own progress lines.
-                train.train(run)
-            walls.append(time.perf_counter() - start)
-    return (walls[1] - walls[0]) / (EPOCH_RUNS[1] - EPOCH_RUNS[0])
+def epoch_seconds(options: Options, digits, baseline: bool = False) -> tuple[float, int]:
+    """(Seconds of the second of two fit() epochs over `digits` (the first
+    traces), steps per call) of a GAN built as training builds it; the
+    baseline runs one step per call, as before training grouped them."""
+    image_size = models.output_shape(options.model, options.conditional)[0]
+    training = data.TrainingDigits(digits.train_images, digits.train_labels, image_size,
+                                   cache=options.cache is not False)
+    gan = train.build_gan(options, steps_per_execution=1 if baseline else None)
+    seconds = []
+    for epoch in range(2):  # One fit() an epoch, as training runs them.
+        batches = training.dataset(options.batch_size, options.seed, epochs=(epoch, epoch + 1))
+        start = time.perf_counter()
+        gan.fit(batches, epochs=1, shuffle=False, verbose=0)
+        seconds.append(time.perf_counter() - start)
+    return seconds[-1], int(gan.steps_per_execution)
 
 
 def inference_ms(options, repeats=50):
@@ -129,9 +115,8 @@ def define_flags(flag_values):
     """Training's flags for the options the bench uses, and the bench's own."""
     bench_flags.define_option_flags(flag_values, Options, CASE_FLAGS + bench_flags.SPEED_FLAGS)
     bench_flags.define_bench_flags(flag_values, steps=50, windows=6, warmup=5)
-    flags.DEFINE_integer("epoch_images", 5000, "Time an epoch of whole training runs on the "
-                         "first N mnist_5k digits (0: skip).", lower_bound=0,
-                         flag_values=flag_values)
+    flags.DEFINE_integer("epoch_images", 5000, "Time one fit() epoch of the first N mnist_5k "
+                         "digits (0: skip).", lower_bound=0, flag_values=flag_values)
     flags.DEFINE_integer("inference_repeats", 50, "Generator calls timed for the inference row "
                          "(0: skip it).", lower_bound=0, flag_values=flag_values)
 
@@ -157,19 +142,25 @@ def format_table(result):
     if "epoch_speedup" in result:
         notes.append(f"s/epoch speedup (baseline / fast): {result['epoch_speedup']:.2f}x")
     if "epoch_images" in result:
-        notes.append(f"s/epoch: whole training runs over {result['epoch_images']} mnist_5k "
-                     f"digits, (wall of {EPOCH_RUNS[1]} epochs - of {EPOCH_RUNS[0]}) per epoch")
+        notes.append(f"s/epoch: second fit() epoch over {result['epoch_images']} mnist_5k digits "
+                     f"(steps per call: fast {result.get('steps_per_execution', '-')}, "
+                     "baseline 1)")
     title = (f"cgan_bench  {result['model']}"
              f"{'' if result['conditional'] else ' (plain GAN)'}  batch {result['batch_size']}")
     return report.format_table(title, result, "matmul", 0, notes, epoch_column=True)
 
 
-def time_epochs(cases, result, count):
-    """Each case's seconds per epoch of whole training runs over `count` digits."""
-    with tempfile.TemporaryDirectory() as data_dir:
-        result["epoch_images"] = write_digits(data_dir, count)
-        for case in cases:
-            result["cases"][case.name]["epoch_seconds"] = epoch_seconds(case.options, data_dir)
+def time_epochs(cases: list, result: dict, count: int) -> None:
+    """Each case's seconds per epoch over the first `count` mnist_5k digits."""
+    digits = data.load_mnist_5k()
+    digits = data.Digits(digits.train_images[:count], digits.train_labels[:count],
+                         source=digits.source)
+    result["epoch_images"] = len(digits.train_images)
+    for case in cases:
+        seconds, calls = epoch_seconds(case.options, digits, baseline=case.name == "baseline")
+        result["cases"][case.name]["epoch_seconds"] = seconds
+        if case.name != "baseline":
+            result["steps_per_execution"] = calls
     if len(cases) == 2:
         result["epoch_speedup"] = (result["cases"]["baseline"]["epoch_seconds"]
                                    / result["cases"]["fast"]["epoch_seconds"])
