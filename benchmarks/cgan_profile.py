@@ -1,6 +1,6 @@
 """Benchmark (not a test): where a cgan_mnist_tf training step's time goes, by op type.
 
-The step `python -m cgan_mnist_tf.bench` times (one D and one G update on a
+The step `benchmarks/cgan_bench.py` times (one D and one G update on a
 fixed batch, the speed flags given or `auto`), recorded with TensorFlow's
 profiler after a warm-up: the op types that took the most time on the
 host's TensorFlow threads, with their share (ops that run at once each count).
@@ -17,9 +17,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from cgan_mnist_tf import bench, choices, train  # noqa: E402
+from benchmarks import cgan_bench as bench, profiling  # noqa: E402
+from cgan_mnist_tf import choices, train  # noqa: E402
 from cgan_mnist_tf.options import Options  # noqa: E402
-from pix2pix_tf.common import benchmarking, speed  # noqa: E402
+from pix2pix_tf.common import speed  # noqa: E402
 
 
 def main(argv=None, out=sys.stdout):
@@ -42,7 +43,7 @@ def main(argv=None, out=sys.stdout):
           f"{os.environ.get('ONEDNN_MAX_CPU_ISA', '(unset)')}", file=out)
     case = bench.Case("profiled", opts, bench.fixed_batch(opts))
     case.warm_up(args.warmup)
-    return benchmarking.profile_op_types(case, args.steps, args.top, out)
+    return profiling.profile_op_types(case, args.steps, args.top, out)
 
 
 if __name__ == "__main__":

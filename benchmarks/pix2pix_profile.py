@@ -1,6 +1,6 @@
 """Benchmark (not a test): where a pix2pix training step's time goes, by op type.
 
-Builds the training step as `python -m pix2pix_tf.bench` does (a fixed batch,
+Builds the training step as `benchmarks/pix2pix_bench.py` does (a fixed batch,
 the speed flags given or `auto`), runs a few warm-up steps, records
 `--steps` steps with TensorFlow's profiler and prints the op types that took
 the most time on the host's TensorFlow threads, with their share. Ops that
@@ -19,8 +19,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from pix2pix_tf import bench  # noqa: E402
-from pix2pix_tf.common import benchmarking, speed  # noqa: E402
+from benchmarks import pix2pix_bench as bench, profiling  # noqa: E402
+from pix2pix_tf.common import speed  # noqa: E402
 from pix2pix_tf.options import default_options  # noqa: E402
 
 
@@ -44,7 +44,7 @@ def main(argv=None, out=sys.stdout):
           f"{os.environ.get('ONEDNN_MAX_CPU_ISA', '(unset)')}", file=out)
     case = bench.Case("profiled", opts, bench.fixed_batch(opts))
     case.warm_up(2)
-    return benchmarking.profile_op_types(case, args.steps, args.top, out)
+    return profiling.profile_op_types(case, args.steps, args.top, out)
 
 
 if __name__ == "__main__":

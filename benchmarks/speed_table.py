@@ -39,15 +39,15 @@ def lscpu():
             [flag for flag in FLAGS_OF_INTEREST if flag in flags], fields.get("CPU(s)", "?"))
 
 
-def run_json(module, args):
-    """Runs a harness with --json and returns (its figures, the command as a user types it)."""
+def run_json(script, args):
+    """Runs a bench script with --json and returns (its figures, the command as a user types it)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "figures.json")
-        command = [sys.executable, "-m", module, *args]
+        command = [sys.executable, os.path.join(REPO, script), *args]
         subprocess.run(command + ["--json", path], cwd=REPO, check=True,
                        stdout=subprocess.DEVNULL)
         with open(path) as f:
-            return json.load(f), f"python -m {module} {' '.join(args)}"
+            return json.load(f), f"python {script} {' '.join(args)}"
 
 
 def quickstart_commands():
@@ -66,7 +66,7 @@ def timed(command, cwd):
 
 def pix2pix_row(quick):
     windows, steps = ("4", "3") if quick else ("6", "5")
-    figures, command = run_json("pix2pix_tf.bench", [
+    figures, command = run_json("benchmarks/pix2pix_bench.py", [
         "--compare_baseline", "--steps", steps, "--windows", windows, "--pipeline_images", "0"])
     fast, base = figures["cases"]["fast"], figures["cases"]["baseline"]
     conv = figures.get("yardstick_gflops", {}).get("conv", {})
@@ -80,7 +80,7 @@ def pix2pix_row(quick):
 
 def cgan_row(quick):
     windows, steps = ("4", "30") if quick else ("6", "50")
-    figures, command = run_json("cgan_mnist_tf.bench", [
+    figures, command = run_json("benchmarks/cgan_bench.py", [
         "--model", "mlp", "--batch_size", "64", "--compare_baseline", "--steps", steps,
         "--windows", windows])
     fast, base = figures["cases"]["fast"], figures["cases"]["baseline"]
@@ -99,8 +99,8 @@ def quickstart_row():
         load = os.getloadavg()[0]
         seconds = [timed(command.replace("python tools/", f"python {REPO}/tools/"), out)
                    for command in commands]
-        with open(os.path.join(out, "facades_train", "options.json")) as f:
-            used = json.load(f).get("mixed_precision_used", "?")
+        with open(os.path.join(out, "facades_train", "run.json")) as f:
+            used = json.load(f).get("mixed_precision", "?")
     parts = ", ".join(f"{name} {s:.0f} s" for name, s in zip(("dataset", "train", "test"), seconds))
     return (f"| README quick start, as written after `pip install` | `{' && '.join(commands)}` | "
             f"{used} | {sum(seconds):.0f} s ({parts}) | | | | {load:.2f} |")

@@ -15,8 +15,8 @@ MNIST_SHAPE = (28, 28, 1)
 CONV_SHAPE = (32, 32, 1)
 # FLOP of a training step per weight of both networks, per image of the batch
 # (latent_dim 100; "gan": the plain GAN): what --mixed_precision auto weighs
-# (common.precision.MIN_BF16_FLOPS_PER_WEIGHT). Counted by cgan_mnist_tf.bench's
-# FLOP count over count_params(); models_test checks them against it.
+# (common.precision.MIN_BF16_FLOPS_PER_WEIGHT). Counted by benchmarks/cgan_bench.py's
+# FLOP count over count_params(); its test checks them against it.
 STEP_FLOPS_PER_WEIGHT_PER_IMAGE = {"mlp": 11.0, "conv": 180.0, "dcgan_proj": 202.0,
                                    "stackgan": 592.0, "gan": 10.0}
 STAGE1_SHAPE = (16, 16, 1)  # StackGAN's stage I draws these...

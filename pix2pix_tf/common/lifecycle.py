@@ -275,10 +275,10 @@ def restore(recipe: Recipe, run: Run, log) -> None:
             "layers: the run goes on, but not bit for bit as it would have without the stop")
 
 
-def steps_per_call(run: Run) -> int:
+def steps_per_call(strategy: tf.distribute.Strategy) -> int:
     """Steps one compiled call may run: one with several replicas, where a
     loop over a distributed iterator inside a function is not supported."""
-    return 1 if distribute.is_distributed(run.strategy) else STEPS_PER_CALL
+    return 1 if distribute.is_distributed(strategy) else STEPS_PER_CALL
 
 
 def call_length(step: int, limit: int, frequencies: typing.Iterable[int], most: int) -> int:
@@ -292,13 +292,13 @@ def call_length(step: int, limit: int, frequencies: typing.Iterable[int], most: 
     return end - step
 
 
-def make_steps(run: Run):
-    """steps(iterator, count) -> (logs, last batch): `count` training steps in
-    one call, the step itself compiled with XLA under --jit_compile."""
-    step = tf.function(run.model.train_step, jit_compile=run.options.jit_compile,
-                       reduce_retracing=True)
-    if distribute.is_distributed(run.strategy):
-        one = distribute.replicated(run.strategy, step, reduce_retracing=True)
+def make_steps(model: keras.Model, jit_compile: bool, strategy: tf.distribute.Strategy):
+    """steps(iterator, count) -> (logs, last batch): `count` training steps of
+    `model` in one call (one step at a time with several replicas), the step
+    itself compiled with XLA under `jit_compile`."""
+    step = tf.function(model.train_step, jit_compile=jit_compile, reduce_retracing=True)
+    if distribute.is_distributed(strategy):
+        one = distribute.replicated(strategy, step, reduce_retracing=True)
 
         def replicated_step(iterator, count):
             batch = next(iterator)
@@ -324,8 +324,8 @@ def loop(recipe: Recipe, run: Run, log) -> typing.Tuple[int, typing.Optional[str
     Returns:
         (the step reached, the signal that stopped it or None).
     """
-    steps = make_steps(run)
-    most = steps_per_call(run)
+    steps = make_steps(run.model, run.options.jit_compile, run.strategy)
+    most = steps_per_call(run.strategy)
     step = first_step = int(run.global_step.numpy())
     reporter = recipe.reporter(run, log)
     frequencies = (*reporter.frequencies, run.save_freq)

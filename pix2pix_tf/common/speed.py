@@ -11,10 +11,11 @@ so each defaults to `auto` and is decided here, in one line the run prints
   slower on both machines measured; on GPUs it is not measured here.
 - --cache: on when the data fit in a quarter of the memory.
 
-The figures behind these rules are in BENCHMARKS.md; `python -m
-benchmarks' `--tune` times the alternatives on a new machine. A resumed run
-decides again on its own machine: options.json keeps the request (`auto`),
-the run record (`common.record`) what was used.
+The figures behind these rules are in BENCHMARKS.md; `python
+benchmarks/pix2pix_bench.py --tune` (and `cgan_bench.py --tune`) times the
+alternatives on a new machine. A resumed run decides again on its own machine:
+options.json keeps the request (`auto`), the run record (`common.record`) what
+was used.
 """
 
 from pix2pix_tf.common import machine as machine_lib

@@ -1,7 +1,7 @@
 import keras
 import tensorflow as tf
 
-from pix2pix_tf.common import flops
+from benchmarks import flops
 
 
 class FlopsTest(tf.test.TestCase):

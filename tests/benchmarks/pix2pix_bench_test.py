@@ -1,3 +1,5 @@
+"""benchmarks/pix2pix_bench.py: its FLOP count, table, --json and --tune."""
+
 import io
 import json
 import os
@@ -6,8 +8,11 @@ import tempfile
 
 import tensorflow as tf
 
-from pix2pix_tf import bench, models
-from pix2pix_tf.common import flops
+from benchmarks import flops
+from pix2pix_tf import models
+from tests.support import paths
+
+bench = paths.load_benchmark("pix2pix_bench")
 
 
 class FlopCountTest(tf.test.TestCase):
@@ -90,10 +95,10 @@ class HarnessTest(tf.test.TestCase):
         path = os.path.join(self.get_temp_dir(), "tune.json")
         out = io.StringIO()
         # Precision, XLA and threads given (XLA compiles slowly): tuned is
-        # fused Adam on and off, in this process.
+        # fused Adam on and off, in a child process.
         bench.main(["--tune", "--crop_size", "32", "--ngf", "8", "--ndf", "8", "--steps", "1",
                     "--windows", "2", "--warmup", "0", "--mixed_precision", "float32",
-                    "--jit_compile", "false", "--intra_op_threads", "0",
+                    "--nojit_compile", "--intra_op_threads", "0",
                     "--inter_op_threads", "0", "--measure_seconds", "0", "--json", path], out=out)
         table = out.getvalue()
         with open(path) as f:

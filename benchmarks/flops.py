@@ -1,4 +1,4 @@
-"""Counting the floating-point work of Keras models, for the benchmark harnesses.
+"""Counting the floating-point work of Keras models, for the benches.
 
 Convention: one multiply-add is 2 FLOP. Counted layers: Conv2D
 (out_h * out_w * filters * k_h * k_w * in_channels multiply-adds),
@@ -15,7 +15,7 @@ import numpy as np
 from keras import layers
 
 
-def layer_macs(layer):
+def layer_macs(layer: keras.layers.Layer) -> int:
     """Multiply-adds of one image through `layer` (0 for uncounted kinds)."""
     if isinstance(layer, keras.Model):
         return sum(layer_macs(sub) for sub in layer.layers)
@@ -45,17 +45,18 @@ def _macs(layer, input_shape, output_shape):
     return 0
 
 
-def model_macs(model):
+def model_macs(model: keras.Model) -> list[tuple[str, int]]:
     """[(layer name, multiply-adds per image)] of the counted layers of `model`."""
     return [(layer.name, layer_macs(layer)) for layer in model.layers if layer_macs(layer)]
 
 
-def forward_flops(model, batch_size=1):
+def forward_flops(model: keras.Model, batch_size: int = 1) -> int:
     """FLOP of one forward pass of `model` over `batch_size` images."""
     return 2 * batch_size * sum(macs for _, macs in model_macs(model))
 
 
-def step_flops(generator, discriminator, generator_passes, discriminator_passes, batch_size=1):
+def step_flops(generator: keras.Model, discriminator: keras.Model, generator_passes: int,
+               discriminator_passes: int, batch_size: int = 1) -> dict:
     """FLOP of a GAN training step that costs `generator_passes` forward passes
     of the generator and `discriminator_passes` of the discriminator
     (backward passes counted as their multiple of a forward one)."""

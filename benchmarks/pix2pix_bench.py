@@ -1,7 +1,7 @@
 """Training-speed benchmark of pix2pix_tf.
 
-    python -m pix2pix_tf.bench --compare_baseline --json bench.json
-    python -m pix2pix_tf.bench --tune
+    python benchmarks/pix2pix_bench.py --compare_baseline --json bench.json
+    python benchmarks/pix2pix_bench.py --tune
 
 builds the models and the training step exactly as `--mode train` does
 (train.build_model, train.make_train_step) for one case (--crop_size,
@@ -16,33 +16,38 @@ no cache, Keras' Adam); --compare_baseline times both in this process,
 alternating their windows, and reports the speed-up measured side by side.
 
 --tune times every combination of the speed flags that applies to this
-machine against the `auto` one, window for window in this process, then the
-thread layouts (each in a fresh process: TensorFlow fixes its threads at
-start), and prints the table and the fastest settings as flags to paste.
+machine against the `auto` one, window for window, each combination in a
+child process of this script (its memory that of one run), then the thread
+layouts (each in a fresh process: TensorFlow fixes its threads at start), and
+prints the table and the fastest settings as flags to paste. The option flags
+are training's (--crop_size, --nofused_optimizer...), made from its Options.
 
 A training step is G forward (G), two D forwards (real and fake pairs, 2D),
 and backward passes at twice their forward: D's loss back through both D
 passes (4D), G's loss back through the fake D pass for input gradients only
 (D's weights are not its sources: 1D) and through G (2G): 3G + 7D in all,
-81 GFLOP for 256x256, ngf = ndf = 64 (FLOP convention: common/flops.py).
+81 GFLOP for 256x256, ngf = ndf = 64 (FLOP convention: benchmarks/flops.py).
 """
 
-import argparse
 import os
 import sys
 import tempfile
 import time
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from absl import flags  # noqa: E402
 
+from benchmarks import bench_flags, flops, harness, report, timing, tune  # noqa: E402
 from pix2pix_tf import data, models, options as pix2pix_options, train  # noqa: E402
-from pix2pix_tf.common import (benchmarking, flops, image_io, machine as machine_lib,  # noqa: E402
-                               options as common_options)
-from pix2pix_tf.common.benchmarking import BASELINE  # noqa: E402
+from pix2pix_tf.common import image_io, machine as machine_lib  # noqa: E402
+from pix2pix_tf.common import options as common_options  # noqa: E402
+from pix2pix_tf.common.errors import run_reporting_user_errors  # noqa: E402
 
 # --tune's windows unless given: at 256x256 on 2 cores, 4 combinations take about
 # 4 minutes and the thread layouts 3 more on an idle machine (BENCHMARKS.md).
@@ -54,7 +59,7 @@ def step_flops(generator, discriminator, batch_size=1):
     return flops.step_flops(generator, discriminator, 3, 7, batch_size)
 
 
-class Case(benchmarking.TimedCase):
+class Case(timing.TimedCase):
     """One configuration's model and training step, built as training builds them."""
 
     def __init__(self, name, opts, batch):
@@ -120,50 +125,55 @@ def inference_ms(opts, repeats=20):
     generator = models.generator_from_options(opts)
     translate = tf.function(lambda x: generator(x, training=True))
     x = fixed_batch(common_options.replace(opts, batch_size=1))[0]
-    return benchmarking.latency_ms(lambda: translate(x), repeats)
+    return timing.latency_ms(lambda: translate(x), repeats)
 
 
 # ---------------------------------------------------------------- command line
 
+CASE_FLAGS = ("crop_size", "batch_size", "ngf", "ndf")
+
+
+def define_flags(flag_values):
+    """Training's flags for the options the bench uses, and the bench's own."""
+    bench_flags.define_option_flags(flag_values, pix2pix_options.Options,
+                                    CASE_FLAGS + bench_flags.SPEED_FLAGS)
+    bench_flags.define_bench_flags(flag_values, steps=10, windows=5, warmup=3)
+    flags.DEFINE_boolean("pipeline_only", False, "Time only the input pipeline.",
+                         flag_values=flag_values)
+    flags.DEFINE_integer("pipeline_images", 200, "Images timed through the input pipeline "
+                         "(0: skip it).", lower_bound=0, flag_values=flag_values)
+    flags.DEFINE_string("input_dir", None, "Images for the pipeline row (default: generated "
+                        "JPEG pairs).", flag_values=flag_values)
+    flags.DEFINE_integer("inference_repeats", 20, "Generator calls timed for the inference row "
+                         "(0: skip it).", lower_bound=0, flag_values=flag_values)
+
+
 def parse_args(argv):
-    defaults = pix2pix_options.default_options()
-    parser = common_options.ArgumentParser(prog="python -m pix2pix_tf.bench", description=__doc__,
-                                           formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--crop_size", type=int, default=256)
-    parser.add_argument("--batch_size", type=int, default=1)
-    parser.add_argument("--ngf", type=int, default=64)
-    parser.add_argument("--ndf", type=int, default=64)
-    benchmarking.add_arguments(parser, defaults, steps=10, windows=5, warmup=3)
-    parser.add_argument("--pipeline_only", action="store_true",
-                        help="time only the input pipeline")
-    parser.add_argument("--pipeline_images", type=int, default=200,
-                        help="images timed through the input pipeline (0: skip it)")
-    parser.add_argument("--input_dir", default=None,
-                        help="images for the pipeline row (default: generated JPEG pairs)")
-    parser.add_argument("--inference_repeats", type=int, default=20,
-                        help="generator calls timed for the inference row (0: skip it)")
-    args = parser.parse_args(argv)
+    """(flags, flags given, options, machine, speed lines) of `argv`."""
+    flag_values = flags.FlagValues()
+    define_flags(flag_values)
+    args, given = bench_flags.parse(flag_values, argv, __doc__)
     machine = machine_lib.probe()
-    speed_options, lines = benchmarking.resolve_arguments(args, machine)
-    opts = pix2pix_options.default_options(crop_size=args.crop_size, batch_size=args.batch_size,
-                                           ngf=args.ngf, ndf=args.ndf, seed=0, **speed_options)
+    speed_options, lines = bench_flags.resolve_speed(args, machine)
+    opts = pix2pix_options.default_options(
+        seed=0, **{name: getattr(args, name) for name in CASE_FLAGS}, **speed_options)
     if args.baseline:
-        opts = benchmarking.with_settings(opts, **BASELINE)
+        opts = timing.with_settings(opts, **timing.BASELINE)
     pix2pix_options.check(opts)
-    return args, opts, machine, lines
+    return args, given, opts, machine, lines
 
 
 def format_table(result):
     notes = [f"{'pipeline ' + name:<36}{rate:>28.1f}"
              for name, rate in result.get("pipeline_images_per_sec", {}).items()]
-    title = (f"pix2pix_tf.bench  crop {result['crop_size']}  batch {result['batch_size']}  "
+    title = (f"pix2pix_bench  crop {result['crop_size']}  batch {result['batch_size']}  "
              f"ngf {result['ngf']}  ndf {result['ndf']}")
-    return benchmarking.format_table(title, result, "conv", 3, notes)
+    return report.format_table(title, result, "conv", 3, notes)
 
 
 def main(argv=None, out=sys.stdout):
     """Runs the benchmark for `argv` (sys.argv[1:] by default); returns the figures."""
-    argv, args, opts, result = benchmarking.begin(
+    argv, args, given, opts, result = harness.begin(
         argv, parse_args, out, steps=TUNE_STEPS, windows=TUNE_WINDOWS, warmup=TUNE_WARMUP,
         pipeline_images=0)
     result.update(crop_size=opts.crop_size, ngf=opts.ngf, ndf=opts.ndf)
@@ -171,7 +181,7 @@ def main(argv=None, out=sys.stdout):
     tune_table = None
     if not args.pipeline_only:
         # The count is the same for every dtype: build the float32 models once.
-        counted = train.build_model(benchmarking.with_settings(opts, mixed_precision="float32"))
+        counted = train.build_model(timing.with_settings(opts, mixed_precision="float32"))
         result["flops"] = step_flops(counted.generator, counted.discriminator, opts.batch_size)
         result["generator_layer_macs"] = flops.model_macs(counted.generator)
         del counted
@@ -181,15 +191,16 @@ def main(argv=None, out=sys.stdout):
             return Case(name, options, batch)
 
         if args.tune:
-            tune_table = benchmarking.run_tune(
-                "pix2pix_tf.bench", make_case, opts, argv, args, result,
-                ["--pipeline_images", "0", "--windows", "2"], out,
-                what=f"at crop {opts.crop_size} ")
+            tune_table = tune.run_tune(
+                os.path.abspath(__file__), opts, argv, given, result,
+                ["--pipeline_images", "0", "--inference_repeats", "0"],
+                lambda line: print(line, file=out, flush=True),
+                what=f"at crop {opts.crop_size} ", layout_flags=["--windows", "2"])
         else:
-            _, figures = benchmarking.time_fast_and_baseline(
+            _, figures = harness.time_fast_and_baseline(
                 make_case, opts, args, result["flops"]["train_step"], "conv")
             result.update(figures)
-            if args.inference_repeats > 0:
+            if args.inference_repeats > 0 and not args.tune_against:
                 result["inference_ms_per_image"] = inference_ms(opts, args.inference_repeats)
 
     if args.pipeline_images > 0 or args.pipeline_only:
@@ -210,8 +221,8 @@ def main(argv=None, out=sys.stdout):
 
     if "flops" not in result:
         result["flops"] = {"train_step": 0}
-    return benchmarking.end(result, format_table, tune_table, args, out)
+    return harness.end(result, format_table, tune_table, args, out)
 
 
 if __name__ == "__main__":
-    main()
+    run_reporting_user_errors(main)
