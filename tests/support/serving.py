@@ -1,5 +1,5 @@
 """A tiny trained pix2pix run and a server over it, for the tests of
-pix2pix_tf.serve (not used at run time)."""
+pix2pix_tf.serving (not used at run time)."""
 
 import json
 import os
@@ -7,7 +7,8 @@ import threading
 import urllib.error
 import urllib.request
 
-from pix2pix_tf import serve, train
+from pix2pix_tf import train
+from pix2pix_tf.serving import cli
 from tests.support import pix2pix as testing
 
 
@@ -28,9 +29,9 @@ def trained_run(root, **overrides):
 
 
 def start_server(model, log=quiet, **kwargs):
-    """serve.make_server on a free port, serving from a thread; returns the
+    """cli.make_server on a free port, serving from a thread; returns the
     server and a function that stops it."""
-    httpd = serve.make_server(model, port=0, log=log, **kwargs)
+    httpd = cli.make_server(model, port=0, log=log, **kwargs)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
 

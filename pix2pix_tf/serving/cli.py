@@ -1,7 +1,7 @@
 """Serve a trained pix2pix model over HTTP: TensorFlow Serving's REST API,
 raw images for curl, and a web page to draw on.
 
-    python -m pix2pix_tf.serve --model facades_train
+    python -m pix2pix_tf.serving --model facades_train
     curl --data-binary @labels.png -o photo.png http://127.0.0.1:8000/translate
 """
 
@@ -33,18 +33,18 @@ def make_server(model, host="127.0.0.1", port=8000, max_request_mb=16, examples_
     """Loads --model and binds the server, without serving yet.
 
     Returns:
-        a server.Server: `serve_forever()` serves, `url` is its address.
+        an app.Server: `serve_forever()` serves, `url` is its address.
     Raises:
         UserError: a bad --model or --examples_dir, or an address in use.
     """
     if max_request_mb <= 0:
         raise UserError(f"--max_request_mb must be positive, not {max_request_mb}")
     # TensorFlow loads here, once the flags parsed: --help and a bad flag answer at once.
-    from pix2pix_tf import served_model, server
+    from pix2pix_tf.serving import app, model as served_model
 
     served = served_model.ServedModel.load(model, examples_dir, log)
     try:
-        return server.Server((host, port), served, max_request_mb * 2 ** 20, log)
+        return app.Server((host, port), served, max_request_mb * 2 ** 20, log)
     except OSError as e:
         raise UserError(f"cannot listen on {host}:{port}: {e.strerror}") from e
 
@@ -76,13 +76,10 @@ def main(argv):
 
 
 def entry():
-    """The pix2pix-serve command (console_scripts) and python -m pix2pix_tf.serve."""
+    """The pix2pix-serve command (console_scripts) and python -m pix2pix_tf.serving."""
     # --help lists the flags of sys.argv[0]'s module, which for the installed
     # command is its script, not this module.
     for name in ("model", "host", "port", "max_request_mb", "examples_dir"):
         FLAGS.register_key_flag_for_module(sys.argv[0], FLAGS[name])
     app.run(main, flags_parser=common_options.flags_parser())
 
-
-if __name__ == "__main__":
-    entry()

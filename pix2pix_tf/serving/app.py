@@ -1,4 +1,4 @@
-"""The HTTP side of `pix2pix_tf.serve`: TensorFlow Serving's REST API, raw
+"""The HTTP side of `pix2pix_tf.serving`: TensorFlow Serving's REST API, raw
 image translation for curl, and the web page, on a pool of threads.
 
     POST /v1/models/pix2pix:predict   {"instances": [{"b64": ...}]} -> {"predictions": [{"b64": ...}]}
@@ -25,7 +25,7 @@ import re
 import traceback
 import urllib.parse
 
-from pix2pix_tf.served_model import BadImage, image_type, palette
+from pix2pix_tf.serving.model import BadImage, image_type, palette
 
 MODEL_NAME = "pix2pix"
 WEB_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web")
@@ -262,7 +262,7 @@ class Server(http.server.HTTPServer):
 
     Args:
         address: (host, port); port 0 takes a free port (see `url`).
-        model: a served_model.ServedModel.
+        model: a serving.model.ServedModel.
         max_request_bytes: bodies over this size get 413 without being read.
         log: where request lines and errors go.
     """
