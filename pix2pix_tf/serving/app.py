@@ -1,5 +1,5 @@
 """The HTTP side of `pix2pix_tf.serving`: TensorFlow Serving's REST API, raw
-image translation for curl, and the web page, on a pool of threads.
+image translation for curl, and the web page, on aiohttp's event loop.
 
     POST /v1/models/pix2pix:predict   {"instances": [{"b64": ...}]} -> {"predictions": [{"b64": ...}]}
                                       ({"inputs": [...]} -> {"outputs": [...]}, the columnar form)
@@ -9,38 +9,90 @@ image translation for curl, and the web page, on a pool of threads.
     GET  /                            the page; /static/NAME its files; /info and
                                       /examples/N.png what it shows
 
-Errors are JSON {"error": "..."}: 400 bad JSON or image, 404 unknown path,
-405 wrong method, 411 no Content-Length, 413 body over the limit, 500 a
-failure of the server, which goes on serving.
+Every answer but the page's files and images is JSON; errors are
+{"error": "..."} with a 4xx status when the request is at fault (400 bad
+JSON or image, 404 unknown path, 405 wrong method, 408 too slow, 411 no
+Content-Length, 413 too large, 414/431 request line or header too long, 501
+unknown method) and 500, without details, for a failure of the server, which
+goes on serving.
+
+One event loop holds every connection, so slow clients cost a socket each,
+not a thread: the request's head must arrive within `header_timeout` of the
+connection and its body within `body_timeout` of the head, as wholes (not
+per byte). Model calls run one at a time on a worker thread.
 """
 
+import asyncio
 import base64
 import binascii
 import concurrent.futures
-import http.server
+import dataclasses
 import json
 import mimetypes
 import os
 import re
-import traceback
-import urllib.parse
+import socket
+import threading
 
+from aiohttp import http_exceptions, web
+
+from pix2pix_tf.common import image_io
 from pix2pix_tf.serving.model import BadImage, image_type, palette
 
 MODEL_NAME = "pix2pix"
+SERVER_NAME = "pix2pix_tf"  # The Server header: no library or Python version.
 WEB_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web")
-WORKERS = 8  # Requests handled at once; model calls still run one at a time.
-SOCKET_TIMEOUT = 60  # Seconds a stalled client may hold a worker.
+# Methods routed to the paths (405 where a path lacks one); any other is 501.
+METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
 # /v1/models/pix2pix, .../versions/N, each optionally followed by :predict.
 MODEL_PATH = re.compile(r"/v1/models/([^/:]+)(?:/versions/(\d+))?(:predict)?")
+MAX_VERSION_DIGITS = 18  # Longer "versions" name no model; int() of 5,000 digits raises.
+SHUTDOWN_GRACE = 5.0  # Seconds the requests under way get to finish once stopping.
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """What one request may cost.
+
+    Attributes:
+        max_request_bytes: bodies over this size get 413 without being read.
+        max_pixels: images whose header announces more get 413 undecoded.
+        max_batch: predict requests with more instances get 413.
+        header_timeout: seconds from connection to the end of the request's head.
+        body_timeout: seconds from the head to the end of the body.
+    """
+
+    max_request_bytes: int = 16 * 2 ** 20
+    max_pixels: int = 16_000_000
+    max_batch: int = 64
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
 
 
 class HTTPError(Exception):
+    """A request the server refuses: answered as {"error": message} with `status`."""
+
     def __init__(self, status, message, headers=()):
         super().__init__(message)
         self.status = status
         self.headers = dict(headers)
 
+
+def json_response(value, status=200, headers=()):
+    """A JSON response that closes its connection (see _finish)."""
+    return _finish(web.Response(status=status, content_type="application/json",
+                                text=json.dumps(value) + "\n", headers=dict(headers)))
+
+
+def _finish(response):
+    response.headers["Server"] = SERVER_NAME
+    response.headers["Cache-Control"] = "no-store"
+    # One request per connection: the head deadline then covers every request.
+    response.force_close()
+    return response
+
+
+# ---------------------------------------------------------------- predict bodies
 
 def _decode_b64(value, where):
     """TF Serving's {"b64": ...} (standard or web-safe alphabet) -> bytes."""
@@ -55,17 +107,24 @@ def _decode_b64(value, where):
         raise HTTPError(400, f"{where} is not valid base64: {e}") from e
 
 
-def parse_predict_request(body):
-    """A REST predict body -> (list of image bytes, the response's key)."""
+def parse_predict_request(body, max_batch=Limits.max_batch):
+    """A REST predict body -> (list of image bytes, the response's key).
+
+    Raises:
+        HTTPError: 400 for a malformed body, 413 for more than max_batch images.
+    """
     try:
         request = json.loads(body)
+    except RecursionError as e:
+        raise HTTPError(400, "the body's JSON is nested too deeply") from e
     except (UnicodeDecodeError, ValueError) as e:
         raise HTTPError(400, f"the body is not JSON: {e}") from e
     if not isinstance(request, dict):
         raise HTTPError(400, 'the body must be a JSON object with "instances" or "inputs"')
     signature = request.get("signature_name", "serving_default")
     if signature != "serving_default":
-        raise HTTPError(400, f"unknown signature_name {signature!r}: this server has serving_default")
+        raise HTTPError(400, f"unknown signature_name {str(signature)[:100]!r}: this server "
+                             "has serving_default")
     if "instances" in request:
         items, key = request["instances"], "predictions"
     elif "inputs" in request:
@@ -77,227 +136,371 @@ def parse_predict_request(body):
     if not isinstance(items, list) or not items:
         raise HTTPError(400, f'"{"instances" if key == "predictions" else "inputs"}" must be a '
                              "non-empty list of images")
+    if len(items) > max_batch:
+        raise HTTPError(413, f"{len(items)} images in one request, more than the limit of "
+                             f"{max_batch} (--max_batch)")
     return [_decode_b64(item, f"image {i}") for i, item in enumerate(items)], key
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    """Routes a request to the server's model; every error becomes JSON."""
+# ---------------------------------------------------------------- requests
 
-    server_version = "pix2pix_tf"
-    # HTTP/1.1 for "Expect: 100-continue" (curl sends it before large bodies),
-    # but every connection closes after its response: an idle keep-alive
-    # connection would hold one of the pool's threads.
-    protocol_version = "HTTP/1.1"
-    timeout = SOCKET_TIMEOUT
+class Routes:
+    """The server's answers: the aiohttp handler and what it routes to.
 
-    # --- routing
+    Args:
+        model: a serving.model.ServedModel.
+        limits: the Limits of a request.
+        log: where request lines and errors go, one line each.
+    """
+
+    def __init__(self, model, limits, log):
+        self.model = model
+        self.limits = limits
+        self.log = log
+        # One worker: ServedModel calls the model one at a time anyway, and
+        # image decoding stays off the event loop.
+        self.executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="serve")
+
+    async def handle(self, request):
+        """aiohttp's handler: every request, every error as JSON."""
+        try:
+            response = await self._dispatch(request)
+        except HTTPError as e:
+            response = json_response({"error": str(e)}, e.status, e.headers)
+        except Exception as e:  # A bug or a model failure: log it, tell no internals.
+            self.log(f"error in {request.method} {request.path}: {type(e).__name__}: "
+                     f"{' '.join(str(e).split())[:300]}")
+            response = json_response({"error": "internal server error"}, 500)
+        self.log(f"{request.remote} {request.method} {request.path} {response.status}")
+        return _finish(response)
 
     def _route(self, path):
-        """{method: function} of `path`; HTTPError 404 if it has none."""
-        model = self.server.model
+        """{method: coroutine function} of `path`; HTTPError 404 if it has none."""
         if path == "/":
-            return {"GET": lambda: self._file("index.html")}
+            return {"GET": lambda request: self._file("index.html")}
         if path.startswith("/static/"):
             name = path[len("/static/"):]
             if name in os.listdir(WEB_DIR) and name != "index.html":  # Local: the package's web/.
-                return {"GET": lambda: self._file(name)}
+                return {"GET": lambda request: self._file(name)}
         if path == "/healthz":
-            return {"GET": lambda: self._json({"status": "ok"})}
+            return {"GET": lambda request: self._value({"status": "ok"})}
         if path == "/info":
-            return {"GET": self._info}
-        match = re.fullmatch(r"/examples/(\d+)\.png", path)
-        if match and int(match.group(1)) < len(model.examples):
-            return {"GET": lambda: (200, "image/png", model.examples[int(match.group(1))][1])}
+            return {"GET": lambda request: self._value(self.info())}
+        match = re.fullmatch(r"/examples/(\d{1,6})\.png", path)
+        if match and int(match.group(1)) < len(self.model.examples):
+            return {"GET": lambda request: self._example(int(match.group(1)))}
         if path == "/translate":
             return {"POST": self._translate}
         match = MODEL_PATH.fullmatch(path)
         if match:
             name, version, predict = match.groups()
-            if name != MODEL_NAME or (version is not None and int(version) != model.version):
-                raise HTTPError(404, f"Servable not found for request: {name}"
-                                + (f" version {version}" if version else "")
-                                + f"; this server has {MODEL_NAME} version {model.version}")
-            return {"POST": self._predict} if predict else {"GET": self._status}
-        raise HTTPError(404, f"no such path: {path}")
+            if name != MODEL_NAME or (version is not None and not self._serves(version)):
+                raise HTTPError(404, f"Servable not found for request: {name[:100]}"
+                                + (f" version {version[:100]}" if version else "")
+                                + f"; this server has {MODEL_NAME} version {self.model.version}")
+            return {"POST": self._predict} if predict else {"GET": lambda request: self._value(
+                self.status())}
+        raise HTTPError(404, f"no such path: {path[:200]}")
 
-    def _dispatch(self, method):
-        head = method == "HEAD"
-        try:
-            routes = self._route(urllib.parse.urlsplit(self.path).path)
-            function = routes.get("GET" if head else method)
-            if function is None:
-                raise HTTPError(405, f"{method} is not allowed here; use {', '.join(routes)}",
-                                {"Allow": ", ".join(routes)})
-            status, content_type, body = function()
-            headers = {}
-        except HTTPError as e:
-            status, content_type, body = self._json({"error": str(e)}, e.status)
-            headers = e.headers
-        except Exception as e:  # A bug or a model failure: report it and keep serving.
-            self.server.log(f"error in {method} {self.path}:\n{traceback.format_exc()}")
-            status, content_type, body = self._json(
-                {"error": f"internal error: {type(e).__name__}: {e}"}, 500)
-            headers = {}
-        self._send(status, content_type, body, headers, head)
+    def _serves(self, version):
+        return len(version) <= MAX_VERSION_DIGITS and int(version) == self.model.version
 
-    def _send(self, status, content_type, body, headers=(), head=False):
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        for name, value in dict(headers).items():
-            self.send_header(name, value)
-        self.send_header("Connection", "close")
-        self.end_headers()
-        if not head:
-            self.wfile.write(body)
+    async def _dispatch(self, request):
+        method = request.method
+        routes = self._route(request.path)
+        function = routes.get("GET" if method == "HEAD" else method)
+        if function is None:
+            raise HTTPError(405, f"{method} is not allowed here; use {', '.join(routes)}",
+                            {"Allow": ", ".join(routes)})
+        return await function(request)
 
-    def handle_expect_100(self):
-        """Refuses a body announced over the limit before the client sends it."""
-        try:
-            self._body_length()
-        except HTTPError as e:
-            self._send(*self._json({"error": str(e)}, e.status))
-            return False
-        return super().handle_expect_100()
+    # --- bodies
 
-    def do_GET(self):
-        self._dispatch("GET")
-
-    def do_HEAD(self):
-        self._dispatch("HEAD")
-
-    def do_POST(self):
-        self._dispatch("POST")
-
-    def do_PUT(self):
-        self._dispatch("PUT")
-
-    def do_DELETE(self):
-        self._dispatch("DELETE")
-
-    def do_PATCH(self):
-        self._dispatch("PATCH")
-
-    def do_OPTIONS(self):
-        self._dispatch("OPTIONS")
-
-    def log_message(self, format, *args):
-        self.server.log(f"{self.address_string()} {format % args}")
-
-    # --- requests and responses
-
-    def _body_length(self):
-        """The Content-Length of the request; HTTPError if missing, bad or over the limit."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+    def body_length(self, request):
+        """The request's Content-Length; HTTPError if missing, bad or over the limit."""
+        if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
             raise HTTPError(411, "chunked bodies are not supported: send a Content-Length")
-        length = self.headers.get("Content-Length")
+        length = request.content_length
         if length is None:
             raise HTTPError(411, "a Content-Length header is required")
-        try:
-            length = int(length)
-        except ValueError:
-            length = -1
-        if length < 0:
-            raise HTTPError(400, f"bad Content-Length: {self.headers['Content-Length']}")
-        limit = self.server.max_request_bytes
+        limit = self.limits.max_request_bytes
         if length > limit:
             raise HTTPError(413, f"the body is {length} bytes, more than the limit of {limit} "
                                  "(--max_request_mb)")
         return length
 
-    def _body(self):
-        """The request body, checked against the size limit before it is read."""
-        length = self._body_length()
-        body = self.rfile.read(length)
+    async def body(self, request):
+        """The request body, checked against the size limit before it is read,
+        and refused with 408 unless it arrives whole within body_timeout."""
+        length = self.body_length(request)
+        timeout = self.limits.body_timeout
+        expired = []
+
+        # The deadline ends the stream rather than cancelling the read, which
+        # would leave aiohttp's reader waiting on a connection it no longer serves.
+        def expire():
+            expired.append(True)
+            request.content.feed_eof()
+
+        timer = asyncio.get_running_loop().call_later(timeout, expire)
+        try:
+            body = await request.read()
+        except (http_exceptions.HttpProcessingError, ConnectionError) as e:
+            raise HTTPError(400, "the body ended before its Content-Length") from e
+        finally:
+            timer.cancel()
+        if expired:
+            raise HTTPError(408, f"the body did not arrive within {timeout:g} s")
         if len(body) < length:
             raise HTTPError(400, f"the body ended after {len(body)} of {length} bytes")
         return body
 
-    @staticmethod
-    def _json(value, status=200):
-        return status, "application/json", (json.dumps(value) + "\n").encode()
+    # --- answers
 
-    def _file(self, name):
+    @staticmethod
+    async def _value(value):
+        return json_response(value)
+
+    @staticmethod
+    async def _file(name):
         with open(os.path.join(WEB_DIR, name), "rb") as f:  # Local: the package's web/ assets.
             body = f.read()
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        if content_type.startswith("text/") or content_type.endswith("javascript"):
-            content_type += "; charset=utf-8"
-        return 200, content_type, body
+        charset = "utf-8" if content_type.startswith("text/") or content_type.endswith(
+            "javascript") else None
+        return web.Response(body=body, content_type=content_type, charset=charset)
 
-    def _translate_one(self, image, where):
+    async def _example(self, index):
+        return web.Response(body=self.model.examples[index][1], content_type="image/png")
+
+    async def translate_one(self, image, where):
+        """Image bytes -> translated bytes: the pixel count read from the
+        header first, then the model's call on the worker thread."""
         try:
-            return self.server.model.translate(image)
+            image_io.check_pixels(*image_io.image_size_from_header(image), self.limits.max_pixels)
+        except image_io.TooManyPixels as e:
+            raise HTTPError(413, f"{where}: {e} (--max_pixels)") from e
+        except ValueError:
+            pass  # Not a PNG or JPEG: the model's check names what it is, without decoding it.
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self.executor, self.model.translate, image)
         except BadImage as e:
             raise HTTPError(400, f"{where}: {e}") from e
 
-    def _translate(self):
-        output = self._translate_one(self._body(), "the body")
-        return 200, image_type(output), output
+    async def _translate(self, request):
+        output = await self.translate_one(await self.body(request), "the body")
+        return web.Response(body=output, content_type=image_type(output))
 
-    def _predict(self):
-        images, key = parse_predict_request(self._body())
+    async def _predict(self, request):
+        images, key = parse_predict_request(await self.body(request), self.limits.max_batch)
         # One model call per image: batch norm normalises with the statistics
         # of the batch, so an image's output must not depend on its neighbours.
-        outputs = [self._translate_one(image, f"image {i}") for i, image in enumerate(images)]
-        return self._json({key: [{"b64": base64.b64encode(x).decode("ascii")} for x in outputs]})
+        outputs = [await self.translate_one(image, f"image {i}") for i, image in enumerate(images)]
+        return json_response({key: [{"b64": base64.b64encode(x).decode("ascii")}
+                                    for x in outputs]})
 
-    def _status(self):
-        return self._json({"model_version_status": [{
-            "version": str(self.server.model.version), "state": "AVAILABLE",
-            "status": {"error_code": "OK", "error_message": ""}}]})
+    def status(self):
+        """TF Serving's answer to GET /v1/models/pix2pix."""
+        return {"model_version_status": [{
+            "version": str(self.model.version), "state": "AVAILABLE",
+            "status": {"error_code": "OK", "error_message": ""}}]}
 
-    def _info(self):
-        model = self.server.model
-        return self._json({
-            "model": MODEL_NAME, "version": model.version, "export_dir": model.export_dir,
-            "size": model.size, "palette": palette(),
-            "examples": [{"name": name, "url": f"/examples/{i}.png"}
-                         for i, (name, _) in enumerate(model.examples)]})
+    def info(self):
+        """What the page shows and offers (no local paths: the page may be remote)."""
+        return {"model": MODEL_NAME, "version": self.model.version, "size": self.model.size,
+                "palette": palette(),
+                "examples": [{"name": name, "url": f"/examples/{i}.png"}
+                             for i, (name, _) in enumerate(self.model.examples)]}
+
+    async def expect_continue(self, request):
+        """aiohttp's Expect hook: refuses a body announced over the limit
+        before the client sends it, else lets it come (curl waits for this)."""
+        request.protocol.head_received()
+        try:
+            self.body_length(request)
+        except HTTPError as e:
+            return json_response({"error": str(e)}, e.status)
+        if request.headers.get("Expect", "").lower() != "100-continue":
+            return json_response({"error": "only Expect: 100-continue is understood"}, 417)
+        # The interim answer, as aiohttp's documentation writes it in its own example.
+        request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        return None
 
 
-class Server(http.server.HTTPServer):
-    """An HTTPServer that hands each connection to a pool of WORKERS threads.
+@web.middleware
+async def _aiohttp_errors_as_json(request, handler):
+    """aiohttp's own refusals (a path its router cannot take, a body over
+    client_max_size) as JSON too."""
+    request.protocol.head_received()
+    if request.method not in METHODS:  # Before routing: CONNECT's target is no path.
+        return json_response({"error": f"{request.method[:20]} is not a method this server "
+                                       "implements"}, 501)
+    try:
+        return await handler(request)
+    except web.HTTPException as e:
+        if e.status < 400:
+            raise
+        return json_response({"error": e.reason}, e.status)
+
+
+# ---------------------------------------------------------------- connections
+
+def _parse_error_status(exc):
+    """The status of a request aiohttp's parser refused: 414 for a request
+    line too long, 431 for a header too long, 501 for an unknown method
+    token, else 400."""
+    if isinstance(exc, http_exceptions.LineTooLong):
+        # The parser reports the start of the offending text: a request
+        # target starts with "/" (or a scheme); a header line cannot.
+        line = exc.args[0] if exc.args else b""
+        line = bytes(line) if isinstance(line, (bytes, bytearray)) else str(line).encode()
+        return 414 if line.startswith(b"/") or b"://" in line[:20] else 431
+    if isinstance(exc, http_exceptions.BadHttpMethod):
+        return 501
+    return 400
+
+
+_PARSE_ERROR_MESSAGES = {
+    400: "a malformed request", 414: "the request line is too long",
+    431: "a request header is too long, or there are too many",
+    501: "not a method this server implements"}
+
+
+class Connection(web.RequestHandler):
+    """aiohttp's connection handler, with a deadline for the request's head
+    and JSON for the requests its parser refuses.
+
+    aiohttp has no deadline for a request's head as a whole (its keep-alive
+    timer restarts on every byte); this one starts when the connection opens
+    and ends when the handler sees the request (head_received).
+    """
+
+    def __init__(self, manager, *, header_timeout, log, **kwargs):
+        super().__init__(manager, **kwargs)
+        self._header_timeout = header_timeout
+        self._log = log
+        self._deadline = None
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        self._deadline = asyncio.get_running_loop().call_later(
+            self._header_timeout, self._head_too_slow)
+
+    def connection_lost(self, exc):
+        self.head_received()
+        super().connection_lost(exc)
+
+    def head_received(self):
+        """The request's head arrived whole: its deadline no longer applies."""
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _head_too_slow(self):
+        self._deadline = None
+        peer = self.transport.get_extra_info("peername") if self.transport else None
+        self._log(f"{peer[0] if peer else '?'} closed: no whole request within "
+                  f"{self._header_timeout:g} s")
+        self.force_close()
+
+    def handle_error(self, request, status=500, exc=None, message=None):
+        """aiohttp's answer to a request it could not parse or handle, as JSON."""
+        self.head_received()
+        if status == 500:
+            self._log(f"error in a request: {type(exc).__name__ if exc else 'unknown'}")
+            text = "internal server error"
+        else:
+            status = _parse_error_status(exc) if status == 400 else status
+            text = _PARSE_ERROR_MESSAGES.get(status, "a bad request")
+        return json_response({"error": text}, status)
+
+
+# ---------------------------------------------------------------- the server
+
+class Server:
+    """The HTTP server: binds at once, serves in serve_forever() (on the
+    calling thread, which runs the event loop) until shutdown().
 
     Args:
         address: (host, port); port 0 takes a free port (see `url`).
         model: a serving.model.ServedModel.
-        max_request_bytes: bodies over this size get 413 without being read.
+        limits: the Limits of a request.
         log: where request lines and errors go.
+    Raises:
+        OSError: the address cannot be bound.
     """
 
-    allow_reuse_address = True
-
-    def __init__(self, address, model, max_request_bytes, log=print):
+    def __init__(self, address, model, limits=Limits(), log=print):
         self.model = model
-        self.max_request_bytes = int(max_request_bytes)
+        self.limits = limits
         self.log = log
-        self._pool = concurrent.futures.ThreadPoolExecutor(WORKERS, thread_name_prefix="serve")
-        super().__init__(address, Handler)
+        self.routes = Routes(model, limits, log)
+        self._socket = socket.create_server(address, family=_family(address[0]), backlog=128)
+        self.server_address = self._socket.getsockname()
+        self._loop = asyncio.new_event_loop()
+        self._stop = asyncio.Event()
+        self._lock = threading.Lock()
+        self._running = self._closing = False
+        self._stopped = threading.Event()
 
     @property
     def url(self):
         host, port = self.server_address[:2]
-        if host == "0.0.0.0":
-            host = "localhost"  # Listening on every interface: this machine's own works.
-        return f"http://{host}:{port}/"
+        return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
 
-    def process_request(self, request, client_address):
-        self._pool.submit(self._handle, request, client_address)
+    def _application(self):
+        app = web.Application(middlewares=[_aiohttp_errors_as_json],
+                              client_max_size=self.limits.max_request_bytes)
+        app.router.add_route("*", "/{path:.*}", self.routes.handle,
+                             expect_handler=self.routes.expect_continue)
+        return app
 
-    def _handle(self, request, client_address):
+    async def _serve(self):
+        loop = asyncio.get_running_loop()
+        runner = web.AppRunner(self._application(), handle_signals=False, access_log=None,
+                               shutdown_timeout=SHUTDOWN_GRACE)
+        await runner.setup()
+        listener = await loop.create_server(
+            lambda: Connection(runner.server, loop=loop, header_timeout=self.limits.header_timeout,
+                               log=self.log, access_log=None),
+            sock=self._socket)
         try:
-            self.finish_request(request, client_address)
-        except Exception:
-            self.handle_error(request, client_address)
+            await self._stop.wait()
         finally:
-            self.shutdown_request(request)
+            listener.close()  # No new connections; those open finish or are cut (cleanup).
+            await runner.cleanup()
 
-    def handle_error(self, request, client_address):
-        # A client that went away mid-response is not worth a traceback.
-        self.log(f"connection from {client_address[0]} failed: {traceback.format_exc(limit=1)}")
+    def serve_forever(self):
+        """Serves until shutdown() is called (from another thread); once only."""
+        with self._lock:
+            if self._closing or self._running:
+                return
+            self._running = True
+        try:
+            self._loop.run_until_complete(self._serve())
+        finally:
+            self._loop.close()
+            self._stopped.set()
+
+    def shutdown(self):
+        """Stops serve_forever: idle and slow connections close at once, the
+        requests under way get SHUTDOWN_GRACE seconds. Waits for it."""
+        with self._lock:
+            self._closing = True
+            running = self._running
+        if running and not self._stopped.is_set():
+            self._loop.call_soon_threadsafe(self._stop.set)
+            self._stopped.wait()
 
     def server_close(self):
-        super().server_close()
-        self._pool.shutdown(wait=True)
+        """Releases the socket and the model's worker thread (model calls not
+        yet started are dropped)."""
+        self._socket.close()
+        self.routes.executor.shutdown(wait=False, cancel_futures=True)
+        if not self._running:
+            self._loop.close()
+
+
+def _family(host):
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
