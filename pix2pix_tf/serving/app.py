@@ -18,8 +18,9 @@ goes on serving.
 
 One event loop holds every connection, so slow clients cost a socket each,
 not a thread: the request's head must arrive within `header_timeout` of the
-connection and its body within `body_timeout` of the head, as wholes (not
-per byte). Model calls run one at a time on a worker thread.
+connection (aiohttp's keep-alive timer, which starts with the connection) and
+its body within `body_timeout` of the head, as wholes, not per byte. Model
+calls run one at a time on a worker thread.
 """
 
 import asyncio
@@ -87,7 +88,7 @@ def json_response(value, status=200, headers=()):
 def _finish(response):
     response.headers["Server"] = SERVER_NAME
     response.headers["Cache-Control"] = "no-store"
-    # One request per connection: the head deadline then covers every request.
+    # One request per connection: the head's deadline then covers every request.
     response.force_close()
     return response
 
@@ -316,7 +317,6 @@ class Routes:
     async def expect_continue(self, request):
         """aiohttp's Expect hook: refuses a body announced over the limit
         before the client sends it, else lets it come (curl waits for this)."""
-        request.protocol.head_received()
         try:
             self.body_length(request)
         except HTTPError as e:
@@ -332,7 +332,6 @@ class Routes:
 async def _aiohttp_errors_as_json(request, handler):
     """aiohttp's own refusals (a path its router cannot take, a body over
     client_max_size) as JSON too."""
-    request.protocol.head_received()
     if request.method not in METHODS:  # Before routing: CONNECT's target is no path.
         return json_response({"error": f"{request.method[:20]} is not a method this server "
                                        "implements"}, 501)
@@ -368,45 +367,15 @@ _PARSE_ERROR_MESSAGES = {
 
 
 class Connection(web.RequestHandler):
-    """aiohttp's connection handler, with a deadline for the request's head
-    and JSON for the requests its parser refuses.
+    """aiohttp's connection handler, answering the requests its parser
+    refuses as JSON (its own answers are text)."""
 
-    aiohttp has no deadline for a request's head as a whole (its keep-alive
-    timer restarts on every byte); this one starts when the connection opens
-    and ends when the handler sees the request (head_received).
-    """
-
-    def __init__(self, manager, *, header_timeout, log, **kwargs):
+    def __init__(self, manager, *, log, **kwargs):
         super().__init__(manager, **kwargs)
-        self._header_timeout = header_timeout
         self._log = log
-        self._deadline = None
-
-    def connection_made(self, transport):
-        super().connection_made(transport)
-        self._deadline = asyncio.get_running_loop().call_later(
-            self._header_timeout, self._head_too_slow)
-
-    def connection_lost(self, exc):
-        self.head_received()
-        super().connection_lost(exc)
-
-    def head_received(self):
-        """The request's head arrived whole: its deadline no longer applies."""
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
-
-    def _head_too_slow(self):
-        self._deadline = None
-        peer = self.transport.get_extra_info("peername") if self.transport else None
-        self._log(f"{peer[0] if peer else '?'} closed: no whole request within "
-                  f"{self._header_timeout:g} s")
-        self.force_close()
 
     def handle_error(self, request, status=500, exc=None, message=None):
         """aiohttp's answer to a request it could not parse or handle, as JSON."""
-        self.head_received()
         if status == 500:
             self._log(f"error in a request: {type(exc).__name__ if exc else 'unknown'}")
             text = "internal server error"
@@ -461,9 +430,12 @@ class Server:
         runner = web.AppRunner(self._application(), handle_signals=False, access_log=None,
                                shutdown_timeout=SHUTDOWN_GRACE)
         await runner.setup()
+        # aiohttp's keep-alive timer starts with the connection and does not
+        # restart on the bytes of a request's head, so it is the head's
+        # deadline; responses close their connection, so no second one starts.
         listener = await loop.create_server(
-            lambda: Connection(runner.server, loop=loop, header_timeout=self.limits.header_timeout,
-                               log=self.log, access_log=None),
+            lambda: Connection(runner.server, loop=loop, log=self.log, access_log=None,
+                               keepalive_timeout=self.limits.header_timeout),
             sock=self._socket)
         try:
             await self._stop.wait()

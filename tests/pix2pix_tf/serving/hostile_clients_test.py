@@ -143,7 +143,7 @@ class HostileClientsTest(tf.test.TestCase):
 
     def test_a_body_shorter_than_its_length_is_answered_408_in_time(self):
         start = time.monotonic()
-        status, headers, body = raw_exchange(
+        status, _, body = raw_exchange(
             self.address, b"POST /translate HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
             + b"x" * 10)
         self.assert_json_error(status, body, 408)
