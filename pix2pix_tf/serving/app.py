@@ -143,6 +143,15 @@ def parse_predict_request(body, max_batch=Limits.max_batch):
     return [_decode_b64(item, f"image {i}") for i, item in enumerate(items)], key
 
 
+def read_web_files(folder=WEB_DIR):
+    """{name: bytes} of the page's files, read once: no disk access per request."""
+    files = {}
+    for name in os.listdir(folder):  # Local: the package's web/ assets.
+        with open(os.path.join(folder, name), "rb") as f:
+            files[name] = f.read()
+    return files
+
+
 # ---------------------------------------------------------------- requests
 
 class Routes:
@@ -161,6 +170,7 @@ class Routes:
         # One worker: ServedModel calls the model one at a time anyway, and
         # image decoding stays off the event loop.
         self.executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="serve")
+        self.web_files = read_web_files()
 
     async def handle(self, request):
         """aiohttp's handler: every request, every error as JSON."""
@@ -181,7 +191,7 @@ class Routes:
             return {"GET": lambda request: self._file("index.html")}
         if path.startswith("/static/"):
             name = path[len("/static/"):]
-            if name in os.listdir(WEB_DIR) and name != "index.html":  # Local: the package's web/.
+            if name in self.web_files and name != "index.html":
                 return {"GET": lambda request: self._file(name)}
         if path == "/healthz":
             return {"GET": lambda request: self._value({"status": "ok"})}
@@ -262,10 +272,8 @@ class Routes:
     async def _value(value):
         return json_response(value)
 
-    @staticmethod
-    async def _file(name):
-        with open(os.path.join(WEB_DIR, name), "rb") as f:  # Local: the package's web/ assets.
-            body = f.read()
+    async def _file(self, name):
+        body = self.web_files[name]
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         charset = "utf-8" if content_type.startswith("text/") or content_type.endswith(
             "javascript") else None
