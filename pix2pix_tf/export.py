@@ -40,7 +40,7 @@ import tensorflow as tf
 from pix2pix_tf import inference
 from pix2pix_tf.common import files
 from pix2pix_tf.common.errors import UserError
-from pix2pix_tf.common.options import load_options, require_output_dir
+from pix2pix_tf.common.options import OPTIONS_FILE, load_options, require_output_dir
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 JPEG_MAGIC = b"\xff\xd8\xff"
@@ -226,16 +226,67 @@ def saved_model_in(path):
     return path if files.isfile(os.path.join(path, SAVED_MODEL_FILE)) else None
 
 
-def find_export(path):
-    """The SavedModel folder `path` stands for: an export base folder (its
-    highest version), a version folder, an un-versioned export of earlier
-    versions, or a training run folder (the same, in its export/)."""
+# An option only pix2pix runs have: tells them from cgan_mnist_tf's runs.
+PIX2PIX_OPTION = "which_direction"
+
+
+def is_pix2pix_run(path: str) -> bool:
+    """Whether `path` is a pix2pix_tf training run folder (its options.json
+    has pix2pix options; cgan_mnist_tf's runs have others)."""
+    if not files.isfile(os.path.join(path, OPTIONS_FILE)):
+        return False
+    try:
+        return PIX2PIX_OPTION in load_options(path)
+    except UserError:
+        return False
+
+
+def export_run(run_dir: str, log=print) -> None:
+    """`--mode export --checkpoint RUN --output_dir RUN`, with the defaults of
+    the other options (the paper's batch statistics and dropout)."""
+    from pix2pix_tf import options as pix2pix_options  # Only this path needs the options' table.
+
+    export(pix2pix_options.default_options(mode="export", checkpoint=run_dir, output_dir=run_dir),
+           log=log)
+
+
+def find_export(path: str, export_missing: bool = False, log=print) -> str:
+    """The SavedModel folder `path` stands for.
+
+    `path` may be an export base folder (its highest version, as TF Serving
+    picks), a version folder, an un-versioned export of earlier versions, or
+    a folder holding one of those in its export/ (a training run, or the
+    --output_dir of export mode).
+
+    Args:
+        path: the folder.
+        export_missing: export a pix2pix training run that has no export yet,
+            rather than refusing it (serving does; loading alone should not
+            write into a run).
+        log: where the export's lines go.
+    Raises:
+        UserError: `path` holds no export (and is not a run to export).
+    """
     if not files.isdir(path):
         raise UserError(f"{path} does not exist or is not a folder")
-    found = saved_model_in(path) or saved_model_in(os.path.join(path, EXPORT_DIR))
-    if not found:
+    export_base = os.path.join(path, EXPORT_DIR)
+    found = saved_model_in(path) or saved_model_in(export_base)
+    if found:
+        return found
+    if not files.isfile(os.path.join(path, OPTIONS_FILE)):
+        raise UserError(f"{path} holds no exported model: it is neither a training run (no "
+                        f"{OPTIONS_FILE}) nor an export (no {SAVED_MODEL_FILE}, no numbered "
+                        "version folders)")
+    if not is_pix2pix_run(path):
+        raise UserError(f"{path} is not a pix2pix_tf training run")
+    if not export_missing:
         raise UserError(f"{path} holds no exported model: make one with --mode export "
                         f"--checkpoint RUN --output_dir RUN, then give RUN or RUN/export")
+    log(f"{path} has no export yet: exporting it")
+    export_run(path, log)
+    found = saved_model_in(export_base)
+    if not found:
+        raise UserError(f"exporting {path} left no SavedModel in {export_base}")
     return found
 
 

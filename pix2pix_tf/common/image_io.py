@@ -5,11 +5,47 @@ import os
 
 import imageio.v3 as iio
 import numpy as np
+from PIL import JpegImagePlugin, PngImagePlugin
 
 from pix2pix_tf.common import files
 from pix2pix_tf.common.errors import UserError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+# The formats whose header image_size_from_header reads: magic bytes -> Pillow's reader.
+_HEADER_READERS = ((b"\x89PNG\r\n\x1a\n", PngImagePlugin.PngImageFile),
+                   (b"\xff\xd8\xff", JpegImagePlugin.JpegImageFile))
+
+
+class TooManyPixels(ValueError):
+    """An image whose header announces more pixels than a limit allows."""
+
+
+def image_size_from_header(data: bytes) -> tuple[int, int]:
+    """(width, height) of PNG or JPEG bytes, read from the header alone.
+
+    Nothing is decoded, so a small file that claims a huge image costs
+    nothing. Pillow's format readers are used directly: Image.open would
+    refuse sizes past its own decompression-bomb threshold before telling
+    the size.
+
+    Raises:
+        ValueError: `data` is not a PNG or JPEG whose header reads.
+    """
+    for magic, reader in _HEADER_READERS:
+        if data[:len(magic)] == magic:
+            try:
+                with reader(io.BytesIO(data)) as image:
+                    return image.size
+            except Exception as e:  # Pillow raises several kinds for a damaged header.
+                raise ValueError(f"a {reader.format} file whose header does not read") from e
+    raise ValueError("not a PNG or JPEG image")
+
+
+def check_pixels(width: int, height: int, max_pixels: int) -> None:
+    """Raises TooManyPixels when a width x height image exceeds max_pixels."""
+    if width * height > max_pixels:
+        raise TooManyPixels(f"the image is {width}x{height} = {width * height / 1e6:.1f} "
+                            f"megapixels, more than the limit of {max_pixels / 1e6:g} megapixels")
 
 
 def is_image_file(name):

@@ -13,6 +13,7 @@ import tempfile
 
 import numpy as np
 
+from pix2pix_tf import palettes
 from pix2pix_tf.common import image_io
 from pix2pix_tf.common import reporting
 from pix2pix_tf.common.errors import UserError, interrupting_signals
@@ -22,14 +23,8 @@ SIZE = 256
 VERSION = 1  # Bump when the drawing changes, so old folders are not taken as complete.
 MARKER = ".synthetic_facades.json"
 
-# CMP facade classes in their label order; colours are matlab's jet(12), which
-# is how the CMP base labels are plotted in the pix2pix facades images.
-CLASSES = ("background", "wall", "window", "door", "cornice", "sill", "balcony",
-           "blind", "deco", "molding", "pillar", "shop")
-PALETTE = np.array([
-    (0, 0, 170), (0, 0, 255), (0, 85, 255), (0, 170, 255), (0, 255, 255), (85, 255, 170),
-    (170, 255, 85), (255, 255, 0), (255, 170, 0), (255, 85, 0), (255, 0, 0), (170, 0, 0),
-], dtype=np.uint8)
+CLASSES = palettes.FACADE_CLASSES
+PALETTE = np.array(palettes.FACADE_COLOURS, dtype=np.uint8)
 (BACKGROUND, WALL, WINDOW, DOOR, CORNICE, SILL, BALCONY,
  BLIND, DECO, MOLDING, PILLAR, SHOP) = range(len(CLASSES))
 

@@ -1,13 +1,19 @@
 """A tiny trained pix2pix run and a server over it, for the tests of
-pix2pix_tf.serve (not used at run time)."""
+pix2pix_tf.serving (not used at run time)."""
 
 import json
 import os
+import struct
 import threading
 import urllib.error
 import urllib.request
+import zlib
 
-from pix2pix_tf import serve, train
+import numpy as np
+
+from pix2pix_tf import train
+from pix2pix_tf.common import image_io
+from pix2pix_tf.serving import cli
 from tests.support import pix2pix as testing
 
 
@@ -28,9 +34,9 @@ def trained_run(root, **overrides):
 
 
 def start_server(model, log=quiet, **kwargs):
-    """serve.make_server on a free port, serving from a thread; returns the
+    """cli.make_server on a free port, serving from a thread; returns the
     server and a function that stops it."""
-    httpd = serve.make_server(model, port=0, log=log, **kwargs)
+    httpd = cli.make_server(model, port=0, log=log, **kwargs)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
 
@@ -57,3 +63,26 @@ def post_json(url, value):
     status, headers, body = request(url, json.dumps(value).encode(),
                                     headers={"Content-Type": "application/json"})
     return status, json.loads(body)
+
+
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_bomb(width, height):
+    """A small PNG of width x height black RGB pixels (its rows compress to almost nothing)."""
+    compressor = zlib.compressobj(9)
+    rows = bytes(1 + 3 * width) * 100  # Filter byte 0, then the row's pixels.
+    idat = b"".join(compressor.compress(rows) for _ in range(height // 100))
+    idat += compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", idat)
+            + png_chunk(b"IEND", b""))
+
+
+def jpeg_claiming(width, height):
+    """A tiny JPEG whose frame header claims width x height."""
+    data = bytearray(image_io.encode(np.zeros((8, 8, 3), np.uint8), ".jpg"))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5:sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)

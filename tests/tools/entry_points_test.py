@@ -53,7 +53,7 @@ class EntryPointsTest(tf.test.TestCase):
                   "from {module} import entry; entry()")
         for module, bad_flag in (("pix2pix_tf.main", "--crop_size=big"),
                                  ("cgan_mnist_tf.main", "--model=nonsense"),
-                                 ("pix2pix_tf.serve", "--port=abc")):
+                                 ("pix2pix_tf.serving.cli", "--port=abc")):
             for argv, status in ((["--help"], 1), ([bad_flag], 2)):
                 with self.subTest(module=module, argv=argv):
                     result = subprocess.run(

@@ -210,7 +210,7 @@ async function init() {
   canvas.width = canvas.height = info.size;
   document.documentElement.style.setProperty("--shown-size", `${Math.max(info.size, 256)}px`);
   document.getElementById("model-info").textContent =
-      `${info.model} version ${info.version}, ${info.size}x${info.size} - ${info.export_dir}`;
+      `${info.model} version ${info.version}, ${info.size}x${info.size}`;
   fill(WHITE);
   info.palette.forEach((entry, i) => {
     const swatch = addSwatch(entry.name, entry.colour);

@@ -1,4 +1,4 @@
-"""The web page of pix2pix_tf.serve in a real browser: headless Chromium,
+"""The web page of pix2pix_tf.serving in a real browser: headless Chromium,
 driven by selenium through Debian's chromedriver (`.ci/run` installs both)."""
 
 import base64

@@ -1,4 +1,4 @@
-"""The model `pix2pix_tf.serve` serves: which SavedModel to load, the call
+"""The model `pix2pix_tf.serving` serves: which SavedModel to load, the call
 that translates image bytes, and the example inputs the web page offers.
 
 --model may name:
@@ -18,61 +18,32 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from pix2pix_tf import data, export, options as pix2pix_options
+from pix2pix_tf import data, export, palettes
 from pix2pix_tf.common import files, image_io
 from pix2pix_tf.common.errors import UserError
-from pix2pix_tf.common.options import OPTIONS_FILE, load_options
-from pix2pix_tf.dataset_tools import synthetic_facades
+from pix2pix_tf.common.options import load_options
 
 IMAGE_FORMATS = ("PNG", "JPEG")
 MAX_EXAMPLES = 12
-# An option only pix2pix runs have: tells them from cgan_mnist_tf's runs.
-PIX2PIX_OPTION = "which_direction"
 
 
 class BadImage(ValueError):
     """A request's image that is not a decodable PNG or JPEG."""
 
 
-def _is_run(path):
-    return files.isfile(os.path.join(path, OPTIONS_FILE))
-
-
-def find_export(path, log=print):
-    """The SavedModel folder to serve for --model `path` (see the module doc).
+def find_model(model, log=print):
+    """The SavedModel folder to serve for --model `model` (see the module
+    doc): export.find_export, exporting a run that has none yet.
 
     Raises:
-        UserError: `path` is none of those, or a run that cannot be exported.
+        UserError: naming --model, when `model` is none of those.
     """
-    if not path:
+    if not model:
         raise UserError("--model is required: a training run's folder or an export")
-    if not files.isdir(path):
-        raise UserError(f"--model {path} does not exist or is not a folder")
-    found = export.saved_model_in(path)
-    if found:
-        return found
-    if not _is_run(path):
-        raise UserError(f"--model {path} is neither a training run (no {OPTIONS_FILE}) nor an "
-                        f"export (no {export.SAVED_MODEL_FILE}, no numbered version folders)")
-    if PIX2PIX_OPTION not in load_options(path):
-        raise UserError(f"--model {path} is not a pix2pix_tf training run")
-    export_base = os.path.join(path, export.EXPORT_DIR)
-    found = export.saved_model_in(export_base)
-    if found:
-        return found
-    log(f"{path} has no export yet: exporting it")
-    export_run(path, log)
-    found = export.saved_model_in(export_base)
-    if not found:
-        raise UserError(f"exporting {path} left no SavedModel in {export_base}")
-    return found
-
-
-def export_run(run_dir, log=print):
-    """`--mode export --checkpoint RUN --output_dir RUN`, with the defaults of
-    the other options (the paper's batch statistics and dropout)."""
-    export.export(pix2pix_options.default_options(mode="export", checkpoint=run_dir,
-                                                  output_dir=run_dir), log=log)
+    try:
+        return export.find_export(model, export_missing=True, log=log)
+    except UserError as e:
+        raise UserError(f"--model {e}") from e
 
 
 def version_of(export_dir):
@@ -86,12 +57,8 @@ def run_of(export_dir):
     RUN/export/N), or None when it lies elsewhere."""
     export_dir = files.abspath(export_dir)
     for candidate in (os.path.dirname(export_dir), os.path.dirname(os.path.dirname(export_dir))):
-        if _is_run(candidate):
-            try:
-                if PIX2PIX_OPTION in load_options(candidate):
-                    return candidate
-            except UserError:
-                return None
+        if export.is_pix2pix_run(candidate):
+            return candidate
     return None
 
 
@@ -124,7 +91,7 @@ def image_type(data):
 def palette():
     """The drawing colours the page offers: black and white, then the CMP facade labels."""
     colours = [("black (edges)", (0, 0, 0)), ("white", (255, 255, 255))]
-    colours += list(zip(synthetic_facades.CLASSES, synthetic_facades.PALETTE.tolist()))
+    colours += list(zip(palettes.FACADE_CLASSES, palettes.FACADE_COLOURS))
     return [{"name": name, "colour": "#%02x%02x%02x" % tuple(rgb)} for name, rgb in colours]
 
 
@@ -196,7 +163,7 @@ class ServedModel:
     def load(cls, model, examples_dir=None, log=print):
         """The ServedModel of --model (exporting a run first) and --examples_dir
         (default: the run's validation folder, when the run is known)."""
-        export_dir = find_export(model, log)
+        export_dir = find_model(model, log)
         run_dir = run_of(export_dir)
         run_options = load_options(run_dir) if run_dir else None
         examples_dir = examples_dir or default_examples_dir(run_options)

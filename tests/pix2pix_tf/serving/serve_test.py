@@ -15,7 +15,8 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from pix2pix_tf import export, serve, served_model
+from pix2pix_tf import export
+from pix2pix_tf.serving import cli, model as served_model
 from pix2pix_tf.common import files, image_io
 from pix2pix_tf.common.errors import UserError
 from tests.support import pix2pix as testing
@@ -80,7 +81,7 @@ class ServeTest(tf.test.TestCase):
         self.assertEqual(self.server.model.export_dir, version)
         self.assertTrue(os.path.isfile(os.path.join(version, "saved_model.pb")))
         self.assertEqual(self.server.model.size, 32)
-        self.assertEqual(served_model.find_export(self.run_dir, log=self.fail),
+        self.assertEqual(served_model.find_model(self.run_dir, log=self.fail),
                          version)  # No second export.
 
     def test_version_folders_the_highest_is_served(self):
@@ -88,8 +89,8 @@ class ServeTest(tf.test.TestCase):
         for version in ("1", "3"):
             shutil.copytree(os.path.join(self.run_dir, "export", "1"), os.path.join(base, version))
         os.makedirs(os.path.join(base, "10"))  # Not a SavedModel: not a version.
-        self.assertEqual(served_model.find_export(base), os.path.join(base, "3"))
-        self.assertEqual(served_model.find_export(os.path.join(base, "1")), os.path.join(base, "1"))
+        self.assertEqual(served_model.find_model(base), os.path.join(base, "3"))
+        self.assertEqual(served_model.find_model(os.path.join(base, "1")), os.path.join(base, "1"))
 
         server, stop = start_server(base)
         self.addCleanup(stop)
@@ -125,17 +126,26 @@ class ServeTest(tf.test.TestCase):
                               (cgan_run, "not a pix2pix_tf training run"),
                               ("", "--model is required")):
             with self.assertRaisesRegex(UserError, message):
-                served_model.find_export(path)
+                served_model.find_model(path)
+
+    def test_serving_does_not_import_the_dataset_generator(self):
+        # The page's palette comes from pix2pix_tf.palettes, not from the synthetic dataset tool.
+        result = subprocess.run(
+            [sys.executable, "-c", "import sys, pix2pix_tf.serving.model, pix2pix_tf.serving.app; "
+             "print(sorted(m for m in sys.modules if m.startswith('pix2pix_tf.dataset_tools')))"],
+            cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+        self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+        self.assertEqual(result.stdout.strip(), "[]")
 
     def test_an_address_in_use_is_a_user_error(self):
         with socket.socket() as busy:
             busy.bind(("127.0.0.1", 0))
             busy.listen()
             with self.assertRaisesRegex(UserError, "cannot listen on 127.0.0.1:"):
-                serve.make_server(self.run_dir, port=busy.getsockname()[1], log=quiet)
+                cli.make_server(self.run_dir, port=busy.getsockname()[1], log=quiet)
 
     def test_command_line_bad_model_is_one_error_line(self):
-        result = subprocess.run([sys.executable, "-m", "pix2pix_tf.serve", "--model",
+        result = subprocess.run([sys.executable, "-m", "pix2pix_tf.serving", "--model",
                                  os.path.join(self.root, "nowhere")],
                                 cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
         self.assertEqual(result.returncode, 2)
@@ -280,7 +290,7 @@ class ServeTest(tf.test.TestCase):
 
     def test_command_line_prints_the_url_and_stops_cleanly_on_sigterm(self):
         process = subprocess.Popen(
-            [sys.executable, "-m", "pix2pix_tf.serve", "--model", self.run_dir, "--port", "0"],
+            [sys.executable, "-m", "pix2pix_tf.serving", "--model", self.run_dir, "--port", "0"],
             cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.addCleanup(process.kill)
         lines = []
@@ -294,7 +304,8 @@ class ServeTest(tf.test.TestCase):
         self.assertAllEqual(pixels(body), self.expected[1])
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=60)
-        self.assertEqual(process.returncode, 0, stderr)
+        # 128 + SIGTERM, as a training run stopped by SIGTERM exits: a scheduler sees it stopped.
+        self.assertEqual(process.returncode, 143, stderr)
         self.assertIn("stopped by SIGTERM", stdout)
         self.assertNotIn("Traceback", stderr)
 
