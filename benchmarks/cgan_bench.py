@@ -36,18 +36,18 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from absl import flags  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import flags
 
-from benchmarks import bench_flags, flops, harness, report, timing, tune  # noqa: E402
-from cgan_mnist_tf import data, models, train  # noqa: E402
-from cgan_mnist_tf.options import Options  # noqa: E402
-from pix2pix_tf.common import lifecycle, speed  # noqa: E402
-from pix2pix_tf.common import machine as machine_lib  # noqa: E402
-from pix2pix_tf.common import options as common_options  # noqa: E402
-from pix2pix_tf.common.errors import run_reporting_user_errors  # noqa: E402
+from benchmarks import bench_flags, flops, harness, report, timing, tune
+from cgan_mnist_tf import data, models, train
+from cgan_mnist_tf.options import Options
+from pix2pix_tf.common import lifecycle, speed
+from pix2pix_tf.common import machine as machine_lib
+from pix2pix_tf.common import options as common_options
+from pix2pix_tf.common.errors import run_reporting_user_errors
 
 TUNE_STEPS, TUNE_WINDOWS, TUNE_WARMUP = 40, 4, 5
 

@@ -24,14 +24,14 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import tensorflow as tf  # noqa: E402
+import tensorflow as tf
 
-from cgan_mnist_tf import evaluate  # noqa: E402
-from cgan_mnist_tf import generate  # noqa: E402
-from cgan_mnist_tf import train  # noqa: E402
-from pix2pix_tf.common import image_io  # noqa: E402
-from cgan_mnist_tf.options import Options  # noqa: E402
-from pix2pix_tf.common.options import replace  # noqa: E402
+from cgan_mnist_tf import evaluate
+from cgan_mnist_tf import generate
+from cgan_mnist_tf import train
+from pix2pix_tf.common import image_io
+from cgan_mnist_tf.options import Options
+from pix2pix_tf.common.options import replace
 
 T10K_DIR = os.path.join(REPO, "..", "shared", "data", "mnist-t10k")
 

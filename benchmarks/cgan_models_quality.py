@@ -26,14 +26,14 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from cgan_mnist_tf import choices  # noqa: E402
-from cgan_mnist_tf import classifier  # noqa: E402
-from cgan_mnist_tf import evaluate  # noqa: E402
-from cgan_mnist_tf import models  # noqa: E402
-from cgan_mnist_tf import train  # noqa: E402
-from cgan_mnist_tf.options import Options  # noqa: E402
-from pix2pix_tf.common import files  # noqa: E402
-from pix2pix_tf.common.options import replace  # noqa: E402
+from cgan_mnist_tf import choices
+from cgan_mnist_tf import classifier
+from cgan_mnist_tf import evaluate
+from cgan_mnist_tf import models
+from cgan_mnist_tf import train
+from cgan_mnist_tf.options import Options
+from pix2pix_tf.common import files
+from pix2pix_tf.common.options import replace
 
 T10K_DIR = os.path.join(REPO, "..", "shared", "data", "mnist-t10k")
 JUDGE_SIZE = classifier.IMAGE_SIZE  # Images of other sizes are resized to it.

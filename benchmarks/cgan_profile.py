@@ -17,10 +17,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from benchmarks import cgan_bench as bench, profiling  # noqa: E402
-from cgan_mnist_tf import choices, train  # noqa: E402
-from cgan_mnist_tf.options import Options  # noqa: E402
-from pix2pix_tf.common import speed  # noqa: E402
+from benchmarks import cgan_bench as bench, profiling
+from cgan_mnist_tf import choices, train
+from cgan_mnist_tf.options import Options
+from pix2pix_tf.common import speed
 
 
 def main(argv=None, out=sys.stdout):

@@ -38,16 +38,16 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from absl import flags  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import flags
 
-from benchmarks import bench_flags, flops, harness, report, timing, tune  # noqa: E402
-from pix2pix_tf import data, models, options as pix2pix_options, train  # noqa: E402
-from pix2pix_tf.common import image_io, machine as machine_lib  # noqa: E402
-from pix2pix_tf.common import options as common_options  # noqa: E402
-from pix2pix_tf.common.errors import run_reporting_user_errors  # noqa: E402
+from benchmarks import bench_flags, flops, harness, report, timing, tune
+from pix2pix_tf import data, models, options as pix2pix_options, train
+from pix2pix_tf.common import image_io, machine as machine_lib
+from pix2pix_tf.common import options as common_options
+from pix2pix_tf.common.errors import run_reporting_user_errors
 
 # --tune's windows unless given: at 256x256 on 2 cores, 4 combinations take about
 # 4 minutes and the thread layouts 3 more on an idle machine (BENCHMARKS.md).

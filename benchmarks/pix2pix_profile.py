@@ -19,9 +19,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from benchmarks import pix2pix_bench as bench, profiling  # noqa: E402
-from pix2pix_tf.common import speed  # noqa: E402
-from pix2pix_tf.options import default_options  # noqa: E402
+from benchmarks import pix2pix_bench as bench, profiling
+from pix2pix_tf.common import speed
+from pix2pix_tf.options import default_options
 
 
 def main(argv=None, out=sys.stdout):

@@ -1,8 +1,6 @@
-"""What the benches compare a training step with: the machine described in
-one line, its theoretical peak and the rates measured on it now.
+"""What the benches compare a training step with: the machine's theoretical
+peak and the rates measured on it now (`machine.describe` names it).
 
-- `describe(machine)`, `flags_of_interest(cpu)`: the machine as every
-  recorded figure names it.
 - `theoretical_peak(machine)`: float32/bfloat16 GFLOP/s from the vector width
   and the FMA units, for the CPUs whose units are known (None otherwise).
 - `kernel`, `measured_rates(...)`: a large matrix product and a large
@@ -11,33 +9,9 @@ one line, its theoretical peak and the rates measured on it now.
 
 import time
 
-from pix2pix_tf.common.machine import (ONEDNN_ISA_ENV, Cpu, Machine, bfloat16_native,
+from pix2pix_tf.common.machine import (Cpu, Machine, bfloat16_native,
                                        isa_at_least)
 
-# The flags that decide the speed settings and that every recorded figure names.
-FLAGS_OF_INTEREST = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
-
-
-def flags_of_interest(cpu: Cpu) -> list[str]:
-    """The flags of FLAGS_OF_INTEREST that `cpu` has."""
-    return [flag for flag in FLAGS_OF_INTEREST if flag in cpu.flags]
-
-
-def describe(machine: Machine) -> str:
-    """One line: CPU model, family/model, cores, the flags of interest, cap, memory, GPUs."""
-    cpu = machine.cpu
-    parts = [f"{cpu.model} (family {cpu.family} model {cpu.model_number})",
-             f"{cpu.cores} cores", "flags " + (" ".join(flags_of_interest(cpu)) or "none")]
-    if machine.onednn_max_isa:
-        parts.append(f"{ONEDNN_ISA_ENV}={machine.onednn_max_isa}")
-    if not machine.onednn_enabled:
-        parts.append("oneDNN off")
-    if machine.memory_bytes:
-        parts.append(f"{machine.memory_bytes / 2 ** 30:.0f} GiB")
-    parts.append(", ".join(f"{gpu.name} (compute capability "
-                           f"{'.'.join(map(str, gpu.compute_capability or ('?',)))})"
-                           for gpu in machine.gpus) or "no GPU")
-    return ", ".join(parts)
 
 
 # ---------------------------------------------------------------- theoretical peak

@@ -9,6 +9,7 @@ import resource
 
 from benchmarks import rates
 from pix2pix_tf.common import precision
+from pix2pix_tf.common import machine as machine_lib
 from pix2pix_tf.common.machine import Machine
 
 
@@ -28,9 +29,9 @@ def machine_figures(machine: Machine, precisions: list[str], measure_seconds: fl
     native, _ = precision.choose(machine.cpu.flags, machine.gpus, machine.onednn_max_isa,
                                  machine.onednn_enabled)
     dtypes = ["float32"] + [p for p in dict.fromkeys(precisions) if p == native != "float32"]
-    figures = {"machine": rates.describe(machine), "cpu": machine.cpu.model,
+    figures = {"machine": machine_lib.describe(machine), "cpu": machine.cpu.model,
                "cpu_family": machine.cpu.family, "cpu_model": machine.cpu.model_number,
-               "cpu_flags": rates.flags_of_interest(machine.cpu),
+               "cpu_flags": machine_lib.flags_of_interest(machine.cpu),
                "onednn_max_cpu_isa": machine.onednn_max_isa, "cores": machine.cpu.cores,
                "mhz": machine.cpu.mhz, "theoretical_peak": rates.theoretical_peak(machine)}
     if measure_seconds > 0:
@@ -59,9 +60,9 @@ def limit_lines(figures: dict) -> list[str]:
         lines.append("measured now: " + "; ".join(
             f"{dtype} matmul {measured['matmul'][dtype]:.0f}, conv {measured['conv'][dtype]:.0f} GFLOP/s"
             for dtype in measured["conv"]) + " (fastest call)")
-    for kind, rates in figures.get("yardstick_gflops", {}).items():
+    for kind, yardstick in figures.get("yardstick_gflops", {}).items():
         lines.append(f"{kind} in the same windows (median): " + ", ".join(
-            f"{dtype} {rate:.0f} GFLOP/s" for dtype, rate in rates.items()))
+            f"{dtype} {rate:.0f} GFLOP/s" for dtype, rate in yardstick.items()))
     peak = figures.get("theoretical_peak")
     if peak:
         bf16 = f", bfloat16 {peak['bfloat16']:.0f}" if peak["bfloat16"] else ""

@@ -12,7 +12,6 @@ import tensorflow as tf
 
 from benchmarks import rates
 from pix2pix_tf.common import options as common_options
-from pix2pix_tf.common import speed
 
 # Every optimisation off: what "baseline" means in both benches.
 BASELINE = {"jit_compile": False, "mixed_precision": "float32", "fused_optimizer": False,

@@ -43,12 +43,15 @@ def build_gan(options: cgan_options.Options, sync_batchnorm: bool = False,
     return gan
 
 
-def run_state(options: cgan_options.Options) -> dict:
-    """The variables a checkpoint holds besides the networks and optimizers:
-    the epochs done and the noise of the sample grids."""
+def run_state(options: cgan_options.Options, gan: gan_lib.ConditionalGAN | None = None) -> dict:
+    """What a checkpoint holds besides the networks and optimizers: the epochs
+    done, the noise of the sample grids and `gan`'s EMA generator, if any."""
     fixed_z, _ = report.fixed_inputs(options.latent_dim, options.seed)
-    return {"epoch": tf.Variable(0, dtype=tf.int64, name="epoch"),
-            "fixed_z": tf.Variable(fixed_z, name="fixed_z")}
+    state = {"epoch": tf.Variable(0, dtype=tf.int64, name="epoch"),
+             "fixed_z": tf.Variable(fixed_z, name="fixed_z")}
+    if gan is not None and gan.ema_generator is not None:
+        state["ema_generator"] = gan.ema_generator
+    return state
 
 
 def current_step(gan: gan_lib.ConditionalGAN) -> int:
@@ -83,10 +86,7 @@ class CganRecipe(lifecycle.Recipe):
         return build_gan(options, sync_batchnorm)
 
     def state(self, run):
-        state = run_state(run.options)
-        if run.model.ema_generator is not None:
-            state["ema_generator"] = run.model.ema_generator
-        return state
+        return run_state(run.options, run.model)
 
     def current_step(self, run):
         return current_step(run.model)
@@ -138,5 +138,5 @@ def epochs_text(count: int) -> str:
 
 RECIPE = CganRecipe()
 train = functools.partial(lifecycle.train, RECIPE)
-train.__doc__ = """train(options, given=(), log=print, strategy=None): trains a GAN of
+train.__doc__ = """train(options, given=None, log=print, strategy=None): trains a GAN of
 cgan_mnist_tf (`common.lifecycle.train` with this package's recipe); returns a TrainResult."""

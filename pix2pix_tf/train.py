@@ -149,7 +149,7 @@ def epoch_batches(run: lifecycle.Run, epoch: int, skip: int):
 
 RECIPE = Pix2PixRecipe()
 train = functools.partial(lifecycle.train, RECIPE)
-train.__doc__ = """train(options, given=(), log=print, strategy=None): trains pix2pix
+train.__doc__ = """train(options, given=None, log=print, strategy=None): trains pix2pix
 (`common.lifecycle.train` with this package's recipe); returns a TrainResult."""
 
 

@@ -158,21 +158,22 @@ class TrainResult:
     outputs: dict = dataclasses.field(default_factory=dict)  # Files the recipe's finish wrote.
 
 
-def train(recipe: Recipe, options, given: typing.AbstractSet[str] = frozenset(), log=print,
-          strategy: typing.Optional[tf.distribute.Strategy] = None) -> TrainResult:
+def train(recipe: Recipe, options, given: typing.Optional[typing.AbstractSet[str]] = None,
+          log=print, strategy: typing.Optional[tf.distribute.Strategy] = None) -> TrainResult:
     """Trains (or, with options.checkpoint, resumes) the recipe's model.
 
     Args:
         recipe: the package's Recipe.
         options: what was asked: an options dataclass of recipe.options_class.
-        given: the names of the options set on the command line (the resume
-            rules of `resume.merge` depend on them).
+        given: the names of the options set on the command line, which the
+            resume rule (`common.resume`) keeps; None: those not at their defaults.
         log: where the run's lines go (only the chief's are shown).
         strategy: a tf.distribute strategy to use instead of --strategy's.
 
     Returns:
         A TrainResult.
     """
+    given = resume.given_names(options, given)
     options, messages = resume.from_checkpoint(options, given)
     recipe.check(options, given)
     if not options.output_dir:

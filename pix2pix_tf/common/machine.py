@@ -139,3 +139,29 @@ def bfloat16_native(cpu_flags, onednn_max_isa=None, onednn_enabled=True):
     return onednn_enabled and (
         ("avx512_bf16" in cpu_flags and isa_at_least(onednn_max_isa, "AVX512_CORE_BF16"))
         or ("amx_bf16" in cpu_flags and isa_at_least(onednn_max_isa, "AVX512_CORE_AMX")))
+
+
+# The flags that decide the speed settings and that every recorded figure names.
+FLAGS_OF_INTEREST = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
+
+
+def flags_of_interest(cpu: Cpu) -> list:
+    """The flags of FLAGS_OF_INTEREST that `cpu` has."""
+    return [flag for flag in FLAGS_OF_INTEREST if flag in cpu.flags]
+
+
+def describe(machine: Machine) -> str:
+    """One line: CPU model, family/model, cores, the flags of interest, cap, memory, GPUs."""
+    cpu = machine.cpu
+    parts = [f"{cpu.model} (family {cpu.family} model {cpu.model_number})",
+             f"{cpu.cores} cores", "flags " + (" ".join(flags_of_interest(cpu)) or "none")]
+    if machine.onednn_max_isa:
+        parts.append(f"{ONEDNN_ISA_ENV}={machine.onednn_max_isa}")
+    if not machine.onednn_enabled:
+        parts.append("oneDNN off")
+    if machine.memory_bytes:
+        parts.append(f"{machine.memory_bytes / 2 ** 30:.0f} GiB")
+    parts.append(", ".join(f"{gpu.name} (compute capability "
+                           f"{'.'.join(map(str, gpu.compute_capability or ('?',)))})"
+                           for gpu in machine.gpus) or "no GPU")
+    return ", ".join(parts)

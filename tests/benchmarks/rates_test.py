@@ -20,9 +20,9 @@ class DescribeTest(tf.test.TestCase):
 
     def test_flags_of_interest_and_the_line(self):
         info = machine.parse_cpuinfo(CPUINFO, cores=2)
-        self.assertEqual(rates.flags_of_interest(info), ["avx2", "fma"])
+        self.assertEqual(machine.flags_of_interest(info), ["avx2", "fma"])
         found = machine.probe({"ONEDNN_MAX_CPU_ISA": "avx2"}, with_gpus=False)
-        line = rates.describe(found)
+        line = machine.describe(found)
         self.assertIn("ONEDNN_MAX_CPU_ISA=AVX2", line)
         self.assertIn("no GPU", line)
 

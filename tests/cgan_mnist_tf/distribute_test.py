@@ -211,7 +211,7 @@ class MultiWorkerTest(tf.test.TestCase):
                              "--checkpoint", run_dir)
         logs = resumed.wait()
         self.assertEqual(resumed.returncodes(), [0, 0], "\n".join(logs))
-        self.assertIn(f"step {stop_step}, 0 epochs done", logs[0])
+        self.assertIn(f"at step {stop_step} (epoch 1)", logs[0])
         self.assertIn("trained to step 30 (1 epoch)", logs[0])
         # No step lost or repeated: 30 updates in all, one sample grid per step.
         self.assert_checkpoint_holds(run_dir, self.assert_same_weights("resumed"), 30)

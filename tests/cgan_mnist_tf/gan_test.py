@@ -65,16 +65,17 @@ if __name__ == "__main__":
 
 
 def _step_results(options, source, batch, steps=2):
-    """Logs of `steps` train-function steps (as fit runs them) of a GAN built
+    """Logs of `steps` training steps (as a run calls them) of a GAN built
     for `options` with the weights of `source`, and its weights afterwards."""
     from cgan_mnist_tf import train
+    from pix2pix_tf.common import lifecycle
 
-    gan = train.build_gan(options, dropout=False, steps_per_execution=1)
+    gan = train.build_gan(options, dropout=False)
     gan.generator.set_weights(source.generator.get_weights())
     gan.discriminator.set_weights(source.discriminator.get_weights())
-    gan.make_train_function()
+    run_steps = lifecycle.make_steps(gan, options.jit_compile, tf.distribute.get_strategy())
     iterator = iter(tf.data.Dataset.from_tensors(batch).repeat())
-    logs = [{k: float(v) for k, v in gan.train_function(iterator).items()} for _ in range(steps)]
+    logs = [{k: float(v) for k, v in run_steps(iterator, 1)[0].items()} for _ in range(steps)]
     return logs, gan.generator.get_weights() + gan.discriminator.get_weights()
 
 

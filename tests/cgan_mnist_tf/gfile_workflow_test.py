@@ -71,9 +71,9 @@ class GfileWorkflowTest(file_systems.RamAndLocalTestCase):
         result, printed = quietly(train.train, Options(checkpoint=run, epochs=2),
                                   given={"checkpoint", "epochs"})
         self.assertEqual((result.step, result.epoch), (6, 2))
-        self.assertIn(f"resumed {os.path.join(run, 'ckpt-3')}: step 3, 1 epoch done", printed)
-        # Calls of 2 steps from the epoch's start (4-5, 6): grids after 5 and 6.
-        self.assertEqual(sample_grids(run)[2:], ["step_00000005.png", "step_00000006.png"])
+        self.assertIn(f"resumed from {os.path.join(run, 'ckpt-3')} at step 3 (epoch 2)", printed)
+        # A grid at each multiple of 2 (every call ends at one) and at the last step.
+        self.assertEqual(sample_grids(run)[2:], ["step_00000004.png", "step_00000006.png"])
         self.assertEqual(image_of(files.read_bytes(result.outputs["gif"]))[::2], ("GIF", 4))
 
         # Generate: a grid of 3 labels x 4 samples.

@@ -259,7 +259,7 @@ class MultiWorkerTest(tf.test.TestCase):
         self.assertTrue(os.path.isfile(os.path.join(chief_dir, "index.html")))
         progress = [line for line in logs[0].splitlines() if line.startswith("progress")]
         self.assertLen(progress, 2, logs[0])
-        self.assertIn("global step 2/2", progress[1])
+        self.assertIn("  step 2/2", progress[1])
         # The other worker wrote nothing there, printed no progress, and
         # removed its temporary checkpoints.
         self.assertFalse(os.path.exists(worker_dir), os.listdir(worker_dir)
@@ -317,7 +317,7 @@ class MultiWorkerTest(tf.test.TestCase):
         cluster = distribute_testing.Cluster(self, self.tmp, "first", "tests.support.train_worker", [
             self.worker_args(index, "first", *common, "--output_dir", output_dirs[index],
                              "--step_delay", "0.3") for index in range(2)])
-        cluster.wait_for(0, "global step 3/")
+        cluster.wait_for(0, "  step 3/")
         cluster.processes[1].send_signal(signal.SIGTERM)  # The worker that is not the chief.
         logs = cluster.wait()
         # Both stop: 143, as for a SIGTERM on one machine; the chief says where.

@@ -20,7 +20,8 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from pix2pix_tf import export, inference, predict, served_model, train
+from pix2pix_tf import export, inference, predict, train
+from pix2pix_tf.serving import model as served_model
 from pix2pix_tf.common import files
 from pix2pix_tf.common.errors import UserError
 from tests.support import file_systems
@@ -76,7 +77,7 @@ class GfileWorkflowTest(file_systems.RamAndLocalTestCase):
         result = train.train(testing.tiny_options(output_dir=run, checkpoint=run, max_steps=4,
                                                   **tiny), log=log)
         self.assertEqual(result.step, 4)
-        self.assertIn(f"resumed from {os.path.join(run, 'ckpt-2')} at step 2", lines)
+        self.assertIn(f"resumed from {os.path.join(run, 'ckpt-2')} at step 2 (epoch 1)", lines)
         self.assertIn("ckpt-4.index", tree(run))
         self.assertNotIn("ckpt-2.index", tree(run))  # max_to_keep=1
         self.assertEqual([record["step"] for record in json.loads(
@@ -145,7 +146,7 @@ class GfileWorkflowTest(file_systems.RamAndLocalTestCase):
 
         # The server's --model (a run, its export base, a version) and --examples_dir.
         for model in (run, base, second):
-            self.assertEqual(served_model.find_export(model, log=log), second)
+            self.assertEqual(export.find_export(model, export_missing=True, log=log), second)
         self.assertEqual(served_model.run_of(second), files.abspath(run))
         self.assertEqual(served_model.version_of(second + "/"), 2)
         testing.write_pairs(os.path.join(root, "val"), count=2)

@@ -120,8 +120,8 @@ class MainTest(tf.test.TestCase):
         progress = [line for line in result.stdout.splitlines() if line.startswith("progress")]
         self.assertLen(progress, 2, result.stdout)
         for step, line in zip((1, 2), progress):
-            self.assertIn(f"global step {step}/2", line)
-            self.assertIn(f"step {step}/3", line)
+            self.assertIn(f"  step {step}/2", line)
+            self.assertIn("progress  epoch 1  ", line)
             for loss in LOSSES:
                 self.assertRegex(line, rf"{loss} \d+\.\d{{4}}")
         self.assertIn("at step 2", result.stdout.splitlines()[-1])
@@ -136,7 +136,7 @@ class MainTest(tf.test.TestCase):
         self.assertIn("loaded ngf=8 from the checkpoint", result.stdout)
         progress = [line for line in result.stdout.splitlines() if line.startswith("progress")]
         self.assertLen(progress, 1, result.stdout)
-        self.assertIn("global step 3/3", progress[0])
+        self.assertIn("  step 3/3", progress[0])
         self.assertEqual(os.path.basename(tf.train.latest_checkpoint(self.output_dir)), "ckpt-3")
         self.assertIn(3, read_events(self.output_dir)["generator_loss_L1"])
 

@@ -38,7 +38,7 @@ def untrained_run(output_dir, data_dir=None, **options):
     options = cgan_options.Options(dataset="mnist", data_dir=data_dir, output_dir=output_dir,
                                    **options)
     gan = train.build_gan(options)
-    lifecycle.run_checkpoint(train.RECIPE, gan, output_dir, train.run_state(options)).save(0)
+    lifecycle.run_checkpoint(train.RECIPE, gan, output_dir, train.run_state(options, gan)).save(0)
     common_options.save_options(output_dir, options)
     return gan
 

@@ -108,7 +108,7 @@ class Cluster:
     what a worker leaves there) and its output in a log file.
 
         cluster = Cluster(test, tmp, "run1", "tests.support.train_worker", [args0, args1])
-        cluster.wait_for(0, "global step 3/")
+        cluster.wait_for(0, "  step 3/")
         logs = cluster.wait()
     """
 
