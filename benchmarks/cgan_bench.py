@@ -34,7 +34,9 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from pix2pix_tf.common import quiet
+
+quiet.load_tensorflow("--verbose" in sys.argv)
 
 import keras
 import numpy as np

@@ -24,13 +24,11 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from pix2pix_tf.common import quiet
 
-from cgan_mnist_tf import choices
-from cgan_mnist_tf import classifier
-from cgan_mnist_tf import evaluate
-from cgan_mnist_tf import models
-from cgan_mnist_tf import train
+quiet.load_tensorflow("--verbose" in sys.argv)
+
+from cgan_mnist_tf import choices, classifier, evaluate, models, train
 from cgan_mnist_tf.options import Options
 from pix2pix_tf.common import files
 from pix2pix_tf.common.options import replace

@@ -15,9 +15,12 @@ import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from pix2pix_tf.common import quiet
 
-from benchmarks import cgan_bench as bench, profiling
+quiet.load_tensorflow("--verbose" in sys.argv)
+
+from benchmarks import cgan_bench as bench
+from benchmarks import profiling
 from cgan_mnist_tf import choices, train
 from cgan_mnist_tf.options import Options
 from pix2pix_tf.common import speed

@@ -36,7 +36,9 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from pix2pix_tf.common import quiet
+
+quiet.load_tensorflow("--verbose" in sys.argv)
 
 import keras
 import numpy as np
@@ -44,8 +46,10 @@ import tensorflow as tf
 from absl import flags
 
 from benchmarks import bench_flags, flops, harness, report, timing, tune
-from pix2pix_tf import data, models, options as pix2pix_options, train
-from pix2pix_tf.common import image_io, machine as machine_lib
+from pix2pix_tf import choices, data, models, train
+from pix2pix_tf import options as pix2pix_options
+from pix2pix_tf.common import image_io
+from pix2pix_tf.common import machine as machine_lib
 from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common.errors import run_reporting_user_errors
 
@@ -76,7 +80,7 @@ class Case(timing.TimedCase):
 def fixed_batch(opts, seed=0):
     """A fixed (inputs, targets) batch in [-1, 1] of the case's shapes."""
     rng = np.random.default_rng(seed)
-    in_channels, out_channels = data.channels(opts.lab_colorization, opts.which_direction)
+    in_channels, out_channels = choices.channels(opts.lab_colorization, opts.which_direction)
     size = (opts.batch_size, opts.crop_size, opts.crop_size)
     return (tf.constant(rng.uniform(-1, 1, size + (in_channels,)).astype(np.float32)),
             tf.constant(rng.uniform(-1, 1, size + (out_channels,)).astype(np.float32)))

@@ -17,9 +17,12 @@ import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from pix2pix_tf.common import quiet
 
-from benchmarks import pix2pix_bench as bench, profiling
+quiet.load_tensorflow("--verbose" in sys.argv)
+
+from benchmarks import pix2pix_bench as bench
+from benchmarks import profiling
 from pix2pix_tf.common import speed
 from pix2pix_tf.options import default_options
 

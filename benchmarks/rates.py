@@ -9,10 +9,7 @@ peak and the rates measured on it now (`machine.describe` names it).
 
 import time
 
-from pix2pix_tf.common.machine import (Cpu, Machine, bfloat16_native,
-                                       isa_at_least)
-
-
+from pix2pix_tf.common.machine import Cpu, Machine, bfloat16_native, isa_at_least
 
 # ---------------------------------------------------------------- theoretical peak
 

@@ -8,8 +8,8 @@ import os
 import resource
 
 from benchmarks import rates
-from pix2pix_tf.common import precision
 from pix2pix_tf.common import machine as machine_lib
+from pix2pix_tf.common import precision
 from pix2pix_tf.common.machine import Machine
 
 

@@ -51,10 +51,12 @@ def run_json(script, args):
 
 
 def quickstart_commands():
-    """The README's quick start (its first command line) as its parts after `pip install`."""
+    """The README's quick start after `pip install`: the dataset, train and
+    test commands (the `python` lines of its first code block before serving)."""
     with open(os.path.join(REPO, "README.md")) as f:
-        line = next(line for line in f if line.startswith("pip install -e . && "))
-    return [part.strip() for part in line.split(" && ")[1:]]
+        block = f.read().split("```bash\n", 1)[1].split("```", 1)[0]
+    return [line.strip() for line in block.splitlines()
+            if line.startswith("python ") and "serving" not in line]
 
 
 def timed(command, cwd):

@@ -198,7 +198,8 @@ def format_tune(rows: list[dict], layouts: dict | None = None) -> str:
     if layouts:
         lines.append(f"{'threads (intra-op, inter-op), fresh process each':<64}{'images/sec':>12}")
         for (intra, inter), rate in sorted(layouts.items(), key=lambda item: -item[1]):
-            lines.append(f"{f'  {intra or 0}, {inter or 0}' + ('  (0: TensorFlow default)' if not intra else ''):<64}"
+            layout = f"  {intra or 0}, {inter or 0}" + ("  (0: TensorFlow default)" if not intra else "")
+            lines.append(f"{layout:<64}"
                          f"{rate:>12.3f}")
         intra, inter = max(layouts, key=layouts.get)
         if (intra, inter) != (0, 0):

@@ -5,9 +5,7 @@ import os
 import numpy as np
 
 from cgan_mnist_tf import classifier as classifier_lib
-from cgan_mnist_tf import data
-from cgan_mnist_tf import generate
-from cgan_mnist_tf import metrics
+from cgan_mnist_tf import data, generate, metrics
 from cgan_mnist_tf import options as cgan_options
 from pix2pix_tf.common import files
 from pix2pix_tf.common import options as common_options

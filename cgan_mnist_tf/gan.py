@@ -4,11 +4,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from cgan_mnist_tf import augment
-from cgan_mnist_tf import losses
-from cgan_mnist_tf import models
-from pix2pix_tf.common import optimizers
-from pix2pix_tf.common import distribute
+from cgan_mnist_tf import augment, losses, models
+from pix2pix_tf.common import distribute, optimizers
 from pix2pix_tf.common.nonfinite import NonFiniteWatch
 
 METRICS = ("d_loss", "g_loss", "d_x", "d_g_z")

@@ -5,13 +5,9 @@ import os
 import keras
 import numpy as np
 
-from cgan_mnist_tf import data
-from cgan_mnist_tf import report
-from cgan_mnist_tf import models
+from cgan_mnist_tf import data, models, report
 from cgan_mnist_tf import options as cgan_options
-from pix2pix_tf.common import checkpoints
-from pix2pix_tf.common import files
-from pix2pix_tf.common import image_io
+from pix2pix_tf.common import checkpoints, files, image_io
 from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common.errors import UserError
 

@@ -9,12 +9,11 @@ The flags are made from `cgan_mnist_tf.options.Options`, the one home of every
 option; this module only parses them and calls the mode's function.
 """
 
-from absl import app
-from absl import flags
-from absl import logging
+from absl import app, flags
 
 from cgan_mnist_tf.options import Options
 from pix2pix_tf.common import options as common_options
+from pix2pix_tf.common import quiet
 from pix2pix_tf.common.errors import run_reporting_user_errors
 
 FLAGS = flags.FLAGS
@@ -23,8 +22,9 @@ common_options.define_flags(Options, FLAGS)
 
 def run(options, given=()):
     """Runs `options.mode` with `options`: the command line without the flags."""
+    quiet.load_tensorflow(options.verbose)  # Only once the flags are fine.
     if options.mode == "train":
-        from cgan_mnist_tf import train  # Imports TensorFlow: only once the flags are fine.
+        from cgan_mnist_tf import train
         return train.train(options, given)
     if options.mode == "generate":
         from cgan_mnist_tf import generate
@@ -35,7 +35,6 @@ def run(options, given=()):
 
 def main(argv):
     del argv  # common_options.flags_parser refused stray arguments.
-    logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO lines would bury the progress.
     options, given = common_options.from_flags(Options, FLAGS)
     run_reporting_user_errors(run, options, given)
 

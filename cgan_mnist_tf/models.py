@@ -5,8 +5,7 @@ take the noise or the image alone. Discriminators return one logit per image.
 """
 
 import keras
-from keras import layers
-from keras import ops
+from keras import layers, ops
 
 from cgan_mnist_tf.choices import MODELS
 from cgan_mnist_tf.data import NUM_CLASSES

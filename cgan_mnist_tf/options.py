@@ -22,7 +22,8 @@ MAX_EVAL_SAMPLES = 10_000
 
 
 @dataclasses.dataclass(frozen=True)
-class Options(common_options.SpeedOptions, common_options.DistributeOptions):
+class Options(common_options.SpeedOptions, common_options.DistributeOptions,
+              common_options.OutputOptions):
     """Every option of a cgan_mnist_tf run, with the articles' defaults."""
 
     mode: str = option("train", "What to do.", RUN, choices=MODES)
@@ -44,7 +45,7 @@ class Options(common_options.SpeedOptions, common_options.DistributeOptions):
     loss: str = option("hinge", "dcgan_proj: hinge, or bce (the non-saturating loss of the "
                        "articles' models).", TRAINING, choices=("hinge", "bce"))
     # none: at 50 epochs on mnist_5k translation,cutout scored worse on every
-    # figure (README, "Every model under one judge"); kept as a flag for less data.
+    # figure (docs/cgan.md, "Every model under one judge"); kept as a flag for less data.
     diffaugment: str = option("none", "dcgan_proj: DiffAugment of every image D sees, real and "
                               "generated: a comma-separated subset of color, translation, "
                               "cutout, or none.", TRAINING)

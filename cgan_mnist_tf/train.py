@@ -12,7 +12,9 @@ import io
 import keras
 import tensorflow as tf
 
-from cgan_mnist_tf import data, gan as gan_lib, models, options as cgan_options, report
+from cgan_mnist_tf import data, models, report
+from cgan_mnist_tf import gan as gan_lib
+from cgan_mnist_tf import options as cgan_options
 from pix2pix_tf.common import distribute, lifecycle, precision, speed
 
 
@@ -138,5 +140,5 @@ def epochs_text(count: int) -> str:
 
 RECIPE = CganRecipe()
 train = functools.partial(lifecycle.train, RECIPE)
-train.__doc__ = """train(options, given=None, log=print, strategy=None): trains a GAN of
+train.__doc__ = """train(options, given=(), log=print, strategy=None): trains a GAN of
 cgan_mnist_tf (`common.lifecycle.train` with this package's recipe); returns a TrainResult."""

@@ -16,3 +16,10 @@ def check_crop_size(crop_size):
     if not (MIN_CROP <= crop_size <= MAX_CROP) or crop_size & (crop_size - 1):
         raise ValueError(f"--crop_size must be a power of two from {MIN_CROP} to {MAX_CROP}, "
                          f"not {crop_size}")
+
+
+def channels(lab_colorization, which_direction):
+    """(input channels, target channels) of the networks."""
+    if not lab_colorization:
+        return 3, 3
+    return (1, 2) if which_direction == "AtoB" else (2, 1)

@@ -41,8 +41,8 @@ def rgb_to_lab(srgb):
 def lab_to_rgb(lab):
     """(L, a, b) -> sRGB in [0, 1]; colours outside the sRGB gamut are clipped."""
     lab = tf.convert_to_tensor(lab, tf.float32)
-    l, a, b = tf.unstack(lab, axis=-1)
-    fy = (l + 16.0) / 116.0
+    lightness, a, b = tf.unstack(lab, axis=-1)
+    fy = (lightness + 16.0) / 116.0
     f = tf.stack([fy + a / 500.0, fy, fy - b / 200.0], axis=-1)
     t = tf.where(f > _DELTA, f ** 3, 3.0 * _DELTA ** 2 * (f - 4.0 / 29.0))
     xyz = t * tf.constant(_WHITE)

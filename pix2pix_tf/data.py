@@ -279,10 +279,3 @@ def test_dataset(paths, *, batch_size, which_direction, lab_colorization, crop_s
     ds = tf.data.Dataset.from_tensor_slices(list(paths))
     ds = ds.map(load, num_parallel_calls=AUTOTUNE).ignore_errors()
     return ds.batch(batch_size).prefetch(AUTOTUNE)
-
-
-def channels(lab_colorization, which_direction):
-    """(input channels, target channels) of the networks."""
-    if not lab_colorization:
-        return 3, 3
-    return (1, 2) if which_direction == "AtoB" else (2, 1)

@@ -17,7 +17,8 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from pix2pix_tf import colors, data, metrics, models, options as pix2pix_options, report
+from pix2pix_tf import colors, data, metrics, models, report
+from pix2pix_tf import options as pix2pix_options
 from pix2pix_tf.common import checkpoints, files, record, reporting, resume
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import require_output_dir

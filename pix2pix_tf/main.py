@@ -7,16 +7,14 @@ The flags are made from `pix2pix_tf.options.Options`, the one home of every
 option; this module only parses them and calls the mode's function.
 """
 
-import os
 import random
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from absl import app, flags
 
-from absl import app, flags, logging  # noqa: E402
-
-from pix2pix_tf.common import options as common_options  # noqa: E402
-from pix2pix_tf.common.errors import run_reporting_user_errors  # noqa: E402
-from pix2pix_tf.options import Options  # noqa: E402
+from pix2pix_tf.common import options as common_options
+from pix2pix_tf.common import quiet
+from pix2pix_tf.common.errors import run_reporting_user_errors
+from pix2pix_tf.options import Options
 
 FLAGS = flags.FLAGS
 common_options.define_flags(Options, FLAGS)
@@ -32,7 +30,8 @@ def options_from_flags():
 
 def run(options, given=()):
     """Runs `options.mode` with `options`: the command line without the flags."""
-    from pix2pix_tf import export, inference, predict, train  # TensorFlow: only once the flags are fine.
+    quiet.load_tensorflow(options.verbose)  # Only once the flags are fine.
+    from pix2pix_tf import export, inference, predict, train
 
     modes = {
         "train": train.train,
@@ -46,7 +45,6 @@ def run(options, given=()):
 
 def main(argv):
     del argv  # common_options.flags_parser refused stray arguments.
-    logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO lines drown the progress output.
     options, given = options_from_flags()
     run_reporting_user_errors(run, options, given)
 

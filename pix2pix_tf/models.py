@@ -10,8 +10,7 @@ import math
 import keras
 from keras import layers
 
-from pix2pix_tf import data
-from pix2pix_tf.choices import DISCRIMINATORS, check_crop_size
+from pix2pix_tf.choices import DISCRIMINATORS, channels, check_crop_size
 
 
 def _init():
@@ -76,7 +75,7 @@ def generator(crop_size=256, in_channels=3, out_channels=3, ngf=64, skips=True,
     x = inputs
     for level, f in enumerate(filters, start=1):
         if level > 1:
-            x = layers.LeakyReLU(0.2, name=f"encoder_{level}_lrelu")(x)
+            x = LeakyReLU(0.2, name=f"encoder_{level}_lrelu")(x)
         x = _down(f, separable, f"encoder_{level}_conv")(x)
         if level > 1:
             x = _batch_norm(f"encoder_{level}_bn", sync_batchnorm)(x)
@@ -97,6 +96,21 @@ def generator(crop_size=256, in_channels=3, out_channels=3, ngf=64, skips=True,
             if dropout and level > depth - 3:
                 x = layers.Dropout(0.5, name=f"decoder_{level}_dropout")(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+class LeakyReLU(layers.Layer):
+    """LeakyReLU's values and gradients (slope at 0, too) as a select, which
+    grappler's remapper leaves alone: it fuses a conv, its bias and a LeakyRelu
+    (or the max(x, slope * x) it recognises) even where the conv's output
+    has other consumers (the U-Net's skip, the gradient), then fails (an error
+    line, and no fusion in the whole step)."""
+
+    def __init__(self, negative_slope=0.2, **kwargs):
+        super().__init__(**kwargs)
+        self.negative_slope = negative_slope
+
+    def call(self, x):
+        return keras.ops.where(x > 0, x, x * self.negative_slope)
 
 
 def _patch_conv(x, filters, stride, name):
@@ -125,7 +139,7 @@ def discriminator(crop_size=256, in_channels=3, target_channels=3, ndf=64, kind=
 
     if kind == "patch":
         x = _patch_conv(x, ndf, 2, "layer_1_conv")
-        x = layers.LeakyReLU(0.2, name="layer_1_lrelu")(x)
+        x = LeakyReLU(0.2, name="layer_1_lrelu")(x)
         for i in range(n_layers):
             stride = 1 if i == n_layers - 1 else 2
             x = _patch_conv(x, ndf * min(2 ** (i + 1), 8), stride, f"layer_{i + 2}_conv")
@@ -134,7 +148,7 @@ def discriminator(crop_size=256, in_channels=3, target_channels=3, ndf=64, kind=
         x = _patch_conv(x, 1, 1, "logits")
     elif kind == "pixel":
         x = layers.Conv2D(ndf, 1, kernel_initializer=_init(), name="layer_1_conv")(x)
-        x = layers.LeakyReLU(0.2, name="layer_1_lrelu")(x)
+        x = LeakyReLU(0.2, name="layer_1_lrelu")(x)
         x = layers.Conv2D(ndf * 2, 1, use_bias=False, kernel_initializer=_init(),
                           name="layer_2_conv")(x)
         x = _batch_norm("layer_2_bn", sync_batchnorm)(x)
@@ -147,7 +161,7 @@ def discriminator(crop_size=256, in_channels=3, target_channels=3, ndf=64, kind=
                               kernel_initializer=_init(), name=f"layer_{level}_conv")(x)
             if level > 1:
                 x = _batch_norm(f"layer_{level}_bn", sync_batchnorm)(x)
-            x = layers.LeakyReLU(0.2, name=f"layer_{level}_lrelu")(x)
+            x = LeakyReLU(0.2, name=f"layer_{level}_lrelu")(x)
             size, level = size // 2, level + 1
         x = layers.Conv2D(1, 4, padding="valid", kernel_initializer=_init(), name="logits")(x)
     else:
@@ -160,7 +174,7 @@ def generator_from_options(options, sync_batchnorm=False):
     """The generator that pix2pix_tf.options.Options describe. sync_batchnorm:
     batch statistics over the replicas (--sync_batchnorm under a strategy of
     several replicas)."""
-    in_channels, out_channels = data.channels(options.lab_colorization, options.which_direction)
+    in_channels, out_channels = channels(options.lab_colorization, options.which_direction)
     return generator(options.crop_size, in_channels, out_channels, options.ngf,
                      skips=options.generator == "unet", separable=options.separable_conv,
                      dropout=options.dropout, sync_batchnorm=sync_batchnorm)
@@ -168,7 +182,7 @@ def generator_from_options(options, sync_batchnorm=False):
 
 def discriminator_from_options(options, sync_batchnorm=False):
     """The discriminator that pix2pix_tf.options.Options describe."""
-    in_channels, out_channels = data.channels(options.lab_colorization, options.which_direction)
+    in_channels, out_channels = channels(options.lab_colorization, options.which_direction)
     return discriminator(options.crop_size, in_channels, out_channels, options.ndf,
                          kind=options.discriminator, n_layers=options.n_layers_D,
                          sync_batchnorm=sync_batchnorm)

@@ -18,7 +18,8 @@ MODES = ("train", "test", "eval", "predict", "export")
 
 
 @dataclasses.dataclass(frozen=True)
-class Options(common_options.SpeedOptions, common_options.DistributeOptions):
+class Options(common_options.SpeedOptions, common_options.DistributeOptions,
+              common_options.OutputOptions):
     """Every option of a pix2pix run, with the reference pix2pix.py's defaults."""
 
     mode: typing.Optional[str] = option(
@@ -28,7 +29,8 @@ class Options(common_options.SpeedOptions, common_options.DistributeOptions):
         "OUTPUT_DIR/export/VERSION.", RUN, choices=MODES)
     input_dir: typing.Optional[str] = option(
         None, "Folder of A|B image pairs (or of photos with --lab_colorization); --mode "
-        "predict: a folder of input images, or one.", RUN)
+        "predict: a folder of input images, or one. A resumed training run keeps its own.",
+        TRAINING)
     output_dir: typing.Optional[str] = option(
         None, "Where checkpoints, summaries and images go.", RUN)
     seed: typing.Optional[int] = option(

@@ -9,7 +9,8 @@ import typing
 
 import tensorflow as tf
 
-from pix2pix_tf import data, gan, models, options as pix2pix_options, report
+from pix2pix_tf import data, gan, models, report
+from pix2pix_tf import options as pix2pix_options
 from pix2pix_tf.common import distribute, lifecycle, optimizers, precision, speed
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import replace
@@ -149,7 +150,7 @@ def epoch_batches(run: lifecycle.Run, epoch: int, skip: int):
 
 RECIPE = Pix2PixRecipe()
 train = functools.partial(lifecycle.train, RECIPE)
-train.__doc__ = """train(options, given=None, log=print, strategy=None): trains pix2pix
+train.__doc__ = """train(options, given=(), log=print, strategy=None): trains pix2pix
 (`common.lifecycle.train` with this package's recipe); returns a TrainResult."""
 
 

@@ -10,7 +10,6 @@ import tensorflow as tf
 from pix2pix_tf.common import files, locks
 from pix2pix_tf.common.errors import UserError
 
-
 RANDOM_STATES = "random_states"
 
 

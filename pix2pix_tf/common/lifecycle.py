@@ -22,8 +22,17 @@ import typing
 import keras
 import tensorflow as tf
 
-from pix2pix_tf.common import (checkpoints, distribute, optimizers, precision, preemption,
-                               record, resume, speed, threads)
+from pix2pix_tf.common import (
+    checkpoints,
+    distribute,
+    optimizers,
+    precision,
+    preemption,
+    record,
+    resume,
+    speed,
+    threads,
+)
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import replace, save_options
 
@@ -158,22 +167,22 @@ class TrainResult:
     outputs: dict = dataclasses.field(default_factory=dict)  # Files the recipe's finish wrote.
 
 
-def train(recipe: Recipe, options, given: typing.Optional[typing.AbstractSet[str]] = None,
-          log=print, strategy: typing.Optional[tf.distribute.Strategy] = None) -> TrainResult:
+def train(recipe: Recipe, options, given: typing.AbstractSet[str] = frozenset(), log=print,
+          strategy: typing.Optional[tf.distribute.Strategy] = None) -> TrainResult:
     """Trains (or, with options.checkpoint, resumes) the recipe's model.
 
     Args:
         recipe: the package's Recipe.
         options: what was asked: an options dataclass of recipe.options_class.
         given: the names of the options set on the command line, which the
-            resume rule (`common.resume`) keeps; None: those not at their defaults.
+            resume rule (`common.resume`) takes from `options` (from Python:
+            the ones to take from `options` rather than the checkpoint).
         log: where the run's lines go (only the chief's are shown).
         strategy: a tf.distribute strategy to use instead of --strategy's.
 
     Returns:
         A TrainResult.
     """
-    given = resume.given_names(options, given)
     options, messages = resume.from_checkpoint(options, given)
     recipe.check(options, given)
     if not options.output_dir:

@@ -105,6 +105,14 @@ class SpeedOptions:
 
 
 @dataclasses.dataclass(frozen=True)
+class OutputOptions:
+    """What a command shows besides its own lines."""
+
+    verbose: bool = option(False, "Show TensorFlow's own log lines (start-up notices, warnings).",
+                           RUN)
+
+
+@dataclasses.dataclass(frozen=True)
 class DistributeOptions:
     """tf.distribute: --batch_size is the global batch, split over the replicas."""
 

@@ -20,6 +20,7 @@ from matplotlib.ticker import MaxNLocator
 
 from pix2pix_tf.common import files
 
+
 class History:
     """Values logged at training steps, loaded from and saved to a JSON file.
 

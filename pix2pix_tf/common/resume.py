@@ -1,4 +1,4 @@
-"""The one rule for the options of a resumed run, by kind (docs/options.md):
+"""The one rule for the options of a resumed run, by kind (docs/architecture.md):
 
 | kind | on resume |
 |---|---|
@@ -14,7 +14,6 @@ in the run resumed.
 
 from __future__ import annotations
 
-import dataclasses
 import typing
 
 from pix2pix_tf.common import options as common_options
@@ -22,14 +21,13 @@ from pix2pix_tf.common import record
 from pix2pix_tf.common.options import AUTO, MODEL, SPEED, TRAINING
 
 
-def from_checkpoint(options, given: typing.Optional[typing.AbstractSet[str]] = None,
-                    strict: bool = True):
+def from_checkpoint(options, given: typing.AbstractSet[str] = frozenset(), strict: bool = True):
     """The options of a run resuming (or using, strict=False) options.checkpoint.
 
     Args:
         options: this invocation's options (a frozen dataclass).
-        given: the names of the options set on the command line; None (a
-            Python caller): those whose values differ from their defaults.
+        given: the names of the options set on the command line (from
+            Python: the ones to take from `options` rather than the checkpoint).
         strict: resuming training: MODEL options given with another value
             are an error, and TRAINING and SPEED options come back too.
             Otherwise (test, export...) only MODEL options come back, the
@@ -40,7 +38,6 @@ def from_checkpoint(options, given: typing.Optional[typing.AbstractSet[str]] = N
     """
     if not options.checkpoint:
         return options, []
-    given = given_names(options, given)
     saved = common_options.load_options(options.checkpoint)
     unused = getattr(type(options), "unused_options", lambda values: ())(saved)
     model_keys = [key for key in common_options.names(type(options), MODEL) if key not in unused]
@@ -59,13 +56,6 @@ def from_checkpoint(options, given: typing.Optional[typing.AbstractSet[str]] = N
     if not options.output_dir:  # Resumed where it was.
         kept["output_dir"] = options.checkpoint
     return common_options.replace(options, **kept), messages
-
-
-def given_names(options, given: typing.Optional[typing.AbstractSet[str]]) -> typing.AbstractSet[str]:
-    """`given`, or for a Python caller (None) the options not at their defaults."""
-    if given is not None:
-        return given
-    return {f.name for f in dataclasses.fields(options) if getattr(options, f.name) != f.default}
 
 
 def changed_decisions(options, decided: dict) -> typing.List[str]:

@@ -3,9 +3,8 @@
 import multiprocessing
 import os
 
-from pix2pix_tf.common import files, image_io
+from pix2pix_tf.common import files, image_io, reporting
 from pix2pix_tf.common.errors import UserError
-from pix2pix_tf.common import reporting
 from pix2pix_tf.dataset_tools import image_ops
 
 OPERATIONS = ("grayscale", "resize", "blank", "combine", "edges")

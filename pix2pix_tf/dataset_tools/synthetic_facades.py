@@ -14,8 +14,7 @@ import tempfile
 import numpy as np
 
 from pix2pix_tf import palettes
-from pix2pix_tf.common import image_io
-from pix2pix_tf.common import reporting
+from pix2pix_tf.common import image_io, reporting
 from pix2pix_tf.common.errors import UserError, interrupting_signals
 
 NAME = "synthetic_facades"
@@ -185,9 +184,9 @@ def _colours(rng):
 
 def _shade_rect(photo, shape, rng, frame_colour):
     """Per-element detail: frames, mullions, slats, railings, planks and shadows."""
-    cls, t, l, b, r = shape
-    h, w = b - t, r - l
-    region = photo[t:b, l:r]
+    cls, t, left, b, r = shape
+    h, w = b - t, r - left
+    region = photo[t:b, left:r]
     if cls in (WINDOW, SHOP):
         # Sky reflection brighter towards the top, then a frame and a mullion cross.
         ramp = np.linspace(1.5, 0.8, h, dtype=np.float32)[:, None, None]
@@ -218,7 +217,7 @@ def _shade_rect(photo, shape, rng, frame_colour):
         region[-1:] *= 0.65  # Shadowed underside.
         if cls != DECO:
             shadow_end = min(photo.shape[0], b + max(2, h // 2))
-            photo[b:shadow_end, l:r] *= 0.82  # Cast shadow on the wall below.
+            photo[b:shadow_end, left:r] *= 0.82  # Cast shadow on the wall below.
 
 
 def _wall_texture(rng, height, width):

@@ -7,16 +7,14 @@ raw images for curl, and a web page to draw on.
 
 import dataclasses
 import ipaddress
-import os
 import sys
 import threading
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from absl import app, flags
 
-from absl import app, flags, logging  # noqa: E402
-
-from pix2pix_tf.common import options as common_options  # noqa: E402
-from pix2pix_tf.common.errors import UserError, run_reporting_user_errors  # noqa: E402
+from pix2pix_tf.common import options as common_options
+from pix2pix_tf.common import quiet
+from pix2pix_tf.common.errors import UserError, run_reporting_user_errors
 
 flags.DEFINE_string("model", None, "A training run's output folder (exported first if it has no "
                     "export), an export folder of numbered versions (the highest is served), or "
@@ -34,10 +32,11 @@ flags.DEFINE_float("body_timeout", 60, "Seconds a client has, after the headers,
                    "whole body (408 after).")
 flags.DEFINE_string("examples_dir", None, "Folder of example inputs for the web page (default: "
                     "the run's validation folder, DATA/val beside its DATA/train, when it exists).")
+flags.DEFINE_boolean("verbose", False, "Show TensorFlow's own log lines (start-up notices, warnings).")
 
 FLAGS = flags.FLAGS
 FLAG_NAMES = ("model", "host", "port", "max_request_mb", "max_pixels", "max_batch",
-              "header_timeout", "body_timeout", "examples_dir")
+              "header_timeout", "body_timeout", "examples_dir", "verbose")
 
 
 @dataclasses.dataclass
@@ -68,7 +67,8 @@ def make_server(model: str, host: str = "127.0.0.1", port: int = 8000,
     _check_positive(max_request_mb=max_request_mb, max_pixels=max_pixels, max_batch=max_batch,
                     header_timeout=header_timeout, body_timeout=body_timeout)
     # TensorFlow loads here, once the flags parsed: --help and a bad flag answer at once.
-    from pix2pix_tf.serving import app as http_app, model as served_model
+    from pix2pix_tf.serving import app as http_app
+    from pix2pix_tf.serving import model as served_model
 
     served = served_model.ServedModel.load(model, examples_dir, log)
     limits = http_app.Limits(max_request_bytes=int(max_request_mb * 2 ** 20),
@@ -116,7 +116,7 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, max_request_mb:
 
 def main(argv):
     del argv  # common_options.flags_parser refused stray arguments.
-    logging.set_verbosity(logging.WARNING)
+    quiet.load_tensorflow(FLAGS.verbose)
     run_reporting_user_errors(
         serve, FLAGS.model, FLAGS.host, FLAGS.port, FLAGS.max_request_mb, FLAGS.examples_dir,
         log=lambda line: print(line, flush=True), max_pixels=FLAGS.max_pixels,

@@ -72,7 +72,8 @@ class HarnessTest(tf.test.TestCase):
         table = out.getvalue()
         # auto decided and said so first, as training does.
         self.assertTrue(table.startswith("precision: "), msg=table)
-        for row in ("fast xla=0 fused=1", "baseline xla=0 fused=0 float32", "pipeline decode", "pipeline cache",
+        for row in ("fast xla=0 fused=1", "baseline xla=0 fused=0 float32", "pipeline decode",
+                    "pipeline cache",
                     "speedup", "inference", "peak resident memory", "machine: ",
                     "measured now: float32 matmul", "% conv"):
             self.assertIn(row, table)

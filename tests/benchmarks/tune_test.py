@@ -6,7 +6,8 @@ import time
 import tensorflow as tf
 
 from benchmarks import timing, tune
-from pix2pix_tf.common import machine, options as common_options
+from pix2pix_tf.common import machine
+from pix2pix_tf.common import options as common_options
 
 BF16_CPU = machine.Machine(cpu=machine.Cpu(flags=frozenset({"avx2", "fma", "avx512_bf16"}), cores=2))
 AVX2_CPU = machine.Machine(cpu=machine.Cpu(flags=frozenset({"avx2", "fma"}), cores=2))

@@ -7,10 +7,9 @@ from unittest import mock
 import numpy as np
 import tensorflow as tf
 
-from cgan_mnist_tf import data
-from cgan_mnist_tf import idx
-from tests.support import cgan as testing
+from cgan_mnist_tf import data, idx
 from pix2pix_tf.common.errors import UserError
+from tests.support import cgan as testing
 
 
 class DataDirTest(tf.test.TestCase):

@@ -87,7 +87,8 @@ class SpeedFlagsTest(tf.test.TestCase):
     (XLA's stateful generators are not TensorFlow's; dropout masks differ)."""
 
     def test_xla_and_low_precision_steps_match_the_plain_step(self):
-        from cgan_mnist_tf import options as cgan_options, train
+        from cgan_mnist_tf import options as cgan_options
+        from cgan_mnist_tf import train
 
         options = cgan_options.Options(model="mlp", latent_dim=8, batch_size=16,
                                        fused_optimizer=False, mixed_precision="float32",
@@ -137,7 +138,8 @@ class SpeedFlagsTest(tf.test.TestCase):
 
     @unittest.skipIf(hardware.bfloat16_blocked(), hardware.BFLOAT16_BLOCKED_REASON)
     def test_bfloat16_computes_in_bfloat16_with_float32_weights_and_logits(self):
-        from cgan_mnist_tf import options as cgan_options, train
+        from cgan_mnist_tf import options as cgan_options
+        from cgan_mnist_tf import train
 
         options = cgan_options.Options(**{"latent_dim": 8, "mixed_precision": "bfloat16"})
         for model in ("mlp", "conv"):

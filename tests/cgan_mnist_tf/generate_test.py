@@ -5,11 +5,10 @@ import os
 import imageio.v3 as iio
 import tensorflow as tf
 
-from cgan_mnist_tf import generate
+from cgan_mnist_tf import generate, report
 from cgan_mnist_tf.options import Options
-from cgan_mnist_tf import report
-from tests.support import cgan as testing
 from pix2pix_tf.common.errors import UserError
+from tests.support import cgan as testing
 
 
 def _cell(grid, row, col, size=28):

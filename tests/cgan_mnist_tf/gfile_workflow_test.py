@@ -16,8 +16,8 @@ from cgan_mnist_tf import evaluate, generate, train
 from cgan_mnist_tf.options import Options
 from pix2pix_tf.common import files
 from pix2pix_tf.common.errors import UserError
-from tests.support import file_systems
 from tests.support import cgan as testing
+from tests.support import file_systems
 
 RAM_ROOT = "ram://cgan_gfile_workflow_test"
 

@@ -5,8 +5,8 @@ import numpy as np
 import tensorflow as tf
 
 from cgan_mnist_tf import idx
-from tests.support import cgan as testing
 from pix2pix_tf.common.errors import UserError
+from tests.support import cgan as testing
 
 
 class IdxTest(tf.test.TestCase):

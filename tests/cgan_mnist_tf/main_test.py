@@ -45,7 +45,8 @@ class MainTest(tf.test.TestCase):
         self.assertEqual(result.returncode, 0, msg=result.stderr)
         self.assertIn("data: IDX files in", result.stdout)
         self.assertIn("40 training images", result.stdout)
-        self.assertRegex(result.stdout + result.stderr, r"progress  epoch 1  step 2/2 .* d_loss \d.* g_loss -?\d.* d_x \d.* d_g_z \d")
+        self.assertRegex(result.stdout + result.stderr,
+                         r"progress  epoch 1  step 2/2 .* d_loss \d.* g_loss -?\d.* d_x \d.* d_g_z \d")
         self.assertIn("trained to step 2 (1 epoch)", result.stdout)
 
         output = os.path.join(self.get_temp_dir(), "digits.png")

@@ -9,10 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from cgan_mnist_tf import gan as gan_lib
-from cgan_mnist_tf import generate
-from cgan_mnist_tf import losses
-from cgan_mnist_tf import models
-from cgan_mnist_tf import train
+from cgan_mnist_tf import generate, losses, models, train
 from cgan_mnist_tf.options import Options
 from pix2pix_tf.common.errors import UserError
 from tests.support import cgan as testing

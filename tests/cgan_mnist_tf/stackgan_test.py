@@ -9,13 +9,8 @@ import imageio.v3 as iio
 import numpy as np
 import tensorflow as tf
 
-from cgan_mnist_tf import evaluate
+from cgan_mnist_tf import evaluate, generate, losses, models, report, train
 from cgan_mnist_tf import gan as gan_lib
-from cgan_mnist_tf import generate
-from cgan_mnist_tf import report
-from cgan_mnist_tf import losses
-from cgan_mnist_tf import models
-from cgan_mnist_tf import train
 from cgan_mnist_tf.options import Options
 from pix2pix_tf.common.errors import UserError
 from tests.cgan_mnist_tf import train_test

@@ -9,17 +9,13 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from cgan_mnist_tf import models
-from cgan_mnist_tf import report
-from cgan_mnist_tf import train
+from cgan_mnist_tf import models, report, train
 from cgan_mnist_tf.options import Options
-from pix2pix_tf.common import checkpoints
-from pix2pix_tf.common import lifecycle
+from pix2pix_tf.common import checkpoints, lifecycle, machine, precision
 from pix2pix_tf.common import options as common_options
-from tests.support import cgan as testing
-from pix2pix_tf.common import machine, precision
-from tests.support.checkpoints import every_checkpoint_tensor
 from pix2pix_tf.common.errors import UserError
+from tests.support import cgan as testing
+from tests.support.checkpoints import every_checkpoint_tensor
 
 
 def _quiet(fn, *args, **kwargs):

@@ -12,7 +12,8 @@ import shutil
 import numpy as np
 import tensorflow as tf
 
-from pix2pix_tf import inference, options as pix2pix_options, train
+from pix2pix_tf import inference, train
+from pix2pix_tf import options as pix2pix_options
 from tests.support import paths
 
 LEGACY_RUN = os.path.join(paths.REPO_ROOT, "tests", "data", "legacy_pix2pix_run")
@@ -32,7 +33,7 @@ class LegacyRunTest(tf.test.TestCase):
             mode="train", input_dir=LEGACY_PAIRS, output_dir=self.run_dir,
             checkpoint=self.run_dir, max_steps=3, progress_freq=0, summary_freq=0,
             mixed_precision="float32")
-        result = train.train(options, given={"checkpoint", "max_steps"}, log=lines.append)
+        result = train.train(options, given={"checkpoint", "max_steps", "input_dir"}, log=lines.append)
         self.assertEqual(result.step, 3)
         self.assertIn("loaded ngf=4 from the checkpoint", lines)
         self.assertTrue(any(line.startswith("resumed from") and "at step 2" in line

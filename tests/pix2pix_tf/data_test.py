@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from pix2pix_tf import data
+from pix2pix_tf import choices, data
 from pix2pix_tf.common.errors import UserError
 
 LEFT = (255, 0, 255)
@@ -193,7 +193,7 @@ class DatasetTest(DataTestCase):
     def test_lab_colorization_channels(self):
         for direction, (cin, cout) in (("AtoB", (1, 2)), ("BtoA", (2, 1))):
             with self.subTest(direction=direction):
-                self.assertEqual(data.channels(True, direction), (cin, cout))
+                self.assertEqual(choices.channels(True, direction), (cin, cout))
                 inputs, targets = next(iter(self.training(lab_colorization=True,
                                                           which_direction=direction)))
                 self.assertEqual(inputs.shape, (2, 32, 32, cin))
@@ -203,7 +203,7 @@ class DatasetTest(DataTestCase):
                     crop_size=32)))
                 self.assertEqual(inputs.shape, (1, 32, 32, cin))
                 self.assertEqual(targets.shape, (1, 32, 32, cout))
-        self.assertEqual(data.channels(False, "AtoB"), (3, 3))
+        self.assertEqual(choices.channels(False, "AtoB"), (3, 3))
 
     def test_lab_colorization_of_gray_picture(self):
         path = write(os.path.join(self.make_dir("gray"), "g.png"), np.full((8, 8), 128), "L")

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.support import pix2pix as testing
-from tests.support import distribute as distribute_testing
 from tests.pix2pix_tf.main_test import REPO, program_stderr, read_events
+from tests.support import distribute as distribute_testing
+from tests.support import pix2pix as testing
 
 LOSSES = ("discriminator_loss", "generator_loss_GAN", "generator_loss_L1")
 

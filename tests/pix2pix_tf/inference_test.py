@@ -6,13 +6,13 @@ import tempfile
 
 import numpy as np
 import tensorflow as tf
-
 from PIL import Image
 
 from pix2pix_tf import inference, models
-from tests.support import pix2pix as testing
-from pix2pix_tf.common import image_io, options as common_options
+from pix2pix_tf.common import image_io
+from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common.errors import UserError
+from tests.support import pix2pix as testing
 
 
 def quiet(*args):

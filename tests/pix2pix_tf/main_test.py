@@ -10,6 +10,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 from PIL import Image
+
 from tests.support import checkpoints, paths
 
 REPO = paths.REPO_ROOT

@@ -2,7 +2,8 @@ import os
 
 import tensorflow as tf
 
-from pix2pix_tf import inference, options as pix2pix_options, train
+from pix2pix_tf import inference, train
+from pix2pix_tf import options as pix2pix_options
 from pix2pix_tf.common.errors import UserError
 from tests.support import legacy
 from tests.support import pix2pix as testing

@@ -10,12 +10,14 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from pix2pix_tf import options as options_lib, train
+from pix2pix_tf import options as options_lib
+from pix2pix_tf import train
+from pix2pix_tf.common import checkpoints, machine, precision, threads
+from pix2pix_tf.common import options as common_options
+from pix2pix_tf.common.errors import UserError
 from tests.support import hardware, legacy
 from tests.support import pix2pix as testing
 from tests.support.checkpoints import every_checkpoint_tensor
-from pix2pix_tf.common import checkpoints, machine, options as common_options, precision, threads
-from pix2pix_tf.common.errors import UserError
 
 OPTIMIZER_ITERATIONS = "generator_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"
 GLOBAL_STEP = "global_step/.ATTRIBUTES/VARIABLE_VALUE"
@@ -228,7 +230,7 @@ class ExactResumeTest(TrainTestCase):
         run_dir = legacy.copy_legacy_pix2pix_run(os.path.join(self.tmp, "legacy"))
         step = train.train(tiny(input_dir=legacy.LEGACY_PIX2PIX_PAIRS, output_dir=run_dir,
                                 checkpoint=run_dir, max_steps=3),
-                           given={"checkpoint", "max_steps"}, log=self.log).step
+                           given={"checkpoint", "max_steps", "input_dir"}, log=self.log).step
         self.assertEqual(step, 3)
         self.assertTrue(any("without the random states of its layers: the run goes on, but not bit for "
                             "bit" in line for line in self.lines), self.lines)

@@ -7,8 +7,8 @@ import sys
 
 import tensorflow as tf
 
-from tests.support import pix2pix as testing
 from tests.support import paths
+from tests.support import pix2pix as testing
 
 REPO = paths.REPO_ROOT
 

@@ -4,12 +4,10 @@ import os
 
 import numpy as np
 
-from cgan_mnist_tf import idx
+from cgan_mnist_tf import idx, train
 from cgan_mnist_tf import options as cgan_options
-from cgan_mnist_tf import train
 from pix2pix_tf.common import lifecycle
 from pix2pix_tf.common import options as common_options
-
 from tests.support.paths import REPO_ROOT, SHARED_T10K  # noqa: F401 (used by the suites)
 
 

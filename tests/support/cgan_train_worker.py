@@ -13,8 +13,8 @@ import time
 
 from absl import app, flags, logging
 
-from cgan_mnist_tf import report, train
 from cgan_mnist_tf import main as cli  # noqa: F401 (defines the flags)
+from cgan_mnist_tf import report, train
 from cgan_mnist_tf.options import Options
 from pix2pix_tf.common import options as common_options
 from tests.support import worker_results

@@ -75,7 +75,8 @@ class Pix2PixCorruptCheckpointTest(tf.test.TestCase):
                                         count=2)
 
     def corrupt_run(self, corrupt):
-        run_dir = legacy.copy_legacy_pix2pix_run(os.path.join(tempfile.mkdtemp(dir=self.get_temp_dir()), "run"))
+        run_dir = legacy.copy_legacy_pix2pix_run(
+            os.path.join(tempfile.mkdtemp(dir=self.get_temp_dir()), "run"))
         return run_dir, corrupt(run_dir)
 
     def modes(self):
@@ -88,7 +89,7 @@ class Pix2PixCorruptCheckpointTest(tf.test.TestCase):
 
         return {
             "train (resume)": lambda run: train.train(options("train", run, max_steps=3),
-                                                      log=quiet),
+                                                      given={"input_dir", "max_steps"}, log=quiet),
             "test": lambda run: inference.run(options("test", run), log=quiet),
             "eval": lambda run: inference.run(options("eval", run), write_images=False, log=quiet),
             "export": lambda run: export.export(options("export", run), log=quiet),
@@ -124,7 +125,8 @@ class Pix2PixCorruptCheckpointTest(tf.test.TestCase):
         self.assertEqual(result.stderr.strip().splitlines()[-1], errors[0])
 
     def test_a_checkpoint_of_another_model_is_named(self):
-        run_dir = legacy.copy_legacy_pix2pix_run(os.path.join(tempfile.mkdtemp(dir=self.get_temp_dir()), "run"))
+        run_dir = legacy.copy_legacy_pix2pix_run(
+            os.path.join(tempfile.mkdtemp(dir=self.get_temp_dir()), "run"))
         generator = tf.keras.layers.Dense(3)
         generator.build((None, 5))
         with self.assertRaisesRegex(UserError, f"^{run_dir}/ckpt-2 does not hold the model"):

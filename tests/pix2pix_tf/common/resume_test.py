@@ -1,4 +1,4 @@
-"""The one resume rule, kind by kind, in both packages (docs/options.md)."""
+"""The one resume rule, kind by kind, in both packages (docs/architecture.md)."""
 
 import os
 

@@ -1,7 +1,8 @@
 import tensorflow as tf
 from absl import flags
 
-from pix2pix_tf.common import machine, options as common_options, speed
+from pix2pix_tf.common import machine, speed
+from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common.errors import UserError
 
 AVX2 = machine.Machine(cpu=machine.Cpu(flags=frozenset({"avx2", "fma"}), cores=2),

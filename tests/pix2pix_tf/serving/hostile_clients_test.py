@@ -23,8 +23,7 @@ import tensorflow as tf
 from pix2pix_tf.common import image_io
 from pix2pix_tf.serving import cli
 from tests.support.paths import REPO_ROOT
-from tests.support.serving import (jpeg_claiming, png_bomb, post_json, request, start_server,
-                                   trained_run)
+from tests.support.serving import jpeg_claiming, png_bomb, post_json, request, start_server, trained_run
 
 PREDICT = "v1/models/pix2pix:predict"
 BOMB_SIDE = 12000

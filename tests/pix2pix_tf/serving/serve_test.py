@@ -16,9 +16,10 @@ import tensorflow as tf
 from PIL import Image
 
 from pix2pix_tf import export
-from pix2pix_tf.serving import cli, model as served_model
 from pix2pix_tf.common import files, image_io
 from pix2pix_tf.common.errors import UserError
+from pix2pix_tf.serving import cli
+from pix2pix_tf.serving import model as served_model
 from tests.support import pix2pix as testing
 from tests.support.paths import REPO_ROOT
 from tests.support.serving import post_json, quiet, request, start_server, trained_run
