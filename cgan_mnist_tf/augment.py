@@ -9,13 +9,17 @@ from `seed`, a keras.random.SeedGenerator (None: Keras' global one), whose
 state a checkpoint can hold, so a resumed run draws what an uninterrupted one would.
 """
 
+from __future__ import annotations
+
+import typing
+
 import keras
 import tensorflow as tf
 
 BACKGROUND = -1.0  # Black in [-1, 1]: what lies outside a digit.
 
 
-def color(images, seed=None):
+def color(images: tf.Tensor, seed: keras.random.SeedGenerator | None = None) -> tf.Tensor:
     """Per-image brightness (+-0.5 of the [0, 1] range) and contrast (x0.5..x1.5).
 
     Saturation, DiffAugment's third colour change, does not apply to grayscale.
@@ -28,7 +32,8 @@ def color(images, seed=None):
     return (images - mean) * contrast + mean
 
 
-def translation(images, ratio=0.125, seed=None):
+def translation(images: tf.Tensor, ratio: float = 0.125,
+                seed: keras.random.SeedGenerator | None = None) -> tf.Tensor:
     """Shifts each image by up to ratio x its size in x and y, filling with background."""
     n, h, w = tf.shape(images)[0], images.shape[1], images.shape[2]
     pad_h, pad_w = int(h * ratio + 0.5), int(w * ratio + 0.5)
@@ -42,7 +47,8 @@ def translation(images, ratio=0.125, seed=None):
     return tf.gather_nd(padded, tf.stack([rows, cols], axis=-1), batch_dims=1)
 
 
-def cutout(images, ratio=0.5, seed=None):
+def cutout(images: tf.Tensor, ratio: float = 0.5,
+           seed: keras.random.SeedGenerator | None = None) -> tf.Tensor:
     """Blanks (sets to 0, as DiffAugment does) one ratio-sized square per image at a random place."""
     n, h, w = tf.shape(images)[0], images.shape[1], images.shape[2]
     size_h, size_w = int(h * ratio + 0.5), int(w * ratio + 0.5)
@@ -57,7 +63,8 @@ def cutout(images, ratio=0.5, seed=None):
 FUNCTIONS = {"color": color, "translation": translation, "cutout": cutout}
 
 
-def diff_augment(images, policy, seed=None):
+def diff_augment(images: tf.Tensor, policy: typing.Iterable[str],
+                 seed: keras.random.SeedGenerator | None = None) -> tf.Tensor:
     """`images` through each augmentation of `policy` (names, in choices.POLICIES' order of
     use), drawing from the SeedGenerator `seed`."""
     for name in policy:

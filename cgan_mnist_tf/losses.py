@@ -1,5 +1,7 @@
 """The GAN losses (binary cross-entropy on logits) and what D believes, as pure functions."""
 
+from __future__ import annotations
+
 import tensorflow as tf
 
 
@@ -7,19 +9,20 @@ def _bce(labels, logits):
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
 
 
-def discriminator_loss(real_logits, fake_logits):
+def discriminator_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
     """Real images labelled 1, generated ones 0; the two halves averaged."""
     real = _bce(tf.ones_like(real_logits), real_logits)
     fake = _bce(tf.zeros_like(fake_logits), fake_logits)
     return 0.5 * (real + fake)
 
 
-def generator_loss(fake_logits):
+def generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
     """The non-saturating loss: G wants D to label its samples 1."""
     return _bce(tf.ones_like(fake_logits), fake_logits)
 
 
-def matching_aware_discriminator_loss(real_logits, wrong_logits, fake_logits):
+def matching_aware_discriminator_loss(real_logits: tf.Tensor, wrong_logits: tf.Tensor,
+                                      fake_logits: tf.Tensor) -> tf.Tensor:
     """StackGAN's (after GAN-INT-CLS): real images with their labels -> 1; real
     images with a wrong label and generated ones -> 0, the two averaged:
     bce(real, 1) + (bce(wrong, 0) + bce(fake, 0)) / 2. The wrong pairs teach D
@@ -29,18 +32,18 @@ def matching_aware_discriminator_loss(real_logits, wrong_logits, fake_logits):
     return _bce(tf.ones_like(real_logits), real_logits) + 0.5 * (wrong + fake)
 
 
-def mean_probability(logits):
+def mean_probability(logits: tf.Tensor) -> tf.Tensor:
     """D's mean belief that the images are real: D(x) or D(G(z))."""
     return tf.reduce_mean(tf.sigmoid(logits))
 
 
-def hinge_discriminator_loss(real_logits, fake_logits):
+def hinge_discriminator_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
     """The hinge loss of SN-GAN / projection GANs: mean(relu(1 - D(x))) + mean(relu(1 + D(G(z))))."""
     return (tf.reduce_mean(tf.nn.relu(1.0 - real_logits))
             + tf.reduce_mean(tf.nn.relu(1.0 + fake_logits)))
 
 
-def hinge_generator_loss(fake_logits):
+def hinge_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
     """G raises D's logit of its samples: -mean(D(G(z)))."""
     return -tf.reduce_mean(fake_logits)
 

@@ -4,11 +4,18 @@ Conditional models take [noise or image, integer label]; unconditional ones
 take the noise or the image alone. Discriminators return one logit per image.
 """
 
+from __future__ import annotations
+
+import typing
+
 import keras
 from keras import layers, ops
 
 from cgan_mnist_tf.choices import MODELS
 from cgan_mnist_tf.data import NUM_CLASSES
+
+if typing.TYPE_CHECKING:
+    import tensorflow as tf
 
 MNIST_SHAPE = (28, 28, 1)
 CONV_SHAPE = (32, 32, 1)
@@ -24,7 +31,7 @@ STAGE1_GENERATOR = "stage1_generator"
 STAGE2_GENERATOR = "stage2_generator"
 
 
-def image_shape(model):
+def image_shape(model: str) -> tuple[int, int, int]:
     return {"conv": CONV_SHAPE, "stackgan": STACKGAN_SHAPE}.get(model, MNIST_SHAPE)
 
 
@@ -55,7 +62,8 @@ def _dense_block(x, units, normalize=True, epsilon=0.8, momentum=0.9, sync_batch
     return layers.LeakyReLU(0.2)(x)
 
 
-def mlp_generator(latent_dim=100, num_classes=NUM_CLASSES, sync_batchnorm=False):
+def mlp_generator(latent_dim: int = 100, num_classes: int = NUM_CLASSES,
+                  sync_batchnorm: bool = False) -> keras.Model:
     """The CGAN generator of PyTorch-GAN's cgan.py: [embedding(y), z] -> 784 -> tanh."""
     z = keras.Input((latent_dim,), name="z")
     y = keras.Input((), dtype="int32", name="label")
@@ -68,7 +76,7 @@ def mlp_generator(latent_dim=100, num_classes=NUM_CLASSES, sync_batchnorm=False)
     return keras.Model([z, y], images, name="mlp_generator")
 
 
-def mlp_discriminator(num_classes=NUM_CLASSES, dropout=0.4):
+def mlp_discriminator(num_classes: int = NUM_CLASSES, dropout: float = 0.4) -> keras.Model:
     """[flattened image, embedding(y)] -> 512 -> 512 -> 512 (dropout 0.4) -> logit.
 
     dropout=0 builds the same weights without the dropout layers (for steps
@@ -87,7 +95,8 @@ def mlp_discriminator(num_classes=NUM_CLASSES, dropout=0.4):
     return keras.Model([image, y], logit, name="mlp_discriminator")
 
 
-def conv_generator(latent_dim=100, num_classes=NUM_CLASSES, sync_batchnorm=False):
+def conv_generator(latent_dim: int = 100, num_classes: int = NUM_CLASSES,
+                   sync_batchnorm: bool = False) -> keras.Model:
     """DCGAN-style: [z, one-hot(y)] as a 1x1 map -> 4x4x256 -> 8x8x128 -> 16x16x64 -> 32x32x1."""
     z = keras.Input((latent_dim,), name="z")
     y = keras.Input((), dtype="int32", name="label")
@@ -101,7 +110,7 @@ def conv_generator(latent_dim=100, num_classes=NUM_CLASSES, sync_batchnorm=False
     return keras.Model([z, y], images, name="conv_generator")
 
 
-def conv_discriminator(num_classes=NUM_CLASSES, sync_batchnorm=False):
+def conv_discriminator(num_classes: int = NUM_CLASSES, sync_batchnorm: bool = False) -> keras.Model:
     """[image, one-hot(y) as 10 constant maps] -> 16x16x32 -> 8x8x64 -> 4x4x128 -> 4x4 valid conv."""
     image = keras.Input(CONV_SHAPE, name="image")
     y = keras.Input((), dtype="int32", name="label")
@@ -125,8 +134,8 @@ def _conditional_batch_norm(x, y, num_classes, sync_batchnorm):
     return x * (1.0 + gamma[:, None, None, :]) + beta[:, None, None, :]
 
 
-def dcgan_proj_generator(latent_dim=100, num_classes=NUM_CLASSES, width=32,
-                         sync_batchnorm=False):
+def dcgan_proj_generator(latent_dim: int = 100, num_classes: int = NUM_CLASSES, width: int = 32,
+                         sync_batchnorm: bool = False) -> keras.Model:
     """DCGAN-style conditional generator, 28x28:
 
     [z, embedding(y)] -> dense 7x7x(2w) -> CBN, ReLU -> upsample, conv3 w (14x14) -> CBN, ReLU
@@ -152,7 +161,7 @@ def _sn(layer):
     return layers.SpectralNormalization(layer)
 
 
-def projection_discriminator(num_classes=NUM_CLASSES, width=32):
+def projection_discriminator(num_classes: int = NUM_CLASSES, width: int = 32) -> keras.Model:
     """Projection discriminator (Miyato & Koyama 2018), spectrally normalised, 28x28:
 
     image -> conv4/2 w (14x14) -> conv4/2 2w (7x7), LeakyReLU 0.1 -> flattened = phi(x)
@@ -175,8 +184,8 @@ def projection_discriminator(num_classes=NUM_CLASSES, width=32):
     return keras.Model([image, y], unconditional + projection, name="projection_discriminator")
 
 
-def stage1_generator(latent_dim=100, num_classes=NUM_CLASSES, width=16, embedding_dim=16,
-                     sync_batchnorm=False):
+def stage1_generator(latent_dim: int = 100, num_classes: int = NUM_CLASSES, width: int = 16,
+                     embedding_dim: int = 16, sync_batchnorm: bool = False) -> keras.Model:
     """StackGAN's stage I, 16x16: the rough shape of the digit from label and noise.
 
     [z, embedding(y)] -> dense 4x4x(4w) -> BN, ReLU -> (upsample, conv3, BN, ReLU) to
@@ -207,8 +216,8 @@ def _residual_block(x, sync_batchnorm):
     return layers.ReLU()(layers.Add()([x, _batch_norm(sync_batchnorm)(h)]))
 
 
-def stage2_generator(num_classes=NUM_CLASSES, width=16, embedding_dim=16, residual_blocks=2,
-                     sync_batchnorm=False):
+def stage2_generator(num_classes: int = NUM_CLASSES, width: int = 16, embedding_dim: int = 16,
+                     residual_blocks: int = 2, sync_batchnorm: bool = False) -> keras.Model:
     """StackGAN's stage II, 16x16 -> 64x64: redraws the stage-I digit with detail.
 
     Encoder: stage-I image -> conv3 w (16x16), ReLU -> conv4/2 4w (8x8), BN, ReLU.
@@ -238,7 +247,8 @@ def stage2_generator(num_classes=NUM_CLASSES, width=16, embedding_dim=16, residu
     return keras.Model([low, y], images, name=STAGE2_GENERATOR)
 
 
-def stackgan_generator(latent_dim=100, num_classes=NUM_CLASSES, sync_batchnorm=False):
+def stackgan_generator(latent_dim: int = 100, num_classes: int = NUM_CLASSES,
+                       sync_batchnorm: bool = False) -> keras.Model:
     """[z, y] -> stage I (16x16) -> stage II with y again -> 64x64: what sampling draws.
 
     The stages are its layers STAGE1_GENERATOR and STAGE2_GENERATOR.
@@ -250,8 +260,9 @@ def stackgan_generator(latent_dim=100, num_classes=NUM_CLASSES, sync_batchnorm=F
     return keras.Model([z, y], stage2([stage1([z, y]), y]), name="stackgan_generator")
 
 
-def stage_discriminator(shape, filters, num_classes=NUM_CLASSES, embedding_dim=16,
-                        sync_batchnorm=False, name="stage_discriminator"):
+def stage_discriminator(shape: tuple[int, int, int], filters: tuple[int, ...], num_classes: int = NUM_CLASSES,
+                        embedding_dim: int = 16, sync_batchnorm: bool = False,
+                        name: str = "stage_discriminator") -> keras.Model:
     """A StackGAN stage's discriminator, down to 4x4 then joined to the label:
 
     image -> conv4/2 for each of `filters` (LeakyReLU 0.2, BN after the first)
@@ -282,7 +293,8 @@ class StackDiscriminator(keras.Model):
     """Both stages' discriminators as one model (one checkpoint entry, one
     optimizer): called on [image, label], the image's size picks the stage."""
 
-    def __init__(self, num_classes=NUM_CLASSES, width=16, sync_batchnorm=False, **kwargs):
+    def __init__(self, num_classes: int = NUM_CLASSES, width: int = 16, sync_batchnorm: bool = False,
+                 **kwargs: typing.Any) -> None:
         super().__init__(name="stackgan_discriminator", **kwargs)
         # 16x16 -> 8x8 -> 4x4; 64x64 -> 32 -> 16 -> 8 -> 4.
         self.stage1 = stage_discriminator(STAGE1_SHAPE, (2 * width, 4 * width), num_classes,
@@ -294,13 +306,13 @@ class StackDiscriminator(keras.Model):
                                           name="stage2_discriminator")
         self.built = True
 
-    def call(self, inputs, training=False):
+    def call(self, inputs: list[tf.Tensor], training: bool = False) -> tf.Tensor:
         image = inputs[0]
         stage = self.stage1 if image.shape[1] == STAGE1_SHAPE[0] else self.stage2
         return stage(inputs, training=training)
 
 
-def gan_generator(latent_dim=100, sync_batchnorm=False):
+def gan_generator(latent_dim: int = 100, sync_batchnorm: bool = False) -> keras.Model:
     """The plain GAN: z -> 256 -> 512 -> 1024 (batch norm, momentum 0.8) -> 784 -> tanh."""
     z = keras.Input((latent_dim,), name="z")
     x = z
@@ -311,7 +323,7 @@ def gan_generator(latent_dim=100, sync_batchnorm=False):
     return keras.Model(z, layers.Reshape(MNIST_SHAPE)(x), name="gan_generator")
 
 
-def gan_discriminator():
+def gan_discriminator() -> keras.Model:
     """The plain GAN: flattened image -> 512 -> 256 -> logit."""
     image = keras.Input(MNIST_SHAPE, name="image")
     x = layers.Flatten()(image)
@@ -320,7 +332,8 @@ def gan_discriminator():
     return keras.Model(image, _logits()(x), name="gan_discriminator")
 
 
-def build(model="mlp", conditional=True, latent_dim=100, dropout=True, sync_batchnorm=False):
+def build(model: str = "mlp", conditional: bool = True, latent_dim: int = 100, dropout: bool = True,
+          sync_batchnorm: bool = False) -> tuple[keras.Model, keras.Model]:
     """(generator, discriminator) for `--model` and `--conditional`.
 
     The layers compute in the current Keras dtype policy (float32, or bfloat16
@@ -345,11 +358,11 @@ def build(model="mlp", conditional=True, latent_dim=100, dropout=True, sync_batc
     raise ValueError(f"unknown model {model!r}; expected one of {MODELS}")
 
 
-def step_flops_per_weight(model, conditional, batch_size):
+def step_flops_per_weight(model: str, conditional: bool, batch_size: int) -> float:
     """A training step's FLOP per weight at `batch_size` (approximate)."""
     return STEP_FLOPS_PER_WEIGHT_PER_IMAGE[model if conditional else "gan"] * batch_size
 
 
-def output_shape(model, conditional):
+def output_shape(model: str, conditional: bool) -> tuple[int, int, int]:
     """The image shape the built generator produces (the plain GAN is always 28x28)."""
     return image_shape(model) if conditional else MNIST_SHAPE

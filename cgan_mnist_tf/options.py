@@ -79,7 +79,7 @@ class Options(common_options.SpeedOptions, common_options.DistributeOptions,
                                     RUN)
 
     @staticmethod
-    def unused_options(values: dict) -> tuple:
+    def unused_options(values: dict[str, typing.Any]) -> tuple[str, ...]:
         """The options the model of `values` (an options.json) never uses:
         not carried over or reported when a run resumes."""
         faithful = values.get("model") in FAITHFUL_MODELS or not values.get("conditional", True)
@@ -90,7 +90,7 @@ class Options(common_options.SpeedOptions, common_options.DistributeOptions,
 MODEL_KEYS = common_options.names(Options, MODEL)
 
 
-def check(options):
+def check(options: Options) -> None:
     """Raises UserError for a numeric option out of its range, in every mode:
     a value that cannot be meant is an error, not a silent default."""
     common_options.check_positive(options, "epochs", "batch_size", "sample_interval",
@@ -106,7 +106,7 @@ def check(options):
 SMALL_DATA_KEYS = ("ema_decay", "loss", "diffaugment")
 
 
-def small_data(options):
+def small_data(options: Options) -> tuple[str, tuple[str, ...], float]:
     """(loss, DiffAugment policy, EMA decay) the run trains with: the options for
     dcgan_proj, the articles' recipe (bce, none, no EMA) for the faithful models."""
     if options.conditional and options.model not in FAITHFUL_MODELS:
@@ -114,7 +114,7 @@ def small_data(options):
     return "bce", (), 0.0
 
 
-def check_small_data(options, given):
+def check_small_data(options: Options, given: typing.AbstractSet[str]) -> None:
     """UserError for small-data options given to a faithful model or out of range,
     and for --stackgan_consistency given to another model."""
     faithful = options.model in FAITHFUL_MODELS or not options.conditional

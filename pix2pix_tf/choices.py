@@ -5,12 +5,14 @@ imports TensorFlow, so the command line answers --help and refuses a bad
 flag before TensorFlow loads (seconds, on every call).
 """
 
+from __future__ import annotations
+
 GENERATORS = ("unet", "encoder_decoder")
 DISCRIMINATORS = ("patch", "pixel", "image")
 MIN_CROP, MAX_CROP = 32, 1024
 
 
-def check_crop_size(crop_size):
+def check_crop_size(crop_size: int) -> None:
     """ValueError unless the crop is a power of two from MIN_CROP to MAX_CROP:
     the U-Net halves it down to 1x1."""
     if not (MIN_CROP <= crop_size <= MAX_CROP) or crop_size & (crop_size - 1):
@@ -18,7 +20,7 @@ def check_crop_size(crop_size):
                          f"not {crop_size}")
 
 
-def channels(lab_colorization, which_direction):
+def channels(lab_colorization: bool, which_direction: str) -> tuple[int, int]:
     """(input channels, target channels) of the networks."""
     if not lab_colorization:
         return 3, 3

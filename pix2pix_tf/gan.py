@@ -1,5 +1,9 @@
 """Pix2Pix: generator and discriminator trained together by one `train_step`."""
 
+from __future__ import annotations
+
+import typing
+
 import keras
 import tensorflow as tf
 
@@ -19,18 +23,18 @@ class SmoothedLoss(keras.metrics.Metric):
     (1 - decay) against 1 - decay^1).
     """
 
-    def __init__(self, name, decay=0.99, **kwargs):
+    def __init__(self, name: str, decay: float = 0.99, **kwargs: typing.Any) -> None:
         super().__init__(name=name, **kwargs)
         self.decay = decay
         self.total = self.add_variable(shape=(), initializer="zeros", name="total")
         self.weight = self.add_variable(shape=(), initializer="zeros", name="weight")
 
-    def update_state(self, value):
+    def update_state(self, value: tf.Tensor | float) -> None:
         value = tf.cast(value, self.dtype)
         self.total.assign(self.decay * self.total + value)
         self.weight.assign(self.decay * self.weight + 1.0)
 
-    def result(self):
+    def result(self) -> tf.Tensor:
         return self.total / tf.maximum(self.weight, 1e-12)
 
 
@@ -38,7 +42,8 @@ class Pix2Pix(keras.Model):
     """G loss = gan_weight * -log D(x, G(x)) + l1_weight * |y - G(x)|;
     D loss = -(log D(x, y) + log(1 - D(x, G(x))))."""
 
-    def __init__(self, generator, discriminator, gan_weight=1.0, l1_weight=100.0, **kwargs):
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, gan_weight: float = 1.0,
+                 l1_weight: float = 100.0, **kwargs: typing.Any) -> None:
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
@@ -48,7 +53,8 @@ class Pix2Pix(keras.Model):
                          ("discriminator_loss", "generator_loss_GAN", "generator_loss_L1")]
         self.nonfinite = NonFiniteWatch()
 
-    def compile(self, generator_optimizer, discriminator_optimizer, **kwargs):
+    def compile(self, generator_optimizer: keras.optimizers.Optimizer,
+                discriminator_optimizer: keras.optimizers.Optimizer, **kwargs: typing.Any) -> None:
         super().compile(**kwargs)
         self.generator_optimizer = generator_optimizer
         self.discriminator_optimizer = discriminator_optimizer
@@ -57,13 +63,13 @@ class Pix2Pix(keras.Model):
         discriminator_optimizer.build(self.discriminator.trainable_variables)
 
     @property
-    def metrics(self):
+    def metrics(self) -> list[SmoothedLoss]:
         return self.trackers
 
-    def call(self, inputs, training=False):
+    def call(self, inputs: tf.Tensor, training: bool = False) -> tf.Tensor:
         return self.generator(inputs, training=training)
 
-    def train_step(self, data):
+    def train_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
         inputs, targets = data
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             outputs = self.generator(inputs, training=True)
@@ -102,7 +108,7 @@ class Pix2Pix(keras.Model):
             tracker.update_state(value)
         return {tracker.name: tracker.result() for tracker in self.trackers}
 
-    def predict_step(self, data):
+    def predict_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
         """Outputs and the discriminator's probabilities, for summaries and reports."""
         inputs, targets = data
         outputs = self.generator(inputs, training=True)

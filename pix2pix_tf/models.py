@@ -5,12 +5,20 @@ Discriminator: the PatchGAN (n_layers_D sets the patch size), the 1x1 PixelGAN,
 or a whole-image discriminator. All return logits; the sigmoid is in the loss.
 """
 
+from __future__ import annotations
+
 import math
+import typing
 
 import keras
 from keras import layers
 
 from pix2pix_tf.choices import DISCRIMINATORS, channels, check_crop_size
+
+if typing.TYPE_CHECKING:
+    import tensorflow as tf
+
+    from pix2pix_tf.options import Options
 
 
 def _init():
@@ -49,15 +57,16 @@ def _up(x, filters, separable, name):
                                   kernel_initializer=_init(), name=name)(x)
 
 
-def encoder_filters(crop_size, ngf):
+def encoder_filters(crop_size: int, ngf: int) -> list[int]:
     """Filters of each encoder level: ngf, 2ngf, 4ngf, 8ngf, 8ngf, ... down to 1x1."""
     check_crop_size(crop_size)
     depth = int(math.log2(crop_size))
     return [ngf * min(2 ** i, 8) for i in range(depth)]
 
 
-def generator(crop_size=256, in_channels=3, out_channels=3, ngf=64, skips=True,
-              separable=False, dropout=True, sync_batchnorm=False, name="generator"):
+def generator(crop_size: int = 256, in_channels: int = 3, out_channels: int = 3, ngf: int = 64,
+              skips: bool = True, separable: bool = False, dropout: bool = True,
+              sync_batchnorm: bool = False, name: str = "generator") -> keras.Model:
     """The U-Net generator (skips=True) or the encoder-decoder (skips=False).
 
     Encoder level i: LeakyReLU(0.2) (not on the first), 4x4 stride-2 conv,
@@ -105,11 +114,11 @@ class LeakyReLU(layers.Layer):
     has other consumers (the U-Net's skip, the gradient), then fails (an error
     line, and no fusion in the whole step)."""
 
-    def __init__(self, negative_slope=0.2, **kwargs):
+    def __init__(self, negative_slope: float = 0.2, **kwargs: typing.Any) -> None:
         super().__init__(**kwargs)
         self.negative_slope = negative_slope
 
-    def call(self, x):
+    def call(self, x: tf.Tensor) -> tf.Tensor:
         return keras.ops.where(x > 0, x, x * self.negative_slope)
 
 
@@ -120,8 +129,9 @@ def _patch_conv(x, filters, stride, name):
                          kernel_initializer=_init(), name=name)(x)
 
 
-def discriminator(crop_size=256, in_channels=3, target_channels=3, ndf=64, kind="patch",
-                  n_layers=3, sync_batchnorm=False, name="discriminator"):
+def discriminator(crop_size: int = 256, in_channels: int = 3, target_channels: int = 3,
+                  ndf: int = 64, kind: str = "patch", n_layers: int = 3,
+                  sync_batchnorm: bool = False, name: str = "discriminator") -> keras.Model:
     """D(input, target) -> logits.
 
     patch: conv(ndf, stride 2), then n_layers convs of ndf * min(2^i, 8)
@@ -170,7 +180,7 @@ def discriminator(crop_size=256, in_channels=3, target_channels=3, ndf=64, kind=
     return keras.Model([source, target], logits, name=name)
 
 
-def generator_from_options(options, sync_batchnorm=False):
+def generator_from_options(options: Options, sync_batchnorm: bool = False) -> keras.Model:
     """The generator that pix2pix_tf.options.Options describe. sync_batchnorm:
     batch statistics over the replicas (--sync_batchnorm under a strategy of
     several replicas)."""
@@ -180,7 +190,7 @@ def generator_from_options(options, sync_batchnorm=False):
                      dropout=options.dropout, sync_batchnorm=sync_batchnorm)
 
 
-def discriminator_from_options(options, sync_batchnorm=False):
+def discriminator_from_options(options: Options, sync_batchnorm: bool = False) -> keras.Model:
     """The discriminator that pix2pix_tf.options.Options describe."""
     in_channels, out_channels = channels(options.lab_colorization, options.which_direction)
     return discriminator(options.crop_size, in_channels, out_channels, options.ndf,
@@ -188,7 +198,7 @@ def discriminator_from_options(options, sync_batchnorm=False):
                          sync_batchnorm=sync_batchnorm)
 
 
-def receptive_field(kind="patch", n_layers=3, crop_size=256):
+def receptive_field(kind: str = "patch", n_layers: int = 3, crop_size: int = 256) -> int:
     """Receptive field, in input pixels, of one discriminator output."""
     if kind == "pixel":
         return 1

@@ -91,7 +91,7 @@ class Options(common_options.SpeedOptions, common_options.DistributeOptions,
 MODEL_KEYS = common_options.names(Options, MODEL)
 
 
-def default_options(**overrides):
+def default_options(**overrides: typing.Any) -> Options:
     """Every option at its default, then `overrides`: for calling the modes
     from Python (tests, notebooks) the way the command line does. The seed is
     0 unless given (the command line draws a random one)."""
@@ -101,14 +101,14 @@ def default_options(**overrides):
     return options
 
 
-def scale_size(options):
+def scale_size(options: Options) -> int:
     """--scale_size, or the reference's 286/256 ratio of the crop when not given."""
     if options.scale_size:
         return options.scale_size
     return round(options.crop_size * 286 / 256)
 
 
-def check(options):
+def check(options: Options) -> None:
     """Raises UserError for values that cannot train or test (every mode calls
     it, after the checkpoint's model options are merged in)."""
     _check_numbers(options)

@@ -21,6 +21,10 @@ import typing
 from pix2pix_tf.common import files
 from pix2pix_tf.common.errors import UserError, exit_with_error
 
+if typing.TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+    from absl import flags
+
 OPTIONS_FILE = "options.json"
 
 # Kinds of options.
@@ -35,8 +39,14 @@ RUN = "run"  # This invocation: mode, folders, what to write and how often.
 # A speed option's value that is decided on the machine of each run (common/speed.py).
 AUTO = "auto"
 
+# No `from __future__ import annotations` here nor in the packages' options.py: the
+# options dataclasses' field types must stay types (define_flags reads them).
+# Names imported for type checking only are quoted.
+OptionsT = typing.TypeVar("OptionsT", bound="DataclassInstance")  # A package's options.
 
-def option(default, help, kind=RUN, choices=None, parse=None):  # noqa: A002 (absl's word)
+
+def option(default: typing.Any, help: str, kind: str = RUN,  # noqa: A002 (absl's word)
+           choices: typing.Iterable[str] | None = None, parse: str | None = None) -> typing.Any:
     """A dataclass field of an options class: its one default, its flag's help
     text, its kind (MODEL, TRAINING, SPEED, DISTRIBUTE or RUN) and,
     for strings, the allowed values.
@@ -47,7 +57,7 @@ def option(default, help, kind=RUN, choices=None, parse=None):  # noqa: A002 (ab
         "parse": parse})
 
 
-def parse_switch(value):
+def parse_switch(value: str | bool) -> str | bool:
     """A switch option's value: AUTO, True or False (from a bool or text)."""
     if isinstance(value, bool) or value == AUTO:
         return value
@@ -57,7 +67,7 @@ def parse_switch(value):
     raise ValueError(f"expected auto, true or false, not {value!r}")
 
 
-def parse_threads(value):
+def parse_threads(value: str | int) -> str | int:
     """A thread option's value: AUTO or a count (0: TensorFlow's choice)."""
     if value == AUTO:
         return AUTO
@@ -129,13 +139,13 @@ class DistributeOptions:
         "rather than each replica's part of it.", DISTRIBUTE)
 
 
-def fields(options_class, kind=None):
+def fields(options_class: type, kind: str | None = None) -> list[dataclasses.Field]:
     """The dataclass fields of `options_class` (of one kind, if given)."""
     return [f for f in dataclasses.fields(options_class)
             if kind is None or f.metadata["kind"] == kind]
 
 
-def names(options_class, kind=None):
+def names(options_class: type, kind: str | None = None) -> tuple[str, ...]:
     return tuple(f.name for f in fields(options_class, kind))
 
 
@@ -145,7 +155,7 @@ def _base_type(annotation):
     return args[0] if args else annotation
 
 
-def define_flags(options_class, flag_values):
+def define_flags(options_class: type, flag_values: "flags.FlagValues") -> None:
     """Defines one absl flag per option of `options_class` in `flag_values`,
     listed by --help as flags of the program being run."""
     import sys
@@ -187,7 +197,7 @@ def _define_parsed_flag(f, flag_values):
                                  f.metadata["help"], boolean=switch), flag_values)
 
 
-def flags_parser(flag_values=None):
+def flags_parser(flag_values: "flags.FlagValues | None" = None) -> typing.Callable[[list[str]], list[str]]:
     """A `flags_parser` for absl's app.run: a bad flag, a missing required
     one or a stray argument is one `error:` line and exit status 2, as for
     every other bad input (absl would print `FATAL Flags parsing error` and a
@@ -214,41 +224,42 @@ class ArgumentParser(argparse.ArgumentParser):
     reported as flags_parser reports a bad flag: one `error:` line and exit
     status 2 (argparse would print the usage first)."""
 
-    def error(self, message):
+    def error(self, message: str) -> typing.NoReturn:
         exit_with_error(f"{message} (--help lists the arguments)")
 
 
-def from_flags(options_class, flag_values):
+def from_flags(options_class: type[OptionsT], flag_values: "flags.FlagValues") -> tuple[OptionsT, set[str]]:
     """(options of the parsed command line, set of the names given on it)."""
     values = {f.name: flag_values[f.name].value for f in fields(options_class)}
     given = {name for name in values if flag_values[name].present}
     return options_class(**values), given
 
 
-def replace(options, **changes):
+def replace(options: OptionsT, **changes: typing.Any) -> OptionsT:
     """A copy of `options` with `changes` (options are frozen)."""
     return dataclasses.replace(options, **changes)
 
 
-def to_dict(options):
+def to_dict(options: "DataclassInstance") -> dict[str, typing.Any]:
     return dataclasses.asdict(options)
 
 
-def from_dict(options_class, values):
+def from_dict(options_class: type[OptionsT], values: typing.Mapping[str, typing.Any]) -> OptionsT:
     """Options from a dict such as an options.json: unknown keys (written by
     other versions) are left out, missing ones take their defaults."""
     known = {f.name for f in dataclasses.fields(options_class)}
     return options_class(**{k: v for k, v in values.items() if k in known})
 
 
-def save_options(output_dir, options, **extra):
+def save_options(output_dir: str, options: "DataclassInstance | typing.Mapping[str, typing.Any]",
+                 **extra: typing.Any) -> None:
     """Writes every option (and `extra` keys, e.g. facts about the run's data)
     to OUTPUT_DIR/options.json."""
     values = to_dict(options) if dataclasses.is_dataclass(options) else dict(options)
     files.write_json(os.path.join(output_dir, OPTIONS_FILE), {**values, **extra})
 
 
-def load_options(checkpoint_dir):
+def load_options(checkpoint_dir: str) -> dict[str, typing.Any]:
     """The dict saved in CHECKPOINT_DIR/options.json, or UserError."""
     if not files.isdir(checkpoint_dir):
         raise UserError(f"--checkpoint {checkpoint_dir} does not exist")
@@ -265,7 +276,9 @@ def load_options(checkpoint_dir):
     return saved
 
 
-def merge_saved_options(options, saved, keys, given, strict):
+def merge_saved_options(options: OptionsT, saved: typing.Mapping[str, typing.Any],
+                        keys: typing.Iterable[str], given: typing.AbstractSet[str],
+                        strict: bool) -> tuple[OptionsT, list[str]]:
     """Takes the model-defining `keys` from the `saved` options.
 
     Args:
@@ -298,13 +311,13 @@ def merge_saved_options(options, saved, keys, given, strict):
     return replace(options, **changes), messages
 
 
-def require_output_dir(options, mode):
+def require_output_dir(options: typing.Any, mode: str) -> None:
     """UserError unless --output_dir was given."""
     if not options.output_dir:
         raise UserError(f"--mode {mode} needs --output_dir")
 
 
-def check_at_least(options, low, *names):
+def check_at_least(options: "DataclassInstance", low: int, *names: str) -> None:
     """UserError for an integer option of `names` below `low` (None, not given, passes)."""
     for name in names:
         value = getattr(options, name)
@@ -312,26 +325,27 @@ def check_at_least(options, low, *names):
             raise UserError(f"--{name} must be at least {low}, not {value}")
 
 
-def check_positive(options, *names):
+def check_positive(options: "DataclassInstance", *names: str) -> None:
     """UserError for an option of `names` below 1."""
     check_at_least(options, 1, *names)
 
 
-def check_between(options, name, low, high):
+def check_between(options: "DataclassInstance", name: str, low: int, high: int) -> None:
     """UserError unless the integer option `name` is in low..high."""
     value = getattr(options, name)
     if not low <= value <= high:
         raise UserError(f"--{name} must be between {low} and {high}, not {value}")
 
 
-def check_finite(options, *names):
+def check_finite(options: "DataclassInstance", *names: str) -> None:
     """UserError for a float option of `names` that is NaN or infinite."""
     for name in names:
         if not math.isfinite(getattr(options, name)):
             raise UserError(f"--{name} must be a finite number, not {getattr(options, name)}")
 
 
-def check_number(options, name, low, high=None, low_open=False):
+def check_number(options: "DataclassInstance", name: str, low: float, high: float | None = None,
+                 low_open: bool = False) -> None:
     """UserError unless the float option `name` is finite and at least `low`
     (more than `low` if low_open) and below `high` if given."""
     value = getattr(options, name)
