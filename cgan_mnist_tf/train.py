@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import typing
 
 import keras
 import tensorflow as tf
@@ -16,6 +17,8 @@ from cgan_mnist_tf import data, models, report
 from cgan_mnist_tf import gan as gan_lib
 from cgan_mnist_tf import options as cgan_options
 from pix2pix_tf.common import distribute, lifecycle, precision, speed
+
+Options = cgan_options.Options
 
 
 def flops_per_weight(options: cgan_options.Options) -> float:
@@ -67,14 +70,15 @@ class CganRecipe(lifecycle.Recipe):
     # The keys of the first version, so that every run folder made since resumes.
     optimizer_names = ("g_optimizer", "d_optimizer")
 
-    def check(self, options, given):
+    def check(self, options: Options, given: typing.AbstractSet[str]) -> None:
         cgan_options.check(options)
         cgan_options.check_small_data(options, given)
 
-    def flops_per_weight(self, options):
+    def flops_per_weight(self, options: Options) -> float:
         return flops_per_weight(options)
 
-    def prepare(self, options, strategy, log):
+    def prepare(self, options: Options, strategy: tf.distribute.Strategy,
+                log: lifecycle.Log) -> lifecycle.Data:
         quiet = distribute.is_chief(strategy)
         with contextlib.nullcontext() if quiet else contextlib.redirect_stdout(io.StringIO()):
             digits = data.load(options.dataset, options.data_dir)
@@ -84,29 +88,30 @@ class CganRecipe(lifecycle.Recipe):
                               "the training images as float32",
                               {"data_source": digits.source}, digits)
 
-    def build_model(self, options, sync_batchnorm=False):
+    def build_model(self, options: Options, sync_batchnorm: bool = False) -> keras.Model:
         return build_gan(options, sync_batchnorm)
 
-    def state(self, run):
+    def state(self, run: lifecycle.Run) -> dict:
         return run_state(run.options, run.model)
 
-    def current_step(self, run):
+    def current_step(self, run: lifecycle.Run) -> int:
         return current_step(run.model)
 
-    def before_save(self, run, step):
+    def before_save(self, run: lifecycle.Run, step: int) -> None:
         run.state["epoch"].assign(step // run.steps_per_epoch)
 
-    def steps_per_epoch(self, training, options, strategy):
+    def steps_per_epoch(self, training: lifecycle.Data, options: Options,
+                        strategy: tf.distribute.Strategy) -> int:
         return data.steps_per_epoch(training.examples, options.batch_size,
                                     distribute.needs_full_batches(strategy))
 
-    def max_steps(self, options, steps_per_epoch):
+    def max_steps(self, options: Options, steps_per_epoch: int) -> int | None:
         return options.epochs * steps_per_epoch
 
-    def save_freq(self, options, steps_per_epoch):
+    def save_freq(self, options: Options, steps_per_epoch: int) -> int:
         return steps_per_epoch
 
-    def batches(self, run, epoch, skip):
+    def batches(self, run: lifecycle.Run, epoch: int, skip: int) -> tf.data.Dataset:
         options = run.options
         if "digits" not in run.memo:  # Prepared once for every epoch.
             digits = run.data.source
@@ -120,10 +125,10 @@ class CganRecipe(lifecycle.Recipe):
             epochs=(epoch, epoch + 1), skip_batches=skip)
         return distribute.distribute_dataset(run.strategy, dataset)
 
-    def reporter(self, run, log):
+    def reporter(self, run: lifecycle.Run, log: lifecycle.Log) -> report.SampleReport:
         return report.SampleReport(run, log)
 
-    def finish(self, result, log):
+    def finish(self, result: lifecycle.TrainResult, log: lifecycle.Log) -> None:
         result.outputs["gif"] = report.write_run_gif(result.output_dir)
         done = epochs_text(result.epoch)
         if result.stopped:

@@ -6,6 +6,8 @@ reference: resize to scale_size (area), random crop to crop_size, random
 left-right flip, the same crop and flip for input and target.
 """
 
+from __future__ import annotations
+
 import math
 import os
 import re
@@ -23,7 +25,7 @@ AUTOTUNE = tf.data.AUTOTUNE
 MAX_NAMED_FILES = 5
 
 
-def list_image_files(input_dir, flag="--input_dir"):
+def list_image_files(input_dir: str | None, flag: str = "--input_dir") -> list[str]:
     """Image paths of `input_dir`, numerically sorted when every name is a number.
     `flag`: the option the folder came from, for the UserError messages."""
     if not input_dir:
@@ -41,7 +43,7 @@ def list_image_files(input_dir, flag="--input_dir"):
     return [os.path.join(input_dir, n) for n in names]
 
 
-def check_image_file(path):
+def check_image_file(path: str) -> str | None:
     """Why `path` cannot be an input image, or None if it can.
 
     Its name must be valid UTF-8 (TensorFlow's file names are), and the whole
@@ -68,7 +70,7 @@ def _inspect_image(path, decode):
     return None, size
 
 
-def check_image_files(paths, paired, decode=False):
+def check_image_files(paths: list[str], paired: bool, decode: bool = False) -> float:
     """Checks every file before anything is written: a decodable image (its
     header; with `decode`, all of it) with a valid UTF-8 name, and for A|B
     pairs an even width, so the two halves have the same size. Every bad file
@@ -95,7 +97,7 @@ def check_image_files(paths, paired, decode=False):
     return float(np.median(aspects))
 
 
-def find_undecodable(paths):
+def find_undecodable(paths: list[str]) -> str | None:
     """The first file that check_image_file() finds unusable, printable, or None:
     to name the culprit after the pipeline failed on a file that changed
     since it was checked."""
@@ -103,7 +105,7 @@ def find_undecodable(paths):
     return None if bad is None else files.printable(bad)
 
 
-def undecodable_error(paths, error):
+def undecodable_error(paths: list[str], error: Exception) -> UserError:
     """The UserError for a tf.data decoding `error` raised while reading
     `paths`: names the file that does not decode, and TensorFlow's reason."""
     bad = find_undecodable(paths)
@@ -111,12 +113,12 @@ def undecodable_error(paths, error):
     return UserError(f"{bad or 'an image of the dataset'} could not be decoded: {reason}")
 
 
-def decode(path):
+def decode(path: str | tf.Tensor) -> tf.Tensor:
     """File path -> float32 RGB image in [0, 1] (gray and RGBA become RGB)."""
     return decode_bytes(tf.io.read_file(path))
 
 
-def decode_bytes(contents):
+def decode_bytes(contents: tf.Tensor) -> tf.Tensor:
     """PNG/JPEG bytes -> float32 RGB image in [0, 1]."""
     image = tf.io.decode_image(contents, channels=3, expand_animations=False)
     image = tf.image.convert_image_dtype(image, tf.float32)
@@ -124,7 +126,8 @@ def decode_bytes(contents):
     return image
 
 
-def split_pair(image, which_direction, lab_colorization):
+def split_pair(image: tf.Tensor, which_direction: str,
+               lab_colorization: bool) -> tuple[tf.Tensor, tf.Tensor]:
     """RGB image in [0, 1] -> (input, target) in [-1, 1].
 
     A|B pairs give 3 + 3 channels; colourisation gives lightness (1 channel)
@@ -143,7 +146,8 @@ def split_pair(image, which_direction, lab_colorization):
     raise ValueError(f"which_direction must be AtoB or BtoA, not {which_direction!r}")
 
 
-def jitter(inputs, targets, seed, scale_size, crop_size, flip):
+def jitter(inputs: tf.Tensor, targets: tf.Tensor, seed: tf.Tensor, scale_size: int,
+           crop_size: int, flip: bool) -> tuple[tf.Tensor, tf.Tensor]:
     """Resize, random crop and random flip, identical for input and target.
 
     Input and target are stacked on the channel axis so that one crop and one
@@ -160,32 +164,34 @@ def jitter(inputs, targets, seed, scale_size, crop_size, flip):
     return pair[..., :channels], pair[..., channels:]
 
 
-def resize(image, crop_size):
+def resize(image: tf.Tensor, crop_size: int) -> tf.Tensor:
     """Test-time transform: resize to crop_size without jitter."""
     return tf.image.resize(image, [crop_size, crop_size], method="area")
 
 
-def steps_per_epoch(num_files, batch_size):
+def steps_per_epoch(num_files: int, batch_size: int) -> int:
     return math.ceil(num_files / batch_size)
 
 
-def epoch_order(paths, seed, epoch):
+def epoch_order(paths: list[str], seed: int, epoch: int) -> list[str]:
     """The shuffled file order of one epoch, a pure function of (seed, epoch),
     so a resumed run sees the same order from the step it stopped at."""
     rng = np.random.default_rng([seed, epoch])
     return [paths[i] for i in rng.permutation(len(paths))]
 
 
-def shard(paths, index, count):
+def shard(paths: list[str], index: int, count: int) -> list[str]:
     """Worker `index`'s share of `paths` among `count` workers: every
     count-th file, from its index on. Each worker reads and decodes only
     these; one worker (count 1) has them all."""
     return list(paths[index::count])
 
 
-def training_dataset(paths, *, seed, epoch, skip_batches, batch_size, which_direction,
-                     lab_colorization, scale_size, crop_size, flip, cache=None,
-                     worker=(0, 1)):
+def training_dataset(paths: list[str], *, seed: int, epoch: int, skip_batches: int,
+                     batch_size: int, which_direction: str, lab_colorization: bool,
+                     scale_size: int, crop_size: int, flip: bool,
+                     cache: DecodedImages | None = None,
+                     worker: tuple[int, int] = (0, 1)) -> tf.data.Dataset:
     """Batches (inputs, targets) of one training epoch, skipping the first
     `skip_batches` batches (resuming in the middle of an epoch).
 
@@ -215,7 +221,7 @@ def training_dataset(paths, *, seed, epoch, skip_batches, batch_size, which_dire
     return ds.batch(batch_size).prefetch(AUTOTUNE)
 
 
-def decoded_bytes(paths):
+def decoded_bytes(paths: list[str]) -> int:
     """Bytes of the decoded uint8 RGB pixels of `paths`, from their headers."""
     total = 0
     for path in paths:
@@ -234,7 +240,7 @@ class DecodedImages:
     different sizes share it. `image()` gives exactly what `decode()` gives.
     """
 
-    def __init__(self, paths):
+    def __init__(self, paths: list[str]):
         decoded = tf.data.Dataset.from_tensor_slices(list(paths)).map(
             lambda path: tf.io.decode_image(tf.io.read_file(path), channels=3,
                                             expand_animations=False),
@@ -251,11 +257,11 @@ class DecodedImages:
         self._pixels = tf.constant(np.concatenate([image.reshape(-1) for image in images]))
         self.nbytes = int(sizes.sum())
 
-    def indices(self, paths):
+    def indices(self, paths: list[str]) -> np.ndarray:
         """Positions of `paths` in the cache, for training_dataset's elements."""
         return np.array([self._index[path] for path in paths], np.int64)
 
-    def image(self, index):
+    def image(self, index: tf.Tensor) -> tf.Tensor:
         """Image `index` as float32 RGB in [0, 1], as decode() returns it."""
         start = self._offsets[index]
         size = tf.reduce_prod(self._shapes[index])
@@ -265,7 +271,8 @@ class DecodedImages:
         return image
 
 
-def test_dataset(paths, *, batch_size, which_direction, lab_colorization, crop_size):
+def test_dataset(paths: list[str], *, batch_size: int, which_direction: str,
+                 lab_colorization: bool, crop_size: int) -> tf.data.Dataset:
     """Batches (paths, inputs, targets) in file order, resized without jitter.
 
     A file that fails to decode is left out (its path is missing from the

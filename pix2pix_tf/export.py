@@ -29,18 +29,25 @@ load_export() reads these exports, and the un-versioned OUT/export of
 earlier versions (whose serving_default is the reference contract).
 """
 
+from __future__ import annotations
+
 import base64
 import errno
 import json
 import os
 import re
+import typing
 
+import keras
 import tensorflow as tf
 
 from pix2pix_tf import inference
 from pix2pix_tf.common import files
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import OPTIONS_FILE, load_options, require_output_dir
+from pix2pix_tf.options import Options
+
+Log = typing.Callable[[str], None]
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 JPEG_MAGIC = b"\xff\xd8\xff"
@@ -54,7 +61,7 @@ INFO_KEYS = ("crop_size", "which_direction", "lab_colorization", "eval_mode", "o
 
 class ExportedGenerator(tf.Module):
 
-    def __init__(self, generator, options):
+    def __init__(self, generator: keras.Model, options: Options):
         super().__init__()
         self.generator = generator
         # Keras 3 does not expose dropout's random state to tf.Module tracking;
@@ -102,7 +109,7 @@ def _decode_base64(text):
 
 # ---------------------------------------------------------------- writing
 
-def versions(base):
+def versions(base: str) -> list[int]:
     """The numbers of the numbered folders in an export base folder, sorted
     (whatever they hold: a new version takes a number above all of them)."""
     if not files.isdir(base):
@@ -121,7 +128,7 @@ def _process_alive(pid):
     return True
 
 
-def remove_stale_staging(base, output_dir, log=print):
+def remove_stale_staging(base: str, output_dir: str, log: Log = print) -> None:
     """Removes staging folders of exports that crashed: .staging-PID-* in the
     base folder whose process is gone, and the .export-* folders earlier
     versions of this export left in the output folder. Local folders only:
@@ -170,7 +177,8 @@ def _publish_copy(staging, base):
     return target
 
 
-def export(options, given=(), log=print):
+def export(options: Options, given: typing.AbstractSet[str] = frozenset(),
+           log: Log = print) -> str:
     """Writes OUTPUT_DIR/export/N, the next version; returns its path."""
     options, generator = inference.load_generator(options, given, log)
     require_output_dir(options, "export")
@@ -212,7 +220,7 @@ def export(options, given=(), log=print):
 
 # ---------------------------------------------------------------- reading
 
-def saved_model_in(path):
+def saved_model_in(path: str) -> str | None:
     """The SavedModel folder of `path` as TF Serving's --model_base_path reads
     it, or None: its highest version (a numbered folder holding
     saved_model.pb), else `path` itself if it holds saved_model.pb (a version
@@ -241,7 +249,7 @@ def is_pix2pix_run(path: str) -> bool:
         return False
 
 
-def export_run(run_dir: str, log=print) -> None:
+def export_run(run_dir: str, log: Log = print) -> None:
     """`--mode export --checkpoint RUN --output_dir RUN`, with the defaults of
     the other options (the paper's batch statistics and dropout)."""
     from pix2pix_tf import options as pix2pix_options  # Only this path needs the options' table.
@@ -250,7 +258,7 @@ def export_run(run_dir: str, log=print) -> None:
            log=log)
 
 
-def find_export(path: str, export_missing: bool = False, log=print) -> str:
+def find_export(path: str, export_missing: bool = False, log: Log = print) -> str:
     """The SavedModel folder `path` stands for.
 
     `path` may be an export base folder (its highest version, as TF Serving
@@ -301,7 +309,7 @@ class LoadedExport:
             which_direction, lab_colorization...), {} for earlier exports.
     """
 
-    def __init__(self, path):
+    def __init__(self, path: str):
         self.path = find_export(path)
         name = os.path.basename(files.normpath(self.path))
         self.version = int(name) if name.isdigit() else None
@@ -322,7 +330,7 @@ class LoadedExport:
         if files.isfile(info_path):
             self.info = json.loads(files.read_bytes(info_path))
 
-    def translate(self, images):
+    def translate(self, images: list[bytes]) -> list[bytes]:
         """A list of PNG/JPEG file contents (bytes) -> the list of encoded results
         (PNG, or JPEG for an export made with --output_filetype jpeg), each
         crop_size x crop_size and translated on its own.
@@ -340,7 +348,7 @@ class LoadedExport:
         return list(results["output_bytes"].numpy())
 
 
-def load_export(path):
+def load_export(path: str) -> LoadedExport:
     """Loads the export a run folder, export base folder or version folder
     names (see find_export); the result's translate() takes and returns
     image file bytes."""

@@ -11,8 +11,11 @@ OUTPUT_DIR/NAME.png (NAME.jpg with --output_filetype jpeg); a colouriser
 colour from the network, upsampled. index.html shows input and output.
 """
 
+from __future__ import annotations
+
 import html
 import os
+import typing
 
 import tensorflow as tf
 
@@ -20,11 +23,14 @@ from pix2pix_tf import colors, data, inference, report
 from pix2pix_tf.common import files
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import require_output_dir
+from pix2pix_tf.options import Options
+
+Log = typing.Callable[[str], None]
 
 EXTENSIONS = {"png": ".png", "jpeg": ".jpg"}
 
 
-def input_files(input_path):
+def input_files(input_path: str | None) -> list[str]:
     """The image files of a folder (by extension), or the one file named."""
     if not input_path:
         raise UserError("--input_dir is required: a folder of images or one image file")
@@ -72,7 +78,8 @@ def _finishing(translator, filetype):
         tf.TensorSpec([None, None, 3], tf.uint8), tf.TensorSpec([crop, crop, out_channels])])
 
 
-def predict(options, given=(), log=print):
+def predict(options: Options, given: typing.AbstractSet[str] = frozenset(),
+            log: Log = print) -> dict:
     """Translates the images of --input_dir into --output_dir; returns
     {"count", "skipped": {file: reason}, "outputs": {input path: output path}}."""
     options, generator = inference.load_generator(options, given, log)

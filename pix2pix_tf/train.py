@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import typing
 
+import keras
 import tensorflow as tf
 
 from pix2pix_tf import data, gan, models, report
@@ -14,6 +15,8 @@ from pix2pix_tf import options as pix2pix_options
 from pix2pix_tf.common import distribute, lifecycle, optimizers, precision, speed
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import replace
+
+Options = pix2pix_options.Options
 
 
 def build_model(options: pix2pix_options.Options, sync_batchnorm: bool = False) -> gan.Pix2Pix:
@@ -37,7 +40,8 @@ def build_model(options: pix2pix_options.Options, sync_batchnorm: bool = False) 
 
 
 def make_train_step(model: gan.Pix2Pix, options: pix2pix_options.Options,
-                    strategy: typing.Optional[tf.distribute.Strategy] = None):
+                    strategy: tf.distribute.Strategy | None = None
+                    ) -> typing.Callable[[typing.Any], dict]:
     """One training step as one graph (compiled by XLA with --jit_compile), on
     every replica of `strategy` (default: the current one): batch -> logs."""
     step = tf.function(model.train_step, reduce_retracing=True,
@@ -51,10 +55,11 @@ class Pix2PixRecipe(lifecycle.Recipe):
 
     options_class = pix2pix_options.Options
 
-    def check(self, options, given):
+    def check(self, options: Options, given: typing.AbstractSet[str]) -> None:
         pix2pix_options.check(options)
 
-    def prepare(self, options, strategy, log):
+    def prepare(self, options: Options, strategy: tf.distribute.Strategy,
+                log: lifecycle.Log) -> lifecycle.Data:
         paths = data.list_image_files(options.input_dir)
         # Every file decoded now: a truncated one would stop the run later,
         # after options.json and checkpoints were written.
@@ -63,10 +68,11 @@ class Pix2PixRecipe(lifecycle.Recipe):
         return lifecycle.Data(len(paths), data.decoded_bytes(own), "the decoded images",
                               {"image_aspect": aspect}, paths)
 
-    def build_model(self, options, sync_batchnorm=False):
+    def build_model(self, options: Options, sync_batchnorm: bool = False) -> keras.Model:
         return build_model(options, sync_batchnorm)
 
-    def steps_per_epoch(self, training, options, strategy):
+    def steps_per_epoch(self, training: lifecycle.Data, options: Options,
+                        strategy: tf.distribute.Strategy) -> int:
         if distribute.needs_full_batches(strategy):
             # Several replicas (or a TPU) need whole global batches, and every
             # worker as many steps, from the smallest shard.
@@ -74,23 +80,23 @@ class Pix2PixRecipe(lifecycle.Recipe):
             return (training.examples // workers) // (options.batch_size // workers)
         return data.steps_per_epoch(training.examples, options.batch_size)
 
-    def max_steps(self, options, steps_per_epoch):
+    def max_steps(self, options: Options, steps_per_epoch: int) -> int | None:
         if options.max_steps is not None:
             return options.max_steps
         if options.max_epochs is not None:
             return options.max_epochs * steps_per_epoch
         return None  # Until stopped, as the reference.
 
-    def save_freq(self, options, steps_per_epoch):
+    def save_freq(self, options: Options, steps_per_epoch: int) -> int:
         return options.save_freq
 
-    def batches(self, run, epoch, skip):
+    def batches(self, run: lifecycle.Run, epoch: int, skip: int) -> tf.data.Dataset:
         return epoch_batches(run, epoch, skip)
 
-    def reporter(self, run, log):
+    def reporter(self, run: lifecycle.Run, log: lifecycle.Log) -> report.TrainingReport:
         return report.TrainingReport(run, log)
 
-    def data_error(self, run, error):
+    def data_error(self, run: lifecycle.Run, error: tf.errors.InvalidArgumentError) -> Exception:
         return data.undecodable_error(data.shard(run.data.source, *run.worker), error)
 
 
@@ -118,7 +124,7 @@ def _check_shard(paths, options, strategy):
     return aspect
 
 
-def epoch_batches(run: lifecycle.Run, epoch: int, skip: int):
+def epoch_batches(run: lifecycle.Run, epoch: int, skip: int) -> tf.data.Dataset:
     """The batches of `epoch` from its batch `skip` on; in a cluster, each
     worker's from its own shard of the files."""
     options = run.options
@@ -158,5 +164,5 @@ def build(options: pix2pix_options.Options, strategy: tf.distribute.Strategy,
           num_images: int) -> lifecycle.Run:
     """The Run of `options` on `strategy` over `num_images` images, without data."""
     decided, _ = speed.resolve(options)
-    return lifecycle.build(RECIPE, options, replace(options, **decided, cache=False),
+    return lifecycle.build(RECIPE, replace(options, **decided, cache=False),
                            lifecycle.Data(num_images, 0, "", {}, []), strategy)

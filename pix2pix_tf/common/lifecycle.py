@@ -36,6 +36,10 @@ from pix2pix_tf.common import (
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import replace, save_options
 
+Options = typing.Any  # A package's options dataclass (pix2pix_tf or cgan_mnist_tf).
+Log = typing.Callable[[str], None]
+Batch = typing.Any  # A nest of tensors (per replica under a strategy).
+
 # Steps per compiled call, at most: enough to hide the cost of a call
 # (Python, tf.function's argument handling) behind small steps.
 STEPS_PER_CALL = 32
@@ -69,7 +73,7 @@ class Reporter:
 
     frequencies: typing.Sequence[int] = ()
 
-    def after_steps(self, step: int, logs: dict, batch, last: bool) -> None:
+    def after_steps(self, step: int, logs: dict, batch: Batch, last: bool) -> None:
         """Called after the call that ended at `step` (`last`: the run's last step)."""
 
     def end(self, step: int) -> None:
@@ -83,18 +87,18 @@ class Recipe:
     # The names of the two optimizers in the checkpoint (as their first version wrote them).
     optimizer_names = ("generator_optimizer", "discriminator_optimizer")
 
-    def check(self, options, given: typing.AbstractSet[str]) -> None:
+    def check(self, options: Options, given: typing.AbstractSet[str]) -> None:
         """UserError for options that cannot train (no TensorFlow needed)."""
 
-    def flops_per_weight(self, options) -> typing.Optional[float]:
+    def flops_per_weight(self, options: Options) -> typing.Optional[float]:
         """A training step's FLOP per weight, for `--mixed_precision auto`."""
         return None
 
-    def prepare(self, options, strategy: tf.distribute.Strategy, log) -> Data:
+    def prepare(self, options: Options, strategy: tf.distribute.Strategy, log: Log) -> Data:
         """Finds and checks the training data (UserError for bad data)."""
         raise NotImplementedError
 
-    def build_model(self, options, sync_batchnorm: bool = False) -> keras.Model:
+    def build_model(self, options: Options, sync_batchnorm: bool = False) -> keras.Model:
         """The compiled model of `options` (speed options decided), optimizers built."""
         raise NotImplementedError
 
@@ -110,29 +114,30 @@ class Recipe:
         """Sets the state's counters to `step` before a save."""
         run.global_step.assign(step)
 
-    def steps_per_epoch(self, data: Data, options, strategy: tf.distribute.Strategy) -> int:
+    def steps_per_epoch(self, data: Data, options: Options,
+                        strategy: tf.distribute.Strategy) -> int:
         raise NotImplementedError
 
-    def max_steps(self, options, steps_per_epoch: int) -> typing.Optional[int]:
+    def max_steps(self, options: Options, steps_per_epoch: int) -> typing.Optional[int]:
         """The step the run trains to (None: until stopped)."""
         raise NotImplementedError
 
-    def save_freq(self, options, steps_per_epoch: int) -> int:
+    def save_freq(self, options: Options, steps_per_epoch: int) -> int:
         """Steps between checkpoints (0: only at the end)."""
         raise NotImplementedError
 
-    def batches(self, run: Run, epoch: int, skip: int):
+    def batches(self, run: Run, epoch: int, skip: int) -> tf.data.Dataset:
         """The (distributed) batches of `epoch` without its first `skip`."""
         raise NotImplementedError
 
-    def reporter(self, run: Run, log) -> Reporter:
+    def reporter(self, run: Run, log: Log) -> Reporter:
         return Reporter()
 
     def data_error(self, run: Run, error: tf.errors.InvalidArgumentError) -> Exception:
         """The error to raise for a batch the pipeline could not make."""
         return error
 
-    def finish(self, result: TrainResult, log) -> None:
+    def finish(self, result: TrainResult, log: Log) -> None:
         """The chief's last words, once the final checkpoint is saved."""
 
 
@@ -140,7 +145,7 @@ class Recipe:
 class Run:
     """A training run built from its options: where it runs, what it trains, how long."""
 
-    options: typing.Any  # What was asked, the speed options decided.
+    options: Options  # What was asked, the speed options decided.
     data: Data
     strategy: tf.distribute.Strategy
     model: keras.Model
@@ -167,7 +172,8 @@ class TrainResult:
     outputs: dict = dataclasses.field(default_factory=dict)  # Files the recipe's finish wrote.
 
 
-def train(recipe: Recipe, options, given: typing.AbstractSet[str] = frozenset(), log=print,
+def train(recipe: Recipe, options: Options, given: typing.AbstractSet[str] = frozenset(),
+          log: Log = print,
           strategy: typing.Optional[tf.distribute.Strategy] = None) -> TrainResult:
     """Trains (or, with options.checkpoint, resumes) the recipe's model.
 
@@ -205,7 +211,7 @@ def train(recipe: Recipe, options, given: typing.AbstractSet[str] = frozenset(),
     decided["cache"], cache_line = speed.cache_decision(options.cache, data.cache_bytes,
                                                         what=data.cache_what)
     log(cache_line)
-    run = build(recipe, options, replace(options, **decided), data, strategy)
+    run = build(recipe, replace(options, **decided), data, strategy)
     run_record = record.make(decided, data.facts)
     # One run per folder: held until the run ends (or its process dies).
     with checkpoints.run_folder(options.output_dir, options.checkpoint, writes=run.chief):
@@ -228,7 +234,7 @@ def train(recipe: Recipe, options, given: typing.AbstractSet[str] = frozenset(),
     return result
 
 
-def build(recipe: Recipe, request, options, data: Data, strategy) -> Run:
+def build(recipe: Recipe, options: Options, data: Data, strategy: tf.distribute.Strategy) -> Run:
     """The Run of `options` (speed options decided) on `strategy`."""
     distribute.check_batch_size(options.batch_size, strategy, options.strategy)
     distribute.check_jit_compile(options.jit_compile, strategy, options.strategy)
@@ -270,7 +276,7 @@ def run_checkpoint(recipe: Recipe, model: keras.Model, directory: str,
         random_states=checkpoints.random_states(model), nonfinite=model.nonfinite, **state)
 
 
-def restore(recipe: Recipe, run: Run, log) -> None:
+def restore(recipe: Recipe, run: Run, log: Log) -> None:
     """Restores --checkpoint into the run (weights, optimizers, counters, random states)."""
     if not run.options.checkpoint:
         return
@@ -302,7 +308,8 @@ def call_length(step: int, limit: int, frequencies: typing.Iterable[int], most: 
     return end - step
 
 
-def make_steps(model: keras.Model, jit_compile: bool, strategy: tf.distribute.Strategy):
+def make_steps(model: keras.Model, jit_compile: bool, strategy: tf.distribute.Strategy
+               ) -> typing.Callable[[typing.Iterator, int], typing.Tuple[dict, Batch]]:
     """steps(iterator, count) -> (logs, last batch): `count` training steps of
     `model` in one call (one step at a time with several replicas), the step
     itself compiled with XLA under `jit_compile`."""
@@ -328,7 +335,7 @@ def make_steps(model: keras.Model, jit_compile: bool, strategy: tf.distribute.St
     return lambda iterator, count: several(iterator, tf.constant(count, tf.int32))
 
 
-def loop(recipe: Recipe, run: Run, log) -> typing.Tuple[int, typing.Optional[str]]:
+def loop(recipe: Recipe, run: Run, log: Log) -> typing.Tuple[int, typing.Optional[str]]:
     """Trains from the run's step to its max_steps or a stop request.
 
     Returns:

@@ -21,7 +21,8 @@ from pix2pix_tf.common import record
 from pix2pix_tf.common.options import AUTO, MODEL, SPEED, TRAINING
 
 
-def from_checkpoint(options, given: typing.AbstractSet[str] = frozenset(), strict: bool = True):
+def from_checkpoint(options: typing.Any, given: typing.AbstractSet[str] = frozenset(),
+                    strict: bool = True) -> typing.Tuple[typing.Any, typing.List[str]]:
     """The options of a run resuming (or using, strict=False) options.checkpoint.
 
     Args:
@@ -58,7 +59,7 @@ def from_checkpoint(options, given: typing.AbstractSet[str] = frozenset(), stric
     return common_options.replace(options, **kept), messages
 
 
-def changed_decisions(options, decided: dict) -> typing.List[str]:
+def changed_decisions(options: typing.Any, decided: dict) -> typing.List[str]:
     """Lines for the `auto` speed options decided otherwise than in the run
     being resumed (another machine, another TensorFlow)."""
     if not options.checkpoint:
