@@ -7,7 +7,7 @@ import numpy as np
 
 from cgan_mnist_tf import data, models, report
 from cgan_mnist_tf import options as cgan_options
-from pix2pix_tf.common import checkpoints, files, image_io
+from pix2pix_tf.common import checkpoints, files, image_io, resume
 from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common.errors import UserError
 
@@ -17,6 +17,7 @@ UNCONDITIONAL_COLUMNS = 10
 def load_generator(checkpoint_dir):
     """(generator, its model-defining options, checkpoint path) of a training run's folder."""
     saved = common_options.load_options(checkpoint_dir)
+    resume.check_same_program(cgan_options.Options, saved, checkpoint_dir)
     options = cgan_options.Options(**{k: saved[k] for k in cgan_options.MODEL_KEYS if k in saved})
     generator, _ = models.build(options.model, options.conditional, options.latent_dim)
     # A run with a moving average of the generator samples from the average.

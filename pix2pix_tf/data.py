@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import stat
 
 import numpy as np
 import tensorflow as tf
@@ -52,19 +53,41 @@ def check_image_file(path: str) -> str | None:
     return _inspect_image(path, decode=True)[0]
 
 
+def special_file(path: str) -> str | None:
+    """Why `path` is not a regular file (a FIFO, socket or device, which
+    reading could block on or drain), found without opening it; else None."""
+    if not files.is_local(path):
+        return None
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None  # Opening it says why.
+    if stat.S_ISREG(mode):
+        return None
+    kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a file")
+    return f"is {kind}, not an image file"
+
+
 def _inspect_image(path, decode):
     """(why the file is unusable or None, its (width, height) or None)."""
     try:
         path.encode("utf-8")
     except UnicodeEncodeError:
         return "its name is not valid UTF-8 (rename it)", None
+    special = special_file(path)
+    if special:
+        return special, None
     try:
         with Image.open(files.readable(path)) as image:
             size = image.size
+            image_io.check_pixels(*size, image_io.MAX_PIXELS)
             if decode:
                 # JPEGs decode at 1/8 scale: all of the file is read, in less time.
                 image.draft("RGB", (max(1, size[0] // 8), max(1, size[1] // 8)))
                 image.load()
+    except image_io.TooManyPixels as e:
+        return f"is too large: {e}", None
     except Exception as e:  # PIL raises many kinds for a bad or truncated file.
         return f"is not a decodable image ({type(e).__name__}: {e})", None
     return None, size

@@ -19,7 +19,7 @@ from PIL import Image
 
 from pix2pix_tf import colors, data, metrics, models, report
 from pix2pix_tf import options as pix2pix_options
-from pix2pix_tf.common import checkpoints, files, record, reporting, resume
+from pix2pix_tf.common import checkpoints, files, image_io, record, reporting, resume
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import require_output_dir
 
@@ -148,11 +148,16 @@ def screen_files(paths):
     """
     usable, aspects, skipped = [], [], []
     for path in paths:
+        special = data.special_file(path)
+        if special:
+            skipped.append((path, special))
+            continue
         try:
             os.fsencode(path).decode("utf-8")
             with Image.open(files.readable(path)) as image:
                 width, height = image.size
-        except Exception:  # Not UTF-8, unreadable, not an image: PIL raises many kinds.
+                image_io.check_pixels(width, height, image_io.MAX_PIXELS)
+        except Exception:  # Not UTF-8, unreadable, too large, not an image: many kinds.
             skipped.append((path, data.check_image_file(path) or "not a decodable image"))
             continue
         usable.append(path)

@@ -90,7 +90,14 @@ class RunCheckpoint:
         except AssertionError as e:
             raise UserError(f"{path} does not hold the model of its options.json "
                             f"({_first_line(e)})") from e
-        except (tf.errors.OpError, ValueError, IndexError) as e:
+        except ValueError as e:
+            if "incompatible tensor with shape" not in str(e):
+                raise UserError(f"{_data_files(path)} is corrupt or incomplete "
+                                f"({_first_line(e)}): the checkpoint {path} cannot be "
+                                "restored") from e
+            raise UserError(f"{path} does not hold the model of its options.json: its "
+                            f"weights have other shapes ({_first_line(e)})") from e
+        except (tf.errors.OpError, IndexError) as e:
             raise UserError(f"{_data_files(path)} is corrupt or incomplete ({_first_line(e)}): "
                             f"the checkpoint {path} cannot be restored") from e
         return path

@@ -16,6 +16,11 @@ _HEADER_READERS = ((b"\x89PNG\r\n\x1a\n", PngImagePlugin.PngImageFile),
                    (b"\xff\xd8\xff", JpegImagePlugin.JpegImageFile))
 
 
+# The largest image the commands read (a 4000x4000 photo): a small file may
+# claim a huge size, and decoding it would cost gigabytes.
+MAX_PIXELS = 16_000_000
+
+
 class TooManyPixels(ValueError):
     """An image whose header announces more pixels than a limit allows."""
 

@@ -18,6 +18,7 @@ import typing
 
 from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common import record
+from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import AUTO, MODEL, SPEED, TRAINING
 
 
@@ -40,6 +41,7 @@ def from_checkpoint(options: typing.Any, given: typing.AbstractSet[str] = frozen
     if not options.checkpoint:
         return options, []
     saved = common_options.load_options(options.checkpoint)
+    check_same_program(type(options), saved, options.checkpoint)
     unused = getattr(type(options), "unused_options", lambda values: ())(saved)
     model_keys = [key for key in common_options.names(type(options), MODEL) if key not in unused]
     options, messages = common_options.merge_saved_options(options, saved, model_keys, given,
@@ -57,6 +59,15 @@ def from_checkpoint(options: typing.Any, given: typing.AbstractSet[str] = frozen
     if not options.output_dir:  # Resumed where it was.
         kept["output_dir"] = options.checkpoint
     return common_options.replace(options, **kept), messages
+
+
+def check_same_program(options_class: type, saved: dict, folder: str) -> None:
+    """UserError when `saved` (a run's options.json) is of the other package:
+    it holds none of `options_class`'s model options."""
+    model_keys = common_options.names(options_class, MODEL)
+    if not any(key in saved for key in model_keys):
+        raise UserError(f"--checkpoint {folder} is a run of another program: its options.json "
+                        f"has none of this one's model options ({', '.join(model_keys[:3])}...)")
 
 
 def changed_decisions(options: typing.Any, decided: dict) -> typing.List[str]:

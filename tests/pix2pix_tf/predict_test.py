@@ -135,6 +135,24 @@ class PredictTest(tf.test.TestCase):
         self.predict(inputs, out)
         self.assertEqual(sorted(os.listdir(out)), ["index.html", "x_jpg.png", "x_png.png"])
 
+    def test_special_files_and_huge_images_are_skipped_unopened(self):
+        folder = self.folder("special")
+        write(os.path.join(folder, "0.png"), pixels((20, 30, 3)))
+        os.mkfifo(os.path.join(folder, "1.png"))  # Opening it would wait for a writer.
+        huge = Image.new("L", (5000, 4000))  # 20 megapixels, a few KB as a PNG.
+        huge.save(os.path.join(folder, "2.png"))
+        lines = []
+        with testing.time_limit(120):
+            result = self.predict(folder, os.path.join(self.get_temp_dir(), "special_out"),
+                                  log=lines.append)
+        self.assertEqual(result["count"], 1)
+        self.assertCountEqual(result["skipped"], [os.path.join(folder, "1.png"),
+                                                  os.path.join(folder, "2.png")])
+        self.assertIn(f"skipped {os.path.join(folder, '1.png')}: is a FIFO, not an image file",
+                      lines)
+        self.assertTrue(any("2.png: is too large: the image is 5000x4000" in line
+                            for line in lines), lines)
+
     def test_bad_requests_are_one_error(self):
         inputs = self.folder("bad")
         write(os.path.join(inputs, "1.png"), pixels((32, 32, 3)))

@@ -323,6 +323,16 @@ class BadInputTest(TrainTestCase):
         missing = os.path.join(self.tmp, "nowhere")
         self.assert_user_error(f"--input_dir {missing} does not exist", input_dir=missing)
 
+    def test_special_files_and_huge_images_are_refused_unopened(self):
+        fifo = self.folder("with_fifo")
+        shutil.copy(os.path.join(self.input_dir, "0.png"), fifo)
+        os.mkfifo(os.path.join(fifo, "1.png"))  # Opening it would wait for a writer.
+        with testing.time_limit(120):
+            self.assert_user_error(rf"^{fifo}/1\.png is a FIFO, not an image file$", input_dir=fifo)
+        huge = self.folder("with_huge")
+        Image.new("L", (6000, 3000)).save(os.path.join(huge, "0.png"))
+        self.assert_user_error(rf"^{huge}/0\.png is too large: the image is 6000x3000", input_dir=huge)
+
     def test_folder_without_images(self):
         empty = self.folder("empty")
         self.assert_user_error(f"--input_dir {empty} holds no .png", input_dir=empty)

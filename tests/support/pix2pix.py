@@ -1,6 +1,8 @@
 """Tiny datasets and runs for the tests of pix2pix_tf (not used at run time)."""
 
+import contextlib
 import os
+import signal
 
 import numpy as np
 
@@ -38,3 +40,18 @@ def tiny_run(root, count=2, **overrides):
     run_dir = os.path.join(root, "run")
     train.train(tiny_options(input_dir=pairs, output_dir=run_dir, **overrides), log=lambda line: None)
     return pairs, run_dir
+
+
+@contextlib.contextmanager
+def time_limit(seconds):
+    """TimeoutError in the block after `seconds` (a test that would otherwise hang)."""
+    def expire(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

@@ -1,5 +1,6 @@
 """A corrupt, partial or foreign checkpoint is one UserError naming the file, in every mode."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -139,6 +140,45 @@ class Pix2PixCorruptCheckpointTest(tf.test.TestCase):
                 with self.assertRaisesRegex(UserError, f"^{run_dir}/ckpt-2 does not hold the model"):
                     checkpoints.RunCheckpoint(run_dir, **{name: trackable}).restore(
                         run_dir, partial=True)
+
+    def test_weights_that_do_not_match_options_json_are_named_so(self):
+        run_dir = legacy.copy_legacy_pix2pix_run(
+            os.path.join(tempfile.mkdtemp(dir=self.get_temp_dir()), "run"))
+        path = os.path.join(run_dir, "options.json")
+        with open(path) as f:
+            saved = json.load(f)
+        with open(path, "w") as f:
+            json.dump({**saved, "ngf": saved["ngf"] * 2}, f)
+        options = testing.tiny_options(mode="test", input_dir=self.pairs, checkpoint=run_dir,
+                                       output_dir=os.path.join(run_dir, "tested"))
+        with self.assertRaisesRegex(UserError, f"^{run_dir}/ckpt-2 does not hold the model of "
+                                               "its options.json: its weights have other shapes"):
+            inference.run(options, log=quiet)
+
+
+class OtherProgramTest(tf.test.TestCase):
+    """A run folder of the other package is named as such, before any restore."""
+
+    def test_each_package_refuses_the_others_run(self):
+        root = tempfile.mkdtemp(dir=self.get_temp_dir())
+        cgan_run = os.path.join(root, "cgan_run")
+        cgan_testing.untrained_run(cgan_run, latent_dim=8)
+        pix2pix_run = legacy.copy_legacy_pix2pix_run(os.path.join(root, "pix2pix_run"))
+        refusals = {
+            "pix2pix test": lambda: inference.run(testing.tiny_options(
+                mode="test", input_dir=legacy.LEGACY_PIX2PIX_PAIRS, checkpoint=cgan_run,
+                output_dir=os.path.join(root, "out")), log=quiet),
+            "pix2pix train": lambda: train.train(testing.tiny_options(
+                input_dir=legacy.LEGACY_PIX2PIX_PAIRS, checkpoint=cgan_run), log=quiet),
+            "cgan generate": lambda: cgan_generate.generate(CganOptions(
+                mode="generate", checkpoint=pix2pix_run)),
+        }
+        for name, refused in refusals.items():
+            with self.subTest(name):
+                folder = pix2pix_run if name.startswith("cgan") else cgan_run
+                with self.assertRaisesRegex(UserError, f"^--checkpoint {folder} is a run of "
+                                                       "another program"):
+                    refused()
 
 
 class CganCorruptCheckpointTest(tf.test.TestCase):
