@@ -1,15 +1,18 @@
 """Downloading and safely extracting the pix2pix authors' datasets."""
 
 import contextlib
+import gzip
 import http.client
+import io
 import os
-import posixpath
 import re
 import shutil
 import tarfile
 import tempfile
 import urllib.error
 import urllib.request
+import zlib
+from typing import Any, Callable, Optional, TextIO
 
 from pix2pix_tf.common import locks, reporting
 from pix2pix_tf.common.errors import Interrupted, UserError, interrupting_signals
@@ -22,6 +25,15 @@ CHUNK_BYTES = 1 << 16
 # The staging folder of a download in progress, beside its result: .NAME-download-XXXXXXXX.
 STAGING_PREFIX = ".{}-download-"
 STAGING_PATTERN = re.compile(r"^\.[\w.-]+-download-\w+$")
+# What an archive may expand to, as a multiple of its own size. JPEG and PNG are
+# compressed already, so a .tar.gz of them is about their size (the reference's
+# datasets are JPEGs); 20x still admits datasets of raw images (BMP, PPM, TIFF
+# gzip 2-10x), while a bomb of zeros expands about 1000x.
+MAX_EXPANSION = 20
+# Free space an extraction leaves on the destination's disk: a full disk would
+# break whatever else writes there (a training run's next checkpoint is hundreds
+# of MB with its optimizer slots), and it absorbs per-file block rounding.
+FREE_SPACE_MARGIN_BYTES = 1 << 30
 
 
 def url_base(override=None, environ=os.environ):
@@ -69,34 +81,33 @@ def fetch(url, destination, stream=None, timeout=TIMEOUT_SECONDS):
     return done
 
 
-def unsafe_reason(member, root="."):
-    """Why extracting this tar member could write outside `root`, or None if it is safe."""
+def unsafe_reason(member: tarfile.TarInfo) -> Optional[str]:
+    """Why extracting this tar member is refused, or None if it is a safe file or folder."""
     name = member.name
     if name.startswith(("/", "\\")) or os.path.isabs(name) or (len(name) > 1 and name[1] == ":"):
         return "has an absolute path"
     parts = name.replace("\\", "/").split("/")
     if ".." in parts:
         return "has a '..' component"
+    if member.issym() or member.islnk():
+        # All links, not only those whose own target leads out: the reference's
+        # datasets are folders of JPEG files without links, and a link could lead
+        # outside in a chain (a -> .., b -> a/.., then b/x) that a check of each
+        # target alone misses on Pythons without the data filter, or, as a hard
+        # link the disk cannot make, copy its target's data again, uncounted.
+        return f"is a link (to {member.linkname}); dataset archives hold only files and folders"
     if member.isdev():
         return "is a device file or FIFO"
-    if member.issym():
-        if posixpath.isabs(member.linkname):
-            return f"links to the absolute path {member.linkname}"
-        # Symlinks resolve relative to the folder that holds them.
-        target = posixpath.normpath(posixpath.join(posixpath.dirname(name), member.linkname))
-        if target == ".." or target.startswith("../"):
-            return f"links outside the dataset ({member.linkname})"
-    if member.islnk():
-        # Hard links name a path relative to the archive root.
-        target = posixpath.normpath(member.linkname)
-        if posixpath.isabs(member.linkname) or target == ".." or target.startswith("../"):
-            return f"links outside the dataset ({member.linkname})"
-    if not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
-        return "is not a regular file, folder or link"
+    if member.issparse():
+        # Its holes are written as zeros on disks without sparse files: more
+        # than the archive holds, past the count of the expansion limit.
+        return "is a sparse file"
+    if not (member.isfile() or member.isdir()):
+        return "is not a regular file or folder"
     return None
 
 
-def check_members(members, archive_name):
+def check_members(members: list, archive_name: str) -> None:
     """UserError for the first unsafe member; nothing is extracted before this passes."""
     for member in members:
         reason = unsafe_reason(member)
@@ -104,16 +115,81 @@ def check_members(members, archive_name):
             raise UserError(f"refusing to extract {archive_name}: member {member.name!r} {reason}")
 
 
-def extract(archive_path, target, archive_name):
-    """Extracts a .tar.gz into the (empty) folder `target` after checking every member."""
+class BoundedStream:
+    """A seekable binary stream that raises UserError(refusal) once read or
+    sought past `limit` bytes.
+
+    Around an archive's decompressed stream, it counts the bytes decompression
+    really produces, whatever the tar headers or the gzip trailer (its size,
+    modulo 4 GiB, can be forged) declare. Extraction writes no more than that
+    stream holds, as links and sparse members are refused.
+    """
+
+    def __init__(self, stream, limit: int, refusal: str):
+        self._stream = stream
+        self.limit = limit
+        self._refusal = refusal
+
+    def read(self, size: int = -1) -> bytes:
+        room = self.limit - self._stream.tell()
+        if size is None or size < 0 or size > room:
+            size = room + 1  # One byte past the limit tells; a huge read would fill memory.
+        data = self._stream.read(size)
+        self._check()
+        return data
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET and offset > self.limit:
+            # A gzip stream seeks forward by decompressing: no further than the limit.
+            self._stream.seek(self.limit + 1)
+            self._check()
+        position = self._stream.seek(offset, whence)
+        self._check()
+        return position
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+    def _check(self):
+        if self._stream.tell() > self.limit:
+            raise UserError(self._refusal)
+
+
+def expansion_limit(archive_path: str, target: str, archive_name: str,
+                    disk_usage: Callable[[str], Any] = shutil.disk_usage) -> tuple:
+    """(bytes, refusal): what the archive may expand to in `target`, and the
+    UserError message beyond it. disk_usage(path) has a `.free` as shutil's."""
+    by_ratio = MAX_EXPANSION * os.path.getsize(archive_path)
+    free = disk_usage(target).free
+    by_space = max(0, free - FREE_SPACE_MARGIN_BYTES)
+    if by_ratio <= by_space:
+        limit, why = by_ratio, f"{MAX_EXPANSION} times the archive's size"
+    else:
+        limit, why = by_space, (f"the {reporting.format_bytes(free)} free on the destination's disk "
+                                f"less a {reporting.format_bytes(FREE_SPACE_MARGIN_BYTES)} margin")
+    return limit, (f"refusing to extract {archive_name}: it expands past "
+                   f"{reporting.format_bytes(limit)}, {why}")
+
+
+def extract(archive_path: str, target: str, archive_name: str,
+            disk_usage: Callable[[str], Any] = shutil.disk_usage) -> None:
+    """Extracts a .tar.gz into the (empty) folder `target` after checking every member.
+
+    Raises:
+        UserError: a member is unsafe, the archive is corrupt, or it expands past
+            `expansion_limit` (then it stops at once, usually while listing the
+            members, before any file is written).
+    """
+    limit, refusal = expansion_limit(archive_path, target, archive_name, disk_usage)
     try:
-        with tarfile.open(archive_path, "r:gz") as tar:
+        with gzip.open(archive_path, "rb") as unzipped, \
+                tarfile.open(fileobj=BoundedStream(unzipped, limit, refusal), mode="r:") as tar:
             members = tar.getmembers()
             check_members(members, archive_name)
             # The "data" filter is a second line of defence on Pythons that have it.
             kwargs = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
             tar.extractall(target, members=members, **kwargs)
-    except (tarfile.TarError, EOFError, OSError, ValueError) as e:
+    except (tarfile.TarError, EOFError, OSError, ValueError, zlib.error) as e:
         if isinstance(e, UserError):
             raise
         raise UserError(f"{archive_name} is corrupt or truncated ({type(e).__name__}: {e})") from e
@@ -145,12 +221,18 @@ def remove_stale_staging(output_dir, log=print):
     return removed
 
 
-def download(name, output_dir=".", base=None, stream=None, log=print):
+def download(name: str, output_dir: str = ".", base: Optional[str] = None,
+             stream: Optional[TextIO] = None, log: Callable[[str], Any] = print,
+             disk_usage: Callable[[str], Any] = shutil.disk_usage) -> str:
     """Downloads NAME.tar.gz and leaves output_dir/NAME complete, or nothing at all.
 
     The archive goes to a staging folder beside the result, removed however
     the download ends: SIGINT and SIGTERM raise Interrupted after removing it;
     one left by a killed process is removed by the next download into output_dir.
+    Its extraction is bounded by `expansion_limit` (disk_usage: as shutil's).
+
+    Returns:
+        The path of the dataset folder, output_dir/NAME.
     """
     if name not in DATASETS:
         raise UserError(f"unknown dataset {name!r}; choose one of "
@@ -184,7 +266,7 @@ def download(name, output_dir=".", base=None, stream=None, log=print):
             extracted = os.path.join(work, "extracted")
             os.makedirs(extracted)
             log(f"extracting into {final}")
-            extract(archive, extracted, f"{name}.tar.gz")
+            extract(archive, extracted, f"{name}.tar.gz", disk_usage)
             os.replace(dataset_root(extracted, name), final)
         except Interrupted as e:
             log(f"download of {name} stopped by {e}; removing its partial files")

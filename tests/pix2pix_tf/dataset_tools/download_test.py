@@ -1,9 +1,12 @@
+import collections
 import functools
 import glob
+import gzip
 import http.server
 import io
 import os
 import signal
+import struct
 import subprocess
 import sys
 import tarfile
@@ -20,6 +23,9 @@ from tests.support import paths
 
 def quiet(*_):
     pass
+
+
+DiskUsage = collections.namedtuple("DiskUsage", "total used free")
 
 
 def tar_gz(entries):
@@ -136,6 +142,8 @@ class DownloadTest(tf.test.TestCase):
             "links outside": [link_entry("facades/link", "../../etc")],
             "absolute path /etc": [link_entry("facades/link", "/etc/passwd")],
             "links outside (../": [link_entry("facades/hard", "../evil", tarfile.LNKTYPE)],
+            "symlink inside": [link_entry("facades/latest", "ok.jpg")],
+            "hard link inside": [link_entry("facades/x", "facades/ok.jpg", tarfile.LNKTYPE)],
             "device": [link_entry("facades/dev", "", tarfile.CHRTYPE)],
         }
         for expected, entries in cases.items():
@@ -146,10 +154,85 @@ class DownloadTest(tf.test.TestCase):
                 self.assert_nothing_left()
                 self.assertFalse(os.path.exists(outside))
 
-    def test_link_inside_dataset_is_allowed(self):
-        self.serve("facades", tar_gz([file_entry("facades/train/1.jpg"),
-                                      link_entry("facades/latest", "train/1.jpg")]))
-        self.assertTrue(os.path.isdir(self.download("facades")))
+    def test_a_link_chain_is_refused_by_the_projects_own_check(self):
+        # Each link's own target stays inside, but facades/l3 is facades/../..: only
+        # tarfile's data filter stopped it before, and not every Python has one.
+        chain = [link_entry("facades/l2", "..")[0], link_entry("facades/l3", "l2/..")[0],
+                 file_entry("facades/l3/escaped.txt")[0]]
+        with self.assertRaisesRegex(UserError, "refusing to extract facades.tar.gz: "
+                                               "member 'facades/l2' is a link"):
+            download.check_members(chain, "facades.tar.gz")
+        for member in chain[:2]:
+            self.assertRegex(download.unsafe_reason(member), "is a link")
+
+    def test_an_archive_expanding_past_the_ratio_is_one_error_line_and_leaves_nothing(self):
+        bomb = tar_gz([file_entry("facades/train/1.jpg", b"one"),
+                       file_entry("facades/train/2.jpg", bytes(4 << 20))])
+        self.assertGreater((4 << 20) / len(bomb), download.MAX_EXPANSION)
+        self.serve("facades", bomb)
+        process = subprocess.run(
+            [sys.executable, os.path.join(paths.TOOLS_DIR, "download-dataset.py"), "facades",
+             "--output_dir", self.out, "--url_base", self.base],
+            capture_output=True, text=True, timeout=120)
+        self.assertEqual(process.returncode, 2, process.stderr)
+        lines = process.stderr.splitlines()  # The progress bar's, then the error.
+        self.assertEqual([line for line in lines if not line.startswith("[#")], lines[-1:])
+        self.assertRegex(lines[-1], r"^error: refusing to extract facades.tar.gz: it expands past "
+                                    rf"[\d.]+KB, {download.MAX_EXPANSION} times the archive's size$")
+        self.assert_nothing_left()
+
+    def test_the_count_is_of_the_bytes_decompressed_not_of_the_gzip_trailer(self):
+        bomb = bytearray(tar_gz([file_entry("facades/1.jpg", bytes(4 << 20))]))
+        bomb[-4:] = struct.pack("<I", 1000)  # The gzip trailer's size, forged.
+        self.serve("facades", bytes(bomb))
+        with self.assertRaisesRegex(UserError, "it expands past"):
+            self.download("facades")
+        self.assert_nothing_left()
+
+    def test_extraction_stops_at_the_free_space_less_the_margin(self):
+        data = os.urandom(200_000)  # Incompressible: far under the ratio.
+        self.serve("facades", tar_gz([file_entry("facades/train/1.jpg", data)]))
+        asked = []
+
+        def disk_usage(free):
+            def usage(path):
+                asked.append(path)
+                return DiskUsage(10 * free, 9 * free, free)
+            return usage
+
+        margin = download.FREE_SPACE_MARGIN_BYTES
+        for free in (margin + 50_000, margin // 2):
+            with self.subTest(free=free):
+                with self.assertRaisesRegex(UserError, "^refusing to extract facades.tar.gz: it "
+                                                       "expands past [\\d.]+[KMG]?B, the [\\d.]+[KMG]?B "
+                                                       "free on the destination's disk less a "
+                                                       "1.0GB margin$"):
+                    self.download("facades", disk_usage=disk_usage(free))
+                self.assert_nothing_left()
+        # Measured on the destination's disk, where the data goes.
+        self.assertTrue(all(path.startswith(self.out + os.sep) for path in asked), asked)
+        path = self.download("facades", disk_usage=disk_usage(margin + 300_000))
+        with open(os.path.join(path, "train", "1.jpg"), "rb") as f:
+            self.assertEqual(f.read(), data)
+
+    def test_bounded_stream_refuses_to_read_or_seek_past_its_limit(self):
+        def bounded(size, limit=50):
+            unzipped = gzip.GzipFile(fileobj=io.BytesIO(gzip.compress(bytes(size))))
+            return download.BoundedStream(unzipped, limit, "too big")
+
+        whole = bounded(50)
+        self.assertEqual(len(whole.read(30)) + len(whole.read(100)), 50)  # Exactly the limit.
+        self.assertEqual(whole.read(10), b"")
+        over = bounded(51)
+        self.assertEqual(len(over.read(30)), 30)
+        with self.assertRaisesRegex(UserError, "^too big$"):
+            over.read(30)
+        with self.assertRaisesRegex(UserError, "^too big$"):
+            bounded(1000).seek(60)
+        with self.assertRaisesRegex(UserError, "^too big$"):
+            bounded(1000).read()
+        # Past the end but not past the data: no refusal (a truncated archive is not a bomb).
+        self.assertEqual(bounded(10).seek(60), 10)
 
     def test_unknown_name(self):
         with self.assertRaisesRegex(UserError, "unknown dataset 'faces'"):
