@@ -61,7 +61,13 @@ class RunCheckpoint:
         if self.nonfinite is not None:
             self.nonfinite.check(self.output_dir)
         if self._saved is None or self._saved[0] != int(step):
-            self._saved = int(step), self.manager.save(checkpoint_number=int(step))
+            try:
+                self._saved = int(step), self.manager.save(checkpoint_number=int(step))
+            except Exception:
+                # A failed save (a full disk) leaves its shards' folder: the
+                # previous checkpoint, which `checkpoint` still names, stays.
+                files.rmtree(os.path.join(self.output_dir, f"ckpt-{int(step)}_temp"))
+                raise
         return self._saved[1]
 
     def restore(self, checkpoint_dir, partial=False):

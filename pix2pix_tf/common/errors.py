@@ -1,6 +1,7 @@
 """Errors caused by what the user asked for, reported as one line without a traceback."""
 
 import contextlib
+import errno
 import signal
 import sys
 
@@ -68,6 +69,11 @@ def exit_with_error(message):
     sys.exit(2)
 
 
+def disk_full(error: BaseException) -> bool:
+    """Whether `error` (an OSError, or TensorFlow's for its own writes) says the disk is full."""
+    return getattr(error, "errno", None) == errno.ENOSPC or "No space left on device" in str(error)
+
+
 def run_reporting_user_errors(fn, *args, **kwargs):
     """Calls fn; turns a UserError into `error: MESSAGE` on stderr and exit 2,
     and an interruption (Ctrl-C, SIGTERM) into one line and the status 128 + signal.
@@ -80,6 +86,11 @@ def run_reporting_user_errors(fn, *args, **kwargs):
         result = fn(*args, **kwargs)
     except UserError as e:
         exit_with_error(e)
+    except Exception as e:  # TensorFlow's file errors are not OSErrors.
+        if not disk_full(e):
+            raise
+        where = getattr(e, "filename", None) or " ".join(str(e).split())[:300]
+        exit_with_error(f"no space left on the device: {where}")
     except Interrupted as e:
         print(f"stopped by {e}", file=sys.stderr, flush=True)
         sys.exit(exit_status(e.signum))
