@@ -84,18 +84,20 @@ def write_run_gif(output_dir):
 
 
 class SampleReport:
-    """What a training run shows between steps: every --sample_interval steps
-    (and at the run's last) a grid from the fixed noise, TensorBoard summaries
-    and a record of the losses; losses.png after each epoch; a progress line
-    at the end of each epoch. Only the chief writes. The logs are the running
-    means of the epoch."""
+    """What a training run shows between steps: every --sample_interval steps,
+    at each epoch's end and at the run's last step a grid from the fixed noise
+    (a frame of the GIF) and TensorBoard summaries; the losses about a hundred
+    times over the run, plotted as losses.png after each epoch; a progress
+    line at the end of each epoch. Only the chief writes. The logs are the
+    running means of the epoch."""
 
     def __init__(self, run, log):
         options = run.options
         self.run = run
         self.chief = run.chief
         self.interval = options.sample_interval
-        self.frequencies = (self.interval, run.steps_per_epoch)
+        self.plot_freq = reporting.plot_interval(run.max_steps, self.interval)
+        self.frequencies = (self.interval, run.steps_per_epoch, self.plot_freq)
         self.fixed_z = run.state["fixed_z"]
         _, self.fixed_labels = fixed_inputs(options.latent_dim, options.seed)
         self.samples_dir = os.path.join(options.output_dir, SAMPLES_DIR)
@@ -111,9 +113,12 @@ class SampleReport:
     def after_steps(self, step, logs, batch, last):
         self.logs = logs
         epoch_end = step % self.run.steps_per_epoch == 0
-        if step % self.interval == 0 or last or epoch_end:
+        sample = step % self.interval == 0 or last or epoch_end
+        if sample:
             self.run.model.nonfinite.check(self.run.checkpoint_dir)  # Before reading the model.
-        if self.chief and (step % self.interval == 0 or last):
+        if self.chief and (step % self.plot_freq == 0 or last):
+            self.losses.add(step, logs)
+        if self.chief and sample:
             self.write(step, logs)
         if epoch_end:
             self.progress.show(step, logs)
@@ -130,7 +135,6 @@ class SampleReport:
             for name, value in logs.items():
                 tf.summary.scalar(name, float(value))
         self.writer.flush()
-        self.losses.add(step, logs)
         self.last_written = step
 
     def end(self, step):
@@ -138,5 +142,7 @@ class SampleReport:
             return
         if self.logs and self.last_written != step:
             self.write(step, self.logs)  # A stopped run's last grid.
+        if self.logs and (not self.losses.records or self.losses.records[-1]["step"] != step):
+            self.losses.add(step, self.logs)
         self.losses.write_plot(LOSS_PANELS)
         self.writer.close()

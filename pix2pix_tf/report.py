@@ -101,7 +101,11 @@ class TrainingReport:
         self.run = run
         self.options = options
         self.chief = run.chief
-        self.frequencies = (options.summary_freq, options.display_freq, options.progress_freq)
+        # The loss curves get points more often than the summaries, about a
+        # hundred over the run, so that a short run's plot is a curve.
+        self.plot_freq = reporting.plot_interval(run.max_steps, options.summary_freq)
+        self.frequencies = (options.summary_freq, options.display_freq, options.progress_freq,
+                            self.plot_freq)
         self.writer = tf.summary.create_file_writer(options.output_dir) if self.chief else None
         start = int(run.global_step.numpy())
         self.losses = loss_history(options.output_dir, start) if self.chief else None
@@ -116,6 +120,8 @@ class TrainingReport:
 
     def after_steps(self, step, logs, batch, last):
         every = _every_function(step, last)
+        if self.chief and every(self.plot_freq):
+            self.losses.add(step, logs)
         images = None
         if every(self.options.summary_freq) or every(self.options.display_freq):
             images, predictions = self._images(batch)
@@ -146,7 +152,6 @@ class TrainingReport:
     def _summaries(self, step, logs, images, predictions):
         if not self.chief:
             return
-        self.losses.add(step, logs)
         with self.writer.as_default(step=step):
             for name, value in logs.items():
                 tf.summary.scalar(name, value)

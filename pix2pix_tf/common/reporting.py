@@ -21,6 +21,14 @@ from matplotlib.ticker import MaxNLocator
 from pix2pix_tf.common import files
 
 
+def plot_interval(max_steps: int | None, most: int, points: int = 100) -> int:
+    """Steps between the points of a loss curve: about `points` over a run of
+    `max_steps`, never fewer points than every `most` steps gives (0: none)."""
+    if most <= 0:
+        return 0
+    return max(1, min(most, (max_steps or most * points) // points))
+
+
 class History:
     """Values logged at training steps, loaded from and saved to a JSON file.
 

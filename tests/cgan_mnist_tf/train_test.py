@@ -5,6 +5,7 @@ import os
 import signal
 from unittest import mock
 
+import imageio.v3 as iio
 import numpy as np
 import tensorflow as tf
 from PIL import Image
@@ -43,7 +44,8 @@ class TrainTest(tf.test.TestCase):
                          ["step_00000002.png", "step_00000003.png"])
         self.assertTrue(os.path.isfile(os.path.join(out, "samples.gif")))
         self.assertTrue(os.listdir(os.path.join(out, "logs")))
-        self.assertEqual(self._loss_steps(out), [2, 3])
+        # Losses at every step: a hundred points at most over a 3-step run.
+        self.assertEqual(self._loss_steps(out), [1, 2, 3])
         with Image.open(os.path.join(out, "losses.png")) as image:
             self.assertEqual((image.format, image.size), ("PNG", (840, 320)))
         with open(os.path.join(out, "options.json")) as f:
@@ -59,9 +61,9 @@ class TrainTest(tf.test.TestCase):
         self.assertEqual((summary.step, summary.epoch), (6, 2))
         self.assertNotAllClose(before, self._generator_weights(
             out, common_options.from_dict(Options, saved)))
-        # The first run's too: a grid at each multiple of 2 (every call ends
-        # at one) and one at each run's last step.
-        self.assertEqual(self._loss_steps(out), [2, 3, 4, 6])
+        # The first run's too; grids at each multiple of 2 (every call ends
+        # at one) and at each epoch's end.
+        self.assertEqual(self._loss_steps(out), [1, 2, 3, 4, 5, 6])
         self.assertEqual(sorted(os.listdir(os.path.join(out, "samples")))[2:],
                          ["step_00000004.png", "step_00000006.png"])
 
@@ -216,6 +218,16 @@ class TrainTest(tf.test.TestCase):
         lines = [line for line in printed.getvalue().splitlines() if line.startswith("progress")]
         self.assertEqual([line.split("  ")[1:3] for line in lines],
                          [["epoch 1", "step 3/6"], ["epoch 2", "step 6/6"]])
+
+    def test_a_two_epoch_run_plots_a_curve_and_animates_each_epoch(self):
+        # The default --sample_interval 400 is longer than the whole run.
+        out = os.path.join(self.get_temp_dir(), "two_epochs")
+        result = _quiet(train.train, self._options(out, epochs=2,
+                                                   sample_interval=Options.sample_interval))
+        self.assertEqual(result.step, 6)
+        self.assertEqual(self._loss_steps(out), [1, 2, 3, 4, 5, 6])
+        frames = iio.imread(os.path.join(out, "samples.gif"), index=None)
+        self.assertEqual(len(frames), 2)  # One grid at the end of each epoch.
 
     def test_conv_and_plain_gan_train(self):
         for extra in ({"model": "conv"}, {"conditional": False}):

@@ -277,6 +277,22 @@ class LastStepTest(TrainTestCase):
         self.assertEqual(shown, ["step-00000002-outputs.png", "step-00000003-outputs.png"])
 
 
+class PlotTest(TrainTestCase):
+
+    def test_a_200_step_run_plots_a_curve(self):
+        # The default --summary_freq 100 would give the plot two points.
+        out = os.path.join(self.tmp, "plotted")
+        train.train(tiny(input_dir=self.input_dir, output_dir=out, max_steps=200,
+                         summary_freq=options_lib.Options.summary_freq), log=self.log)
+        with open(os.path.join(out, "losses.json")) as f:
+            records = json.load(f)
+        self.assertGreaterEqual(len(records), 20)
+        for name in ("discriminator_loss", "generator_loss_GAN", "generator_loss_L1"):
+            self.assertTrue(all(np.isfinite(record[name]) for record in records), name)
+        self.assertEqual(records[-1]["step"], 200)
+        self.assertTrue(os.path.isfile(os.path.join(out, "losses.png")))
+
+
 class StopTest(TrainTestCase):
 
     def test_sigterm_saves_a_checkpoint_and_stops(self):
