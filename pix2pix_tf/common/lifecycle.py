@@ -190,6 +190,8 @@ def train(recipe: Recipe, options: Options, given: typing.AbstractSet[str] = fro
         A TrainResult.
     """
     options, messages = resume.from_checkpoint(options, given)
+    if options.checkpoint:
+        checkpoints.latest_checkpoint(options.checkpoint)  # Its files, before anything else.
     recipe.check(options, given)
     if not options.output_dir:
         raise UserError("--mode train needs --output_dir (or --checkpoint to resume)")

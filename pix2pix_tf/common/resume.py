@@ -51,7 +51,7 @@ def from_checkpoint(options: typing.Any, given: typing.AbstractSet[str] = frozen
     kept = {}
     for key in common_options.names(type(options), TRAINING) + common_options.names(
             type(options), SPEED):
-        if (key in saved and key not in given and key not in unused
+        if (saved.get(key) is not None and key not in given and key not in unused
                 and saved[key] != getattr(options, key)):
             kept[key] = saved[key]
             messages.append(f"kept --{key}={saved[key]} from the checkpoint's options.json "

@@ -116,10 +116,10 @@ class TrainTest(tf.test.TestCase):
         finally:
             checkpoints.StopRequests = original
         # The run stops at the end of the call in which the request came: the
-        # first call, of 2 steps (it ends at the first sample, step 2).
-        self.assertEqual(lifecycle.call_length(0, 3, (2, 3), lifecycle.STEPS_PER_CALL), 2)
-        self.assertEqual((summary.step, summary.epoch, summary.stopped), (2, 0, "SIGINT"))
-        self.assertTrue(tf.train.latest_checkpoint(out).endswith("ckpt-2"))
+        # first call, of 1 step (a 9-step run plots its losses at every step).
+        self.assertEqual(lifecycle.call_length(0, 3, (2, 3, 1), lifecycle.STEPS_PER_CALL), 1)
+        self.assertEqual((summary.step, summary.epoch, summary.stopped), (1, 0, "SIGINT"))
+        self.assertTrue(tf.train.latest_checkpoint(out).endswith("ckpt-1"))
         summary = _quiet(train.train, Options(**{"checkpoint": out}),
                          given={"checkpoint"})
         # The first epoch goes on from where it stopped: 3 epochs of 3 steps in all.
