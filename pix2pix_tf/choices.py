@@ -9,6 +9,7 @@ from __future__ import annotations
 
 GENERATORS = ("unet", "encoder_decoder")
 DISCRIMINATORS = ("patch", "pixel", "image")
+JUDGES = ("fcn", "c2st")
 MIN_CROP, MAX_CROP = 32, 1024
 
 
@@ -25,3 +26,13 @@ def channels(lab_colorization: bool, which_direction: str) -> tuple[int, int]:
     if not lab_colorization:
         return 3, 3
     return (1, 2) if which_direction == "AtoB" else (2, 1)
+
+
+def parse_judges(text: str | None) -> tuple[str, ...]:
+    """--judge's comma-separated names -> a tuple of JUDGES (ValueError for others)."""
+    names = tuple(name.strip() for name in (text or "").split(",") if name.strip())
+    unknown = [name for name in names if name not in JUDGES]
+    if unknown:
+        raise ValueError(f"--judge takes {', '.join(JUDGES)} (comma-separated), not "
+                         f"{', '.join(unknown)}")
+    return names

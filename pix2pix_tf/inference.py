@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from pix2pix_tf import colors, data, metrics, models, report
+from pix2pix_tf import colors, data, judges, metrics, models, report
 from pix2pix_tf import options as pix2pix_options
 from pix2pix_tf.common import checkpoints, files, image_io, record, reporting, resume
 from pix2pix_tf.common.errors import UserError
@@ -255,9 +255,10 @@ def _resize_width(images, aspect_ratio):
     return tf.clip_by_value(resized, 0.0, 1.0)
 
 
-def _scoring_step(generator, options, write_images, element_spec):
+def _scoring_step(generator, options, write_images, judged, element_spec):
     """One traced call over a batch of pairs: every image translated on its
-    own, the metrics, and (test mode) the PNG files' bytes."""
+    own, the metrics, (test mode) the PNG files' bytes and (`judged`) the
+    images as uint8 for the judges."""
     training = not options.eval_mode
 
     def step(inputs, targets):
@@ -265,6 +266,8 @@ def _scoring_step(generator, options, write_images, element_spec):
         images = colors.to_rgb(inputs, outputs, targets, options.lab_colorization,
                                 options.which_direction)
         scores = metrics.image_metrics(images["outputs"], images["targets"])
+        if judged:
+            scores.update({f"{kind}_uint8": colors.to_uint8(batch) for kind, batch in images.items()})
         encoded = {}
         if write_images:
             for kind, batch in images.items():
@@ -298,15 +301,17 @@ def run(options, given=(), write_images=True, log=print):
     if not paths:
         raise UserError(f"no image of --input_dir {options.input_dir} can be decoded")
     require_output_dir(options, options.mode)
+    planned = judges.plan(options, paths)
     files.check_writable_dir(options.output_dir)
 
     dataset = data.test_dataset(paths, batch_size=IMAGES_PER_CALL,
                                 which_direction=options.which_direction,
                                 lab_colorization=options.lab_colorization, crop_size=options.crop_size)
-    step = _scoring_step(generator, options, write_images, dataset.element_spec)
+    judged = bool(planned["judges"])
+    step = _scoring_step(generator, options, write_images, judged, dataset.element_spec)
     names = output_names(paths)
     image_dir = os.path.join(options.output_dir, "images")
-    rows, seen = [], []
+    rows, seen, judged_images = [], [], {"inputs": [], "targets": [], "outputs": []}
     writer = BackgroundWork()
     speed = Throughput()
     try:
@@ -314,6 +319,9 @@ def run(options, given=(), write_images=True, log=print):
             speed.add(len(batch_paths))
             scores, encoded = step(inputs, targets)
             scores = {name: values.numpy() for name, values in scores.items()}
+            if judged:
+                for kind, batches in judged_images.items():
+                    batches.append(scores.pop(f"{kind}_uint8"))
             encoded = {kind: values.numpy() for kind, values in encoded.items()}
             for i, path in enumerate(batch_paths.numpy()):
                 path = path.decode()
@@ -339,6 +347,10 @@ def run(options, given=(), write_images=True, log=print):
               "eval_mode": options.eval_mode, "count": len(rows), "average": averages,
               "images": {row["name"]: {m: row[m] for m in metrics.NAMES} for row in rows},
               "skipped": {files.printable(path): reason for path, reason in skipped}}
+    if judged:
+        result["judges"] = judges.judge(planned, options, names=[row["name"] for row in rows],
+                                        log=log, **{kind: np.concatenate(batches) for kind, batches
+                                                    in judged_images.items()})
     files.write_json(os.path.join(options.output_dir, "metrics.json"), result)
     log(f"{len(rows)} images, {speed.describe()}; average "
         + "  ".join(f"{m} {averages[m]:.4f}" for m in metrics.NAMES))

@@ -9,7 +9,7 @@ options.json is its saved form.
 import dataclasses
 import typing
 
-from pix2pix_tf.choices import DISCRIMINATORS, GENERATORS, check_crop_size
+from pix2pix_tf.choices import DISCRIMINATORS, GENERATORS, check_crop_size, parse_judges
 from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import MODEL, RUN, TRAINING, option
@@ -53,6 +53,13 @@ class Options(common_options.SpeedOptions, common_options.DistributeOptions,
         "(deterministic), instead of the paper's batch statistics and dropout.", RUN)
     output_filetype: str = option("png", "Image format predict writes and the export returns.",
                                   RUN, choices=("png", "jpeg"))
+    judge: str = option(
+        "", "Test and eval: realism judges to run, comma-separated: fcn (the paper's FCN-score: "
+        "a segmenter trained on the run's real training photos segments the generated ones; "
+        "label-map inputs only), c2st (how well a classifier tells generated from real).", RUN)
+    palette: typing.Optional[str] = option(
+        None, "--judge fcn: a JSON file of the label colours, {\"classes\": [{\"name\": ..., "
+        "\"color\": [r, g, b]}, ...]} (default: the CMP facades palette).", RUN)
     lab_colorization: bool = option(False, "Train a colouriser: lightness in, colour out.", MODEL)
     batch_size: int = option(1, "Images per batch.", TRAINING)
     which_direction: str = option("AtoB", "Which half of each pair is the input.", MODEL,
@@ -114,8 +121,11 @@ def check(options: Options) -> None:
     _check_numbers(options)
     try:
         check_crop_size(options.crop_size)
+        parse_judges(options.judge)
     except ValueError as e:
         raise UserError(str(e)) from e
+    if options.judge and options.mode not in ("test", "eval"):
+        raise UserError(f"--judge is for --mode test and eval, not {options.mode}")
     if scale_size(options) < options.crop_size:
         raise UserError(f"--scale_size {scale_size(options)} is smaller than "
                         f"--crop_size {options.crop_size}: the random crop needs scale_size >= crop_size")
