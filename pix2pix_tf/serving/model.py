@@ -25,13 +25,9 @@ from pix2pix_tf.common.options import load_options
 
 IMAGE_FORMATS = ("PNG", "JPEG")
 MAX_EXAMPLES = 12
-# The example pixels judged for the input's domain (every n-th, about this many).
-DOMAIN_PIXELS = 100_000
-# A label map saved as JPEG strays this far from its colours, per channel.
-LABEL_TOLERANCE = 60
-# The share of example pixels near a label colour (or near black or white) that makes the
-# examples label maps (edge drawings).
-DOMAIN_SHARE = 0.8
+DOMAIN_PIXELS = 100_000  # About this many example pixels (every n-th) tell the input's domain.
+LABEL_TOLERANCE = 60  # How far, per channel, a label map saved as JPEG strays from its colours.
+DOMAIN_SHARE = 0.8  # Of the pixels near label colours (black or white) in label maps (edges).
 
 
 class BadImage(ValueError):
@@ -94,17 +90,11 @@ def _hex(rgb):
 
 
 def input_domain(examples):
-    """What the model takes, judged from the example inputs, for the page's
-    palette: "labels" when nearly every pixel is near a CMP facade label
-    colour, "edges" when nearly every pixel is near black or white, "photo"
-    otherwise, and "unknown" without examples.
-
-    Args:
-        examples: [(name, PNG bytes)], as load_examples gives them.
-    Returns:
-        {"kind": ...}, with "background" (the canvas' colour) for labels and
-        edges, and "labels" ([{"name", "colour"}]) for labels.
-    """
+    """What the model takes, judged from the examples [(name, PNG bytes)], for
+    the page: {"kind": "labels", "labels": [{"name", "colour"}], "background"}
+    when most pixels are near a CMP facade label colour; {"kind": "edges",
+    "background"} when most are near black or white; else {"kind": "photo"},
+    or {"kind": "unknown"} without examples."""
     if not examples:
         return {"kind": "unknown"}
     pixels = np.concatenate([np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3)
