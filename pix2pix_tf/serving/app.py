@@ -38,7 +38,7 @@ import threading
 from aiohttp import http_exceptions, web
 
 from pix2pix_tf.common import image_io
-from pix2pix_tf.serving.model import BadImage, image_type, palette
+from pix2pix_tf.serving.model import BadImage, image_type
 
 MODEL_NAME = "pix2pix"
 SERVER_NAME = "pix2pix_tf"  # The Server header: no library or Python version.
@@ -318,7 +318,7 @@ class Routes:
     def info(self):
         """What the page shows and offers (no local paths: the page may be remote)."""
         return {"model": MODEL_NAME, "version": self.model.version, "size": self.model.size,
-                "palette": palette(),
+                "input": dict(self.model.domain, half=self.model.half),
                 "examples": [{"name": name, "url": f"/examples/{i}.png"}
                              for i, (name, _) in enumerate(self.model.examples)]}
 

@@ -117,11 +117,8 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, max_request_mb:
 def main(argv):
     del argv  # common_options.flags_parser refused stray arguments.
     quiet.load_tensorflow(FLAGS.verbose)
-    run_reporting_user_errors(
-        serve, FLAGS.model, FLAGS.host, FLAGS.port, FLAGS.max_request_mb, FLAGS.examples_dir,
-        log=lambda line: print(line, flush=True), max_pixels=FLAGS.max_pixels,
-        max_batch=FLAGS.max_batch, header_timeout=FLAGS.header_timeout,
-        body_timeout=FLAGS.body_timeout)
+    values = {name: FLAGS[name].value for name in FLAG_NAMES if name != "verbose"}
+    run_reporting_user_errors(serve, log=lambda line: print(line, flush=True), **values)
 
 
 def entry():

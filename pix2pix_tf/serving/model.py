@@ -25,6 +25,9 @@ from pix2pix_tf.common.options import load_options
 
 IMAGE_FORMATS = ("PNG", "JPEG")
 MAX_EXAMPLES = 12
+DOMAIN_PIXELS = 100_000  # About this many example pixels (every n-th) tell the input's domain.
+LABEL_TOLERANCE = 60  # How far, per channel, a label map saved as JPEG strays from its colours.
+DOMAIN_SHARE = 0.8  # Of the pixels near label colours (black or white) in label maps (edges).
 
 
 class BadImage(ValueError):
@@ -62,12 +65,6 @@ def run_of(export_dir):
     return None
 
 
-def load_translator(export_dir):
-    """Loads an export; returns translate(list of PNG/JPEG bytes) -> list of
-    image bytes: export.LoadedExport.translate, which reads both layouts."""
-    return export.load_export(export_dir).translate
-
-
 def check_image(data):
     """Raises BadImage unless `data` is a PNG or JPEG file that decodes entirely."""
     try:
@@ -88,11 +85,31 @@ def image_type(data):
     return "image/jpeg" if data[:3] == b"\xff\xd8\xff" else "image/png"
 
 
-def palette():
-    """The drawing colours the page offers: black and white, then the CMP facade labels."""
-    colours = [("black (edges)", (0, 0, 0)), ("white", (255, 255, 255))]
-    colours += list(zip(palettes.FACADE_CLASSES, palettes.FACADE_COLOURS))
-    return [{"name": name, "colour": "#%02x%02x%02x" % tuple(rgb)} for name, rgb in colours]
+def _hex(rgb):
+    return "#%02x%02x%02x" % tuple(int(c) for c in rgb)
+
+
+def input_domain(examples):
+    """What the model takes, judged from the examples [(name, PNG bytes)], for
+    the page: {"kind": "labels", "labels": [{"name", "colour"}], "background"}
+    when most pixels are near a CMP facade label colour; {"kind": "edges",
+    "background"} when most are near black or white; else {"kind": "photo"},
+    or {"kind": "unknown"} without examples."""
+    if not examples:
+        return {"kind": "unknown"}
+    pixels = np.concatenate([np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3)
+                             for _, png in examples]).astype(np.int16)
+    pixels = pixels[::max(1, len(pixels) // DOMAIN_PIXELS)]
+    colours = np.array(palettes.FACADE_COLOURS, np.int16)
+    distance = np.abs(pixels[:, None] - colours).max(-1).min(-1)
+    if np.mean(distance <= LABEL_TOLERANCE) >= DOMAIN_SHARE:
+        return {"kind": "labels", "background": _hex(colours[0]), "labels": [
+            {"name": name, "colour": _hex(rgb)} for name, rgb in zip(palettes.FACADE_CLASSES, colours)]}
+    grey = np.ptp(pixels, axis=-1) <= LABEL_TOLERANCE
+    dark, light = grey & (pixels.max(-1) < 64), grey & (pixels.min(-1) >= 192)
+    if np.mean(dark | light) >= DOMAIN_SHARE:
+        return {"kind": "edges", "background": "#ffffff" if light.sum() >= dark.sum() else "#000000"}
+    return {"kind": "photo"}
 
 
 def default_examples_dir(run_options):
@@ -104,18 +121,26 @@ def default_examples_dir(run_options):
     return candidate if files.isdir(candidate) else None
 
 
-def input_side(image, run_options):
-    """The part of an example image the model takes: for a pair model, the
-    A or B half (--which_direction) of an A|B pair (an image at least 1.5x as
-    wide as high); the whole image otherwise (photos, colourisers, inputs)."""
+def input_half(model_info):
+    """Which half of an A|B pair the model takes: "left" (A) or "right" (B) by
+    --which_direction; None for a colouriser, or when the model's options are unknown."""
+    if not model_info or model_info.get("lab_colorization"):
+        return None
+    return "left" if model_info.get("which_direction") == "AtoB" else "right"
+
+
+def input_side(image, model_info):
+    """The part of an example image the model takes: its input half (see
+    input_half) of an A|B pair (an image at least 1.5x as wide as high); the
+    whole image otherwise (photos, colourisers, inputs)."""
     height, width = image.shape[:2]
-    if not run_options or run_options.get("lab_colorization") or width < 1.5 * height:
+    half, middle = input_half(model_info), width // 2
+    if half is None or width < 1.5 * height:
         return image
-    half = width // 2
-    return image[:, :half] if run_options.get("which_direction") == "AtoB" else image[:, half:2 * half]
+    return image[:, :middle] if half == "left" else image[:, middle:2 * middle]
 
 
-def load_examples(examples_dir, run_options, log=print, limit=MAX_EXAMPLES):
+def load_examples(examples_dir, model_info, log=print, limit=MAX_EXAMPLES):
     """[(file name, PNG bytes of its input side)] of the first `limit` images of `examples_dir`."""
     if not examples_dir:
         return []
@@ -128,7 +153,7 @@ def load_examples(examples_dir, run_options, log=print, limit=MAX_EXAMPLES):
         except UserError as e:
             log(f"skipping an example: {e}")
             continue
-        examples.append((os.path.basename(path), image_io.encode(input_side(image, run_options))))
+        examples.append((os.path.basename(path), image_io.encode(input_side(image, model_info))))
     return examples
 
 
@@ -143,12 +168,16 @@ class ServedModel:
         export_dir: the SavedModel folder; version: its version number.
         size: the model's output width and height (its crop size).
         examples: [(name, PNG bytes)] the page offers.
+        half: the half of an A|B pair the model takes (input_half).
+        domain: what its inputs are (input_domain of the examples).
     """
 
-    def __init__(self, export_dir, translator, examples=()):
+    def __init__(self, export_dir, translator, examples=(), half=None):
         self.export_dir = export_dir
         self.version = version_of(export_dir)
         self.examples = list(examples)
+        self.half = half
+        self.domain = input_domain(self.examples)
         self._translator = translator
         # One translation at a time: it bounds the memory to one image's
         # activations, and each call draws its own dropout noise from the
@@ -167,9 +196,12 @@ class ServedModel:
         run_dir = run_of(export_dir)
         run_options = load_options(run_dir) if run_dir else None
         examples_dir = examples_dir or default_examples_dir(run_options)
-        examples = load_examples(examples_dir, run_options, log)
         try:
-            return cls(export_dir, load_translator(export_dir), examples)
+            loaded = export.load_export(export_dir)
+            # Exports of earlier versions record no options: the run's tell the same.
+            info = loaded.info or run_options
+            return cls(export_dir, loaded.translate, load_examples(examples_dir, info, log),
+                       input_half(info))
         except (OSError, ValueError, KeyError, tf.errors.OpError) as e:
             # A SavedModel that is not a pix2pix export, or a damaged one.
             raise UserError(f"cannot serve the SavedModel in {export_dir}: "

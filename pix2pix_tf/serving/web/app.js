@@ -1,24 +1,39 @@
-// The page of pix2pix_tf.serve: draw or load an input, POST it to /translate,
+// The page of pix2pix_tf.serve: draw or open an input, POST it to /translate,
 // show the output beside it. No framework and no build step.
 "use strict";
 
 const canvas = document.getElementById("canvas");
-const ctx = canvas.getContext("2d");
+const ctx = canvas.getContext("2d", {willReadFrequently: true});
 const output = document.getElementById("output");
 const colourInput = document.getElementById("colour");
 const brushSize = document.getElementById("brush-size");
+const fileInput = document.getElementById("file");
 const translateButton = document.getElementById("translate");
-const againButton = document.getElementById("again");
+const undoButton = document.getElementById("undo");
+const downloadLink = document.getElementById("download");
 const errorBox = document.getElementById("error");
 const statusLine = document.getElementById("status");
 const drop = document.getElementById("drop");
 
-const WHITE = "#ffffff";
+// Opened images are sent at their own size (the server resizes them as the
+// REST API does), their longer side at most this.
+const MAX_SENT = 1024;
+const MAX_UNDO = 30;
+const KINDS = {labels: "facade label maps", edges: "edge drawings", photo: "photos",
+               unknown: "unknown (no examples to judge from)"};
+
+// Set from /info: the model's input domain.
+let background = "#ffffff";
 let colour = "#000000";
-// What "translate" sends: a loaded file as it is (the server resizes it like
-// the REST API does), or null once drawn on: then the canvas, as PNG.
+let smooth = true;  // Label maps are scaled without smoothing: a blend of labels is no label.
+let half = null;  // The half of an A|B pair the model takes: "left", "right" or null.
+
+// What "translate" sends: the opened image made square, or null once drawn
+// on: then the canvas, as PNG.
 let source = null;
-let lastInput = null;  // What the last translation sent, for "sample again".
+let opened = null;  // {image, name, split}: the image on the canvas, made square again when "fit" changes.
+let inputName = "drawing";
+const history = [];
 
 function showError(message) {
   errorBox.textContent = message;
@@ -30,21 +45,56 @@ function clearError() {
   errorBox.textContent = "";
 }
 
-function tool() {
-  return document.querySelector("input[name=tool]:checked").value;
+function checked(name) {
+  return document.querySelector(`input[name=${name}]:checked`).value;
+}
+
+// ---------------------------------------------------------------- undo
+
+function remember() {
+  history.push({pixels: ctx.getImageData(0, 0, canvas.width, canvas.height), source, opened,
+                inputName, status: statusLine.textContent});
+  if (history.length > MAX_UNDO) history.shift();
+  undoButton.disabled = false;
+}
+
+function undo() {
+  const state = history.pop();
+  if (!state) return;
+  ctx.putImageData(state.pixels, 0, 0);
+  ({source, opened, inputName} = state);
+  statusLine.textContent = state.status;
+  undoButton.disabled = history.length === 0;
+}
+
+undoButton.addEventListener("click", undo);
+document.addEventListener("keydown", (event) => {
+  if ((event.ctrlKey || event.metaKey) && event.key === "z" && !event.shiftKey) {
+    event.preventDefault();
+    undo();
+  }
+});
+
+// ---------------------------------------------------------------- drawing
+
+function drawn() {
+  source = opened = null;
+  inputName = "drawing";
 }
 
 function fill(fillColour) {
+  remember();
   ctx.fillStyle = fillColour;
   ctx.fillRect(0, 0, canvas.width, canvas.height);
-  source = null;
+  drawn();
+  statusLine.textContent = "";
 }
 
 // Square stamps at whole pixels: no anti-aliasing, so label maps keep only
 // the palette's colours.
 function stamp(x, y) {
   const width = Number(brushSize.value);
-  ctx.fillStyle = tool() === "eraser" ? WHITE : colour;
+  ctx.fillStyle = checked("tool") === "eraser" ? background : colour;
   ctx.fillRect(Math.round(x - width / 2), Math.round(y - width / 2), width, width);
 }
 
@@ -65,9 +115,10 @@ let last = null;
 canvas.addEventListener("pointerdown", (event) => {
   if (event.button !== 0) return;
   canvas.setPointerCapture(event.pointerId);
+  remember();
   last = canvasPoint(event);
   stamp(last.x, last.y);
-  source = null;
+  drawn();
 });
 canvas.addEventListener("pointermove", (event) => {
   if (last === null) return;
@@ -85,6 +136,7 @@ function selectColour(value, swatch) {
   document.querySelector("input[name=tool][value=pen]").checked = true;
   for (const other of document.querySelectorAll(".swatch")) {
     other.classList.toggle("selected", other === swatch);
+    other.setAttribute("aria-pressed", String(other === swatch));
   }
 }
 
@@ -92,39 +144,100 @@ function addSwatch(name, value) {
   const swatch = document.createElement("button");
   swatch.type = "button";
   swatch.className = "swatch";
-  swatch.title = name;
-  swatch.style.background = value;
   swatch.dataset.colour = value;
+  swatch.dataset.name = name;
+  const chip = document.createElement("span");
+  chip.className = "chip";
+  chip.style.background = value;
+  swatch.append(chip, name);
   swatch.addEventListener("click", () => selectColour(value, swatch));
   colourInput.parentElement.before(swatch);
   return swatch;
 }
 
 colourInput.addEventListener("input", () => selectColour(colourInput.value, null));
-document.getElementById("clear").addEventListener("click", () => fill(WHITE));
+document.getElementById("clear").addEventListener("click", () => fill(background));
 document.getElementById("fill").addEventListener("click", () => fill(colour));
 
-async function loadImage(blob, name) {
-  let bitmap;
+// ---------------------------------------------------------------- opening images
+
+// The square canvas an opened image becomes: the model's half of an A|B pair
+// (as the server takes the examples' halves), then cropped or padded with the
+// background to a square, centred.
+function square(image, split) {
+  let width = image.width, left = 0;
+  const pair = split && half !== null && width >= 1.5 * image.height;
+  if (pair) {
+    width = Math.floor(width / 2);
+    left = half === "left" ? 0 : width;
+  }
+  const height = image.height, crop = checked("fit") === "crop";
+  const side = crop ? Math.min(width, height) : Math.max(width, height);
+  const scale = Math.min(1, MAX_SENT / side);
+  const result = document.createElement("canvas");
+  result.width = result.height = Math.round(side * scale);
+  const context = result.getContext("2d");
+  context.imageSmoothingEnabled = smooth;
+  context.fillStyle = background;
+  context.fillRect(0, 0, result.width, result.height);
+  if (crop) {
+    context.drawImage(image, left + Math.floor((width - side) / 2), Math.floor((height - side) / 2),
+                      side, side, 0, 0, result.width, result.height);
+  } else {
+    context.drawImage(image, left, 0, width, height, Math.floor((side - width) / 2) * scale,
+                      Math.floor((side - height) / 2) * scale, width * scale, height * scale);
+  }
+  let note = `${image.width}x${image.height}`;
+  if (pair) note += `, an A|B pair: its ${half} half`;
+  if (width !== height) note += `, ${crop ? "cropped" : "padded"} to ${side}x${side}`;
+  return {result, note};
+}
+
+function pngOf(element) {
+  return new Promise((resolve) => element.toBlob(resolve, "image/png"));
+}
+
+async function showOpened() {
+  const {result, note} = square(opened.image, opened.split);
+  ctx.imageSmoothingEnabled = smooth;
+  ctx.imageSmoothingQuality = "high";
+  ctx.drawImage(result, 0, 0, canvas.width, canvas.height);
+  source = null;
+  const png = await pngOf(result);
+  if (opened === null) return;  // Drawn on meanwhile.
+  source = png;
+  statusLine.textContent = `${opened.name}: ${note}`;
+}
+
+// Opens `blob` onto the canvas; false (the page as it was, and an error
+// shown) if the browser cannot read it as an image.
+async function openImage(blob, name, split = true) {
+  let image;
   try {
-    bitmap = await createImageBitmap(blob);
+    image = await createImageBitmap(blob);
   } catch (e) {
-    showError(`cannot read ${name} as an image`);
+    showError(`cannot open ${name}: not an image this browser reads`);
     return false;
   }
-  fill(WHITE);
-  ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-  statusLine.textContent = `${name}: ${bitmap.width}x${bitmap.height}`;
-  bitmap.close();
-  source = blob;
+  remember();
+  opened = {image, name, split};
+  inputName = name.replace(/\.[^.]*$/, "");
+  await showOpened();
   clearError();
   return true;
 }
 
-document.getElementById("file").addEventListener("change", (event) => {
-  const file = event.target.files[0];
-  if (file) loadImage(file, file.name);
-});
+async function openFile(file) {
+  // The picker is an action, not a state: it is emptied so that the same
+  // file can be opened again, and the status line names what is shown.
+  fileInput.value = "";
+  if (file) await openImage(file, file.name);
+}
+
+fileInput.addEventListener("change", (event) => openFile(event.target.files[0]));
+for (const radio of document.querySelectorAll("input[name=fit]")) {
+  radio.addEventListener("change", () => { if (opened) showOpened(); });
+}
 
 // Dropping a file anywhere else must not navigate away from the page.
 for (const name of ["dragover", "drop"]) {
@@ -134,19 +247,30 @@ drop.addEventListener("dragover", () => drop.classList.add("dragging"));
 drop.addEventListener("dragleave", () => drop.classList.remove("dragging"));
 drop.addEventListener("drop", (event) => {
   drop.classList.remove("dragging");
-  const file = event.dataTransfer.files[0];
-  if (file) loadImage(file, file.name);
+  openFile(event.dataTransfer.files[0]);
 });
 
-function canvasBlob() {
-  return new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+// ---------------------------------------------------------------- translating
+
+function showOutput(image) {
+  if (output.src) URL.revokeObjectURL(output.src);
+  if (image === null) {
+    output.removeAttribute("src");
+    downloadLink.removeAttribute("href");
+    downloadLink.setAttribute("aria-disabled", "true");
+    return;
+  }
+  output.src = downloadLink.href = URL.createObjectURL(image);
+  downloadLink.download = `${inputName}-pix2pix.${image.type === "image/jpeg" ? "jpg" : "png"}`;
+  downloadLink.removeAttribute("aria-disabled");
 }
 
-async function send(body) {
-  translateButton.disabled = againButton.disabled = true;
+async function translate() {
+  translateButton.disabled = true;
   statusLine.textContent = "translating...";
   const started = performance.now();
   try {
+    const body = source || await pngOf(canvas);
     let response;
     try {
       response = await fetch("/translate", {method: "POST", body: body});
@@ -160,27 +284,22 @@ async function send(body) {
       } catch (e) { /* Not JSON: keep the status text. */ }
       throw new Error(`the server answered ${response.status}: ${message}`);
     }
-    const image = await response.blob();
-    if (output.src) URL.revokeObjectURL(output.src);
-    output.src = URL.createObjectURL(image);
+    showOutput(await response.blob());
     await output.decode();
     output.dataset.count = Number(output.dataset.count) + 1;
     clearError();
     statusLine.textContent = `translated in ${Math.round(performance.now() - started)} ms`;
   } catch (e) {
+    // No output beside an input it does not come from.
+    showOutput(null);
     showError(e.message);
     statusLine.textContent = "";
   } finally {
     translateButton.disabled = false;
-    againButton.disabled = lastInput === null;
   }
 }
 
-translateButton.addEventListener("click", async () => {
-  lastInput = source || await canvasBlob();
-  await send(lastInput);
-});
-againButton.addEventListener("click", () => send(lastInput));
+translateButton.addEventListener("click", translate);
 
 function addExample(example) {
   const button = document.createElement("button");
@@ -192,9 +311,31 @@ function addExample(example) {
   button.append(image);
   button.addEventListener("click", async () => {
     const blob = await (await fetch(example.url)).blob();
-    if (await loadImage(blob, example.name)) translateButton.click();
+    // Examples are already the model's half of their pairs.
+    if (await openImage(blob, example.name, false)) await translate();
   });
   document.getElementById("examples").append(button);
+}
+
+// ---------------------------------------------------------------- start
+
+// The palette, pen and background of the model's input domain (see the
+// server's input_domain): label maps draw in their labels on the background
+// label; edges in black on white (or white on black); the rest in any colour on white.
+function setUpDomain(input) {
+  background = input.background || "#ffffff";
+  half = input.half;
+  smooth = input.kind !== "labels";
+  const palette = input.kind === "labels" ? input.labels :
+      [{name: "black", colour: "#000000"}, {name: "white", colour: "#ffffff"}];
+  const pen = palette.find((entry) => entry.colour !== background);
+  for (const entry of palette) {
+    const swatch = addSwatch(entry.name, entry.colour);
+    if (entry === pen) selectColour(entry.colour, swatch);
+  }
+  canvas.parentElement.style.background = background;
+  ctx.fillStyle = background;
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
 }
 
 async function init() {
@@ -210,14 +351,18 @@ async function init() {
   canvas.width = canvas.height = info.size;
   document.documentElement.style.setProperty("--shown-size", `${Math.max(info.size, 256)}px`);
   document.getElementById("model-info").textContent =
-      `${info.model} version ${info.version}, ${info.size}x${info.size}`;
-  fill(WHITE);
-  info.palette.forEach((entry, i) => {
-    const swatch = addSwatch(entry.name, entry.colour);
-    if (i === 0) swatch.classList.add("selected");
-  });
+      `${info.model} version ${info.version}, ${info.size}x${info.size}, input: ${KINDS[info.input.kind]}`;
+  document.body.dataset.kind = info.input.kind;
+  setUpDomain(info.input);
   info.examples.forEach(addExample);
   document.getElementById("examples-section").hidden = info.examples.length === 0;
+  if (info.input.kind === "labels" && info.examples.length > 0) {
+    // A label map is hard to start from nothing: the first example is the start.
+    const first = info.examples[0];
+    await openImage(await (await fetch(first.url)).blob(), first.name, false);
+    history.length = 0;
+    undoButton.disabled = true;
+  }
   document.body.dataset.ready = "true";
 }
 

@@ -15,9 +15,10 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from pix2pix_tf import export
+from pix2pix_tf import export, palettes
 from pix2pix_tf.common import files, image_io
 from pix2pix_tf.common.errors import UserError
+from pix2pix_tf.dataset_tools import synthetic_facades
 from pix2pix_tf.serving import cli
 from pix2pix_tf.serving import model as served_model
 from tests.support import pix2pix as testing
@@ -118,6 +119,42 @@ class ServeTest(tf.test.TestCase):
         self.assertLen(model.examples, 3)
         self.assertAllEqual(pixels(model.translate(self.images[2])), self.expected[2])
 
+    def test_the_input_domain_is_judged_from_the_examples(self):
+        labels = [synthetic_facades.pair(3, 1, i, size=64)[:, 64:] for i in range(3)]
+        edges = np.full((2, 40, 40, 3), 255, np.uint8)
+        edges[:, 10:30, 12] = edges[:, 20, 5:35] = 0
+        rng = np.random.default_rng(0)
+
+        def domain(images, extension=".png"):
+            return served_model.input_domain([("x", image_io.encode(image, extension))
+                                              for image in images])
+
+        for extension in (".png", ".jpg"):  # Label maps saved as JPEG stay label maps.
+            found = domain(labels, extension)
+            self.assertEqual((found["kind"], found["background"]), ("labels", "#0000aa"))
+            self.assertEqual([label["name"] for label in found["labels"]],
+                             list(palettes.FACADE_CLASSES))
+            self.assertIn({"name": "wall", "colour": "#0000ff"}, found["labels"])
+        self.assertEqual(domain(edges, ".jpg"), {"kind": "edges", "background": "#ffffff"})
+        self.assertEqual(domain(255 - edges), {"kind": "edges", "background": "#000000"})
+        photos = rng.integers(0, 256, (2, 40, 40, 3), dtype=np.uint8)
+        self.assertEqual(domain(photos), {"kind": "photo"})
+        # A photo with a few label-coloured pixels is still a photo.
+        self.assertEqual(domain(list(photos) + labels[:1]), {"kind": "photo"})
+        self.assertEqual(served_model.input_domain([]), {"kind": "unknown"})
+
+    def test_the_input_half_of_a_pair_follows_the_models_direction(self):
+        pair = np.arange(2 * 4 * 8 * 3, dtype=np.uint8).reshape(2, 4, 8, 3)
+        for info, half, side in (({"which_direction": "AtoB"}, "left", pair[0, :, :4]),
+                                 ({"which_direction": "BtoA"}, "right", pair[0, :, 4:]),
+                                 ({"which_direction": "BtoA", "lab_colorization": True}, None,
+                                  pair[0]),
+                                 (None, None, pair[0])):
+            self.assertEqual(served_model.input_half(info), half)
+            self.assertAllEqual(served_model.input_side(pair[0], info), side)
+        square = pair[0, :, :5]  # Narrower than 1.5 x its height: no pair.
+        self.assertAllEqual(served_model.input_side(square, {"which_direction": "BtoA"}), square)
+
     def test_bad_model_folders_are_user_errors(self):
         empty = tempfile.mkdtemp(dir=self.get_temp_dir())
         cgan_run = tempfile.mkdtemp(dir=self.get_temp_dir())
@@ -204,7 +241,8 @@ class ServeTest(tf.test.TestCase):
         status, _, body = request(self.url + "info")
         info = json.loads(body)
         self.assertEqual(info["size"], 32)
-        self.assertIn({"name": "wall", "colour": "#0000ff"}, info["palette"])
+        # Smooth colour patterns, the A halves of AtoB pairs: neither label maps nor edges.
+        self.assertEqual(info["input"], {"kind": "photo", "half": "left"})
         self.assertEqual([e["name"] for e in info["examples"]], ["1.png", "2.png", "3.png"])
         # The input side (A, which_direction AtoB) of the 32x64 pair.
         status, headers, body = request(self.url + info["examples"][1]["url"].lstrip("/"))
