@@ -37,10 +37,6 @@ JUDGE_SIZE = 128
 FCN_STEPS = 600
 C2ST_STEPS = 300
 BATCH_SIZE = 8
-# A side is a label map when this share of its pixels lies within
-# LABEL_DISTANCE of a palette colour (JPEG-compressed label maps included).
-LABEL_SHARE = 0.5
-LABEL_DISTANCE = 40.0
 FCN_VERSION = 1  # Bump when the segmenter or its training changes: cached ones are retrained.
 MOST_GENERATED = 5  # How many of the most obviously generated images c2st names.
 
@@ -73,11 +69,6 @@ def nearest_class(images: np.ndarray, colours: np.ndarray) -> tuple[np.ndarray, 
                                - colours.astype(np.float32), axis=-1)
     classes = np.argmin(distances, axis=-1)
     return classes.astype(np.int32), np.take_along_axis(distances, classes[..., None], -1)[..., 0]
-
-
-def label_share(images: np.ndarray, colours: np.ndarray) -> float:
-    """The share of pixels within LABEL_DISTANCE of a palette colour."""
-    return float(np.mean(nearest_class(images, colours)[1] <= LABEL_DISTANCE))
 
 
 def segmentation_scores(predicted: np.ndarray, truth: np.ndarray, classes: int) -> dict:
@@ -268,15 +259,15 @@ def c2st(real: np.ndarray, generated: np.ndarray, seed: int, steps: int = C2ST_S
 
 # ---------------------------------------------------------------- test and eval modes
 
-def pairs(paths: list[str], options) -> tuple[np.ndarray, np.ndarray]:
-    """(inputs, targets) of the A|B files `paths` as uint8 RGB at the crop size,
-    as test mode reads them."""
-    dataset = data.test_dataset(paths, batch_size=16, which_direction=options.which_direction,
-                                lab_colorization=False, crop_size=options.crop_size)
+def pairs(paths: list[str], which_direction: str, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(inputs, targets) of the A|B files `paths` as uint8 RGB at `size`, as
+    test mode reads them at that crop size."""
+    dataset = data.test_dataset(paths, batch_size=16, which_direction=which_direction,
+                                lab_colorization=False, crop_size=size)
     inputs, targets = [], []
     for _, batch_inputs, batch_targets in dataset:
-        inputs.append(shrink((batch_inputs + 1.0) / 2.0, options.crop_size))
-        targets.append(shrink((batch_targets + 1.0) / 2.0, options.crop_size))
+        inputs.append(shrink((batch_inputs + 1.0) / 2.0, size))
+        targets.append(shrink((batch_targets + 1.0) / 2.0, size))
     return np.concatenate(inputs), np.concatenate(targets)
 
 
@@ -301,8 +292,9 @@ def plan(options, paths: list[str]) -> dict:
     if options.lab_colorization:
         raise UserError("--judge fcn segments generated photos against input label maps; a "
                         "colouriser's inputs are lightness")
-    share = label_share(pairs(paths[:4], options)[0], colours)
-    if share < LABEL_SHARE:
+    # At 256x256, where resizing blends few of a label map's pixels.
+    share = palettes.label_share(pairs(paths[:4], options.which_direction, 256)[0], colours)
+    if share < palettes.LABEL_SHARE:
         raise UserError(f"--judge fcn segments generated photos against their input label maps, "
                         f"but this model's inputs (--which_direction {options.which_direction}) "
                         f"are not label maps in the {options.palette or 'CMP facades'} palette: "
@@ -324,7 +316,7 @@ def judge(planned: dict, options, inputs: np.ndarray, targets: np.ndarray,
     real, generated = shrink(targets, size), shrink(outputs, size)
     if "fcn" in planned["judges"]:
         colours, paths = planned["colours"], planned["training_paths"]
-        train_labels, train_photos = pairs(paths, options)
+        train_labels, train_photos = pairs(paths, options.which_direction, options.crop_size)
         model = trained_segmenter(
             shrink(train_photos, size), class_maps(train_labels, colours, size), len(colours),
             options.seed, cache_dir=os.path.join(options.checkpoint, "judge"),

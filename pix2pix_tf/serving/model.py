@@ -26,8 +26,7 @@ from pix2pix_tf.common.options import load_options
 IMAGE_FORMATS = ("PNG", "JPEG")
 MAX_EXAMPLES = 12
 DOMAIN_PIXELS = 100_000  # About this many example pixels (every n-th) tell the input's domain.
-LABEL_TOLERANCE = 60  # How far, per channel, a label map saved as JPEG strays from its colours.
-DOMAIN_SHARE = 0.8  # Of the pixels near label colours (black or white) in label maps (edges).
+EDGES_SHARE = 0.8  # Of the pixels near black or white, in edge drawings.
 
 
 class BadImage(ValueError):
@@ -100,14 +99,13 @@ def input_domain(examples):
     pixels = np.concatenate([np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3)
                              for _, png in examples]).astype(np.int16)
     pixels = pixels[::max(1, len(pixels) // DOMAIN_PIXELS)]
-    colours = np.array(palettes.FACADE_COLOURS, np.int16)
-    distance = np.abs(pixels[:, None] - colours).max(-1).min(-1)
-    if np.mean(distance <= LABEL_TOLERANCE) >= DOMAIN_SHARE:
+    colours = palettes.FACADE_COLOURS
+    if palettes.label_share(pixels, colours) >= palettes.LABEL_SHARE:
         return {"kind": "labels", "background": _hex(colours[0]), "labels": [
             {"name": name, "colour": _hex(rgb)} for name, rgb in zip(palettes.FACADE_CLASSES, colours)]}
-    grey = np.ptp(pixels, axis=-1) <= LABEL_TOLERANCE
+    grey = np.ptp(pixels, axis=-1) <= palettes.LABEL_TOLERANCE
     dark, light = grey & (pixels.max(-1) < 64), grey & (pixels.min(-1) >= 192)
-    if np.mean(dark | light) >= DOMAIN_SHARE:
+    if np.mean(dark | light) >= EDGES_SHARE:
         return {"kind": "edges", "background": "#ffffff" if light.sum() >= dark.sum() else "#000000"}
     return {"kind": "photo"}
 

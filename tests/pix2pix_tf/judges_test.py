@@ -2,7 +2,6 @@ import json
 import os
 import shutil
 import tempfile
-import types
 from unittest import mock
 
 import numpy as np
@@ -63,7 +62,9 @@ class ScoresTest(tf.test.TestCase):
         self.assertEqual(classes[0, 0, 0], 2)
         self.assertEqual(classes[0, 0, 1], 5)
         self.assertAllClose(distances[0, 0], [0.0, 10.0])
-        self.assertEqual(judges.label_share(image, colours), 0.5)
+        self.assertEqual(palettes.label_share(image, colours), 0.5)
+        image[0, 1, 0] = colours[0] + np.array([0, 60, 0], np.uint8)  # At the tolerance.
+        self.assertEqual(palettes.label_share(image, colours), 0.75)
 
     def test_palette_files(self):
         folder = self.get_temp_dir()
@@ -95,11 +96,10 @@ class FcnTest(tf.test.TestCase):
         super().setUpClass()
         cls.root = tempfile.mkdtemp(prefix="judges_test_")
         train_dir, val_dir = facades(cls.root, count=48)
-        options = types.SimpleNamespace(which_direction="BtoA", crop_size=SIZE)
         cls.train_labels, cls.train_photos = judges.pairs(
-            sorted(os.path.join(train_dir, n) for n in os.listdir(train_dir)), options)
+            sorted(os.path.join(train_dir, n) for n in os.listdir(train_dir)), "BtoA", SIZE)
         cls.val_labels, cls.val_photos = judges.pairs(
-            sorted(os.path.join(val_dir, n) for n in os.listdir(val_dir)), options)
+            sorted(os.path.join(val_dir, n) for n in os.listdir(val_dir)), "BtoA", SIZE)
         cls.colours = judges.load_palette(None)[1]
 
     @classmethod
@@ -147,9 +147,8 @@ class C2stTest(tf.test.TestCase):
         super().setUpClass()
         cls.root = tempfile.mkdtemp(prefix="c2st_test_")
         train_dir, _ = facades(cls.root, count=96)
-        options = types.SimpleNamespace(which_direction="BtoA", crop_size=32)
         _, photos = judges.pairs(sorted(os.path.join(train_dir, n) for n in os.listdir(train_dir)),
-                                 options)
+                                 "BtoA", 32)
         cls.first, cls.second = photos[:48], photos[48:]
 
     @classmethod
