@@ -16,7 +16,7 @@ from absl import app, flags
 
 from cgan_mnist_tf import options as cgan_options
 from cgan_mnist_tf.options import Options
-from pix2pix_tf.common import files, quiet, resume
+from pix2pix_tf.common import files, quiet
 from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common.errors import UserError, run_reporting_user_errors
 
@@ -33,16 +33,11 @@ EXAMPLES = (
 
 def check_before_tensorflow(options, given=()):
     """Raises the UserError the mode would raise for what needs no TensorFlow
-    to see, before TensorFlow loads: a missing --checkpoint, its options.json,
-    the options merged with it as the mode merges them, a missing --data_dir.
-    Paths with a scheme (gs://) are left to the mode: TensorFlow reads them."""
-    if options.mode != "train" and not options.checkpoint:
-        raise UserError(f"--mode {options.mode} needs --checkpoint, the output folder of a "
-                        "training run")
-    if options.checkpoint and not files.is_local(options.checkpoint):
+    to see, before TensorFlow loads: see common.options.merged_before_tensorflow;
+    a missing local --data_dir, no --output_dir."""
+    merged = common_options.merged_before_tensorflow(options, given, cgan_options.check)
+    if merged is None:
         return
-    merged, _ = resume.from_checkpoint(options, given, strict=options.mode == "train")
-    cgan_options.check(merged)
     if options.mode == "train":
         cgan_options.check_small_data(merged, given)
         if not merged.output_dir:

@@ -14,7 +14,7 @@ import random
 from absl import app, flags
 
 from pix2pix_tf import options as pix2pix_options
-from pix2pix_tf.common import files, quiet, resume
+from pix2pix_tf.common import files, quiet
 from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common.errors import UserError, run_reporting_user_errors
 from pix2pix_tf.options import Options
@@ -42,28 +42,22 @@ def options_from_flags():
 
 def check_before_tensorflow(options, given=()):
     """Raises the UserError the mode would raise for what needs no TensorFlow
-    to see, before TensorFlow loads: a missing --checkpoint, its options.json,
-    the numbers of the options merged with it as the mode merges them, a
-    missing --input_dir or --output_dir. Paths with a scheme (gs://) are
-    left to the mode: TensorFlow reads them."""
-    if options.mode != "train" and not options.checkpoint:
-        raise UserError(f"--mode {options.mode} needs --checkpoint, the output folder of a "
-                        "training run")
-    if options.checkpoint and not files.is_local(options.checkpoint):
+    to see, before TensorFlow loads: see common.options.merged_before_tensorflow;
+    a missing local --input_dir, no --output_dir."""
+    merged = common_options.merged_before_tensorflow(options, given, pix2pix_options.check)
+    if merged is None:
         return
-    merged, _ = resume.from_checkpoint(options, given, strict=options.mode == "train")
-    pix2pix_options.check(merged)
-    folder = merged.input_dir
-    if options.mode != "export":
+    folder, mode = merged.input_dir, options.mode
+    if mode != "export":
         if not folder:
             raise UserError("--input_dir is required")
-        exists = os.path.exists if options.mode == "predict" else os.path.isdir
-        if files.is_local(folder) and not exists(folder):
+        if files.is_local(folder) and not (os.path.isdir(folder)
+                                           or mode == "predict" and os.path.exists(folder)):
             raise UserError(f"--input_dir {folder} does not exist"
-                            + ("" if options.mode == "predict" else " or is not a folder"))
+                            + ("" if mode == "predict" else " or is not a folder"))
     if not merged.output_dir:
-        raise UserError(f"--mode {options.mode} needs --output_dir"
-                        + (" (or --checkpoint to resume)" if options.mode == "train" else ""))
+        raise UserError(f"--mode {mode} needs --output_dir"
+                        + (" (or --checkpoint to resume)" if mode == "train" else ""))
 
 
 def run(options, given=()):

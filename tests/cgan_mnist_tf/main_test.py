@@ -10,6 +10,7 @@ import time
 import imageio.v3 as iio
 import tensorflow as tf
 
+from cgan_mnist_tf import report
 from tests.support import cgan as testing
 from tests.support import checkpoints
 
@@ -110,7 +111,10 @@ class MainTest(tf.test.TestCase):
         result = _cli("--mode", "generate", "--checkpoint", run_dir, "--labels", "3,1,4", "--num", "8",
                       "--output", output, "--seed", "1")
         self.assertEqual(result.returncode, 0, msg=result.stderr)
-        self.assertEqual(iio.imread(output).shape, (3 * 30 + 2, 8 * 30 + 2))
+        # 3 labelled rows of 8 digits, each 28x28 enlarged to 56x56.
+        p = report.PADDING
+        self.assertEqual(iio.imread(output).shape,
+                         (3 * (56 + p) + p, report.label_width(56) + 8 * (56 + p) + p))
 
         result = _cli("--mode", "eval", "--checkpoint", run_dir, "--eval_samples", "4",
                       "--classifier_epochs", "1")
