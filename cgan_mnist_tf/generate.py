@@ -61,7 +61,8 @@ def check_labels(conditional, labels):
 
 
 def label_grid(generator, conditional, latent_dim, labels, num, seed):
-    """One row per label with `num` samples each; column j uses the same noise in every row.
+    """One row per label (written at its left) with `num` samples each; column j uses
+    the same noise in every row.
 
     An unconditional generator (labels None) gives `num` samples in rows of 10.
     """
@@ -71,7 +72,8 @@ def label_grid(generator, conditional, latent_dim, labels, num, seed):
                                 rows=-(-num // UNCONDITIONAL_COLUMNS),
                                 cols=min(num, UNCONDITIONAL_COLUMNS))
     z = np.tile(noise(num, latent_dim, seed), (len(labels), 1))
-    return report.image_grid(sample(generator, True, z, np.repeat(labels, num)), rows=len(labels))
+    return report.image_grid(sample(generator, True, z, np.repeat(labels, num)), rows=len(labels),
+                             row_labels=labels)
 
 
 def interpolation_grid(generator, conditional, latent_dim, labels, num, seed):
@@ -83,7 +85,8 @@ def interpolation_grid(generator, conditional, latent_dim, labels, num, seed):
     if not conditional:
         return report.image_grid(sample(generator, False, walk), rows=1)
     z = np.tile(walk, (len(labels), 1))
-    return report.image_grid(sample(generator, True, z, np.repeat(labels, num)), rows=len(labels))
+    return report.image_grid(sample(generator, True, z, np.repeat(labels, num)), rows=len(labels),
+                             row_labels=labels)
 
 
 def check_output(output):

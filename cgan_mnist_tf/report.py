@@ -8,6 +8,7 @@ import imageio.v3 as iio
 import keras
 import numpy as np
 import tensorflow as tf
+from PIL import Image, ImageDraw, ImageFont
 
 from pix2pix_tf.common import files, image_io, reporting
 
@@ -20,6 +21,7 @@ LOSS_PANELS = (("losses", [("d_loss", "d_loss"), ("g_loss", "g_loss")]),
 
 PADDING = 2
 BACKGROUND = 128
+MIN_CELL = 56  # A grid shows each digit this many pixels high or more.
 
 
 def to_uint8(images):
@@ -30,22 +32,50 @@ def to_uint8(images):
     return np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
-def image_grid(images, rows, cols=None):
+def image_grid(images, rows, cols=None, row_labels=None):
     """(rows * cols, H, W[, 1]) images in [-1, 1], row-major -> one uint8 grid image.
 
-    Image i goes to row i // cols, column i % cols, with a gray border around each;
-    cols defaults to as many as `rows` rows need.
+    Image i goes to row i // cols, column i % cols, enlarged `cell_scale(H)`
+    times (nearest neighbour: each pixel a square), with a gray border around
+    each; cols defaults to as many as `rows` rows need. row_labels: a label
+    per row (its digit), written in a column at the left.
     """
     images = to_uint8(images)
+    scale = cell_scale(images.shape[1])
+    images = images.repeat(scale, axis=1).repeat(scale, axis=2)
     count, height, width = images.shape
     cols = cols or -(-count // rows)
-    grid = np.full((rows * (height + PADDING) + PADDING, cols * (width + PADDING) + PADDING),
-                   BACKGROUND, np.uint8)
+    margin = label_width(height) if row_labels is not None else 0
+    grid = np.full((rows * (height + PADDING) + PADDING,
+                    margin + cols * (width + PADDING) + PADDING), BACKGROUND, np.uint8)
     for i, image in enumerate(images):
         top = PADDING + (i // cols) * (height + PADDING)
-        left = PADDING + (i % cols) * (width + PADDING)
+        left = margin + PADDING + (i % cols) * (width + PADDING)
         grid[top:top + height, left:left + width] = image
+    if row_labels is not None:
+        grid = _label_rows(grid, row_labels, height)
     return grid
+
+
+def cell_scale(size):
+    """How many times a grid enlarges images of `size` pixels: to MIN_CELL or more."""
+    return max(1, -(-MIN_CELL // size))
+
+
+def label_width(cell):
+    """Pixels of a grid's label column, for cells of `cell` pixels."""
+    return cell // 2 + PADDING
+
+
+def _label_rows(grid, labels, cell):
+    """The grid with each row's label written, white, in its left column."""
+    image = Image.fromarray(grid)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=cell // 2)
+    for row, label in enumerate(labels):
+        middle = PADDING + row * (cell + PADDING) + cell // 2
+        draw.text((label_width(cell) // 2 + 1, middle), str(label), fill=255, font=font, anchor="mm")
+    return np.asarray(image)
 
 
 def class_rows(num_classes, per_class):
@@ -72,7 +102,7 @@ def sample_paths(samples_dir):
 
 
 def fixed_inputs(latent_dim, seed, per_class=10, num_classes=10):
-    """The noise and labels of the sample grids, fixed for the whole run."""
+    """The noise and labels of the sample grids (one class per row), fixed for the whole run."""
     z = np.random.default_rng(seed).standard_normal((per_class * num_classes, latent_dim))
     return z.astype(np.float32), class_rows(num_classes, per_class)
 
@@ -100,6 +130,8 @@ class SampleReport:
         self.frequencies = (self.interval, run.steps_per_epoch, self.plot_freq)
         self.fixed_z = run.state["fixed_z"]
         _, self.fixed_labels = fixed_inputs(options.latent_dim, options.seed)
+        # The digit of each row, when the generator is given one.
+        self.row_labels = range(10) if options.conditional else None
         self.samples_dir = os.path.join(options.output_dir, SAMPLES_DIR)
         start = int(run.global_step.numpy())
         self.writer = (tf.summary.create_file_writer(os.path.join(options.output_dir, LOGS_DIR))
@@ -128,7 +160,7 @@ class SampleReport:
 
     def write(self, step, logs):
         images = self.run.model.generate(self.fixed_z, self.fixed_labels, training=False)
-        grid = image_grid(keras.ops.convert_to_numpy(images), rows=10)
+        grid = image_grid(keras.ops.convert_to_numpy(images), rows=10, row_labels=self.row_labels)
         image_io.write_image(os.path.join(self.samples_dir, f"step_{step:08d}.png"), grid)
         with self.writer.as_default(step=step):
             tf.summary.image("samples", grid[None, :, :, None], max_outputs=1)

@@ -19,7 +19,7 @@ from PIL import Image
 
 from pix2pix_tf import colors, data, judges, metrics, models, report
 from pix2pix_tf import options as pix2pix_options
-from pix2pix_tf.common import checkpoints, files, image_io, record, reporting, resume
+from pix2pix_tf.common import checkpoints, files, image_io, record, resume
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import require_output_dir
 
@@ -30,9 +30,6 @@ ASPECT_TOLERANCE = 1.5
 # Images per traced call (each still translated on its own): larger calls
 # leave less time to Python between them; the results do not depend on it.
 IMAGES_PER_CALL = 16
-
-# The per-image metrics test mode's index.html shows as histograms.
-HISTOGRAM_METRICS = ("L1", "SSIM")
 
 
 def load_generator(options, given, log=print):
@@ -362,12 +359,6 @@ def run(options, given=(), write_images=True, log=print):
         index = os.path.join(options.output_dir, "index.html")
         if files.exists(index):
             log(f"replacing the index.html of an earlier run in {options.output_dir}")
-        reporting.histograms(os.path.join(options.output_dir, report.HISTOGRAMS),
-                         {f"per-image {m}": [row[m] for row in rows] for m in HISTOGRAM_METRICS})
-        heading = ("<p>" + f"{len(rows)} images, average: "
-                   + ", ".join(f"{m} {averages[m]:.4f}" for m in metrics.NAMES) + "</p>"
-                   + f"<img src='{report.HISTOGRAMS}' alt='histograms of per-image "
-                   + ", ".join(HISTOGRAM_METRICS) + "' class='plot'>")
-        report.write_index(index, ["name", *report.KINDS, *metrics.NAMES], rows, heading)
+        report.write_test_index(options.output_dir, rows, averages)
         log(f"wrote index at {index}")
     return result

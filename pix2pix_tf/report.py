@@ -3,6 +3,7 @@ side by side, the loss curves, and a training run's reports between steps."""
 
 import html
 import os
+import string
 import urllib.parse
 
 import tensorflow as tf
@@ -18,8 +19,13 @@ LOSS_PANELS = (("discriminator loss", [("discriminator_loss", "D")]),
                ("generator GAN loss", [("generator_loss_GAN", "G GAN")]),
                ("generator L1 loss", [("generator_loss_L1", "G L1")]))
 
-# The histograms test mode shows above its table.
+# The histograms test mode shows above its table, of these per-image metrics.
 HISTOGRAMS = "histograms.png"
+HISTOGRAM_METRICS = ("L1", "SSIM")
+# Which values of each metric are the worst: a click on its header sorts them first.
+METRICS_WORSE = {"L1": "high", "PSNR": "low", "SSIM": "low"}
+# The page's template, style and script (package data).
+PAGE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "report_page")
 
 
 def save_image_set(image_dir, name, images):
@@ -33,27 +39,54 @@ def save_image_set(image_dir, name, images):
     return paths
 
 
-def write_index(path, columns, rows, heading=""):
-    """Writes an HTML table: one row per dict of `rows`, one column per name
-    in `columns`; values that are image file paths (.png, .jpg, .jpeg,
-    relative to the page) are shown as images, others as text."""
-    out = ["<!DOCTYPE html>", "<html><head><meta charset='utf-8'><title>pix2pix</title>",
-           "<style>td, th {padding: 4px; text-align: center} td img {max-width: 256px}</style>",
-           "</head><body>", heading, "<table>",
-           "<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in columns) + "</tr>"]
-    for row in rows:
-        cells = []
-        for column in columns:
-            value = row.get(column, "")
-            if isinstance(value, str) and image_io.is_image_file(value):
-                cells.append(f"<td><img src='{html.escape(image_url(value))}'></td>")
-            elif isinstance(value, float):
-                cells.append(f"<td>{value:.4f}</td>")
-            else:
-                cells.append(f"<td>{html.escape(str(value))}</td>")
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    out += ["</table>", "</body></html>", ""]
-    files.write_atomic(path, "\n".join(out))
+def write_index(path, columns, rows, heading="", worse=None):
+    """Writes an HTML page of a table (package data report_page/: its columns
+    sort on a click, its images enlarge): one row per dict of `rows`, one
+    column per name in `columns`; values that are image file paths (.png,
+    .jpg, .jpeg, relative to the page) are shown as images, others as text.
+    worse: {column: "high" or "low"}, which values of a metric are the worst:
+    its first click sorts them first."""
+    worse = worse or {}
+    images = {c for c in columns if any(image_io.is_image_file(str(row.get(c, ""))) for row in rows)}
+    header = "".join(f"<th>{html.escape(c)}</th>" if c in images else
+                     f"<th data-column='{html.escape(c)}' data-worse='{worse.get(c, '')}'><button "
+                     f"type='button'>{html.escape(c)}</button></th>" for c in columns)
+    table = ["<tr>" + "".join(_cell(column, row.get(column, "")) for column in columns) + "</tr>"
+             for row in rows]
+    files.write_atomic(path, string.Template(_asset("index.html")).substitute(
+        title="pix2pix", heading=heading, header=header, rows="\n".join(table),
+        style=_asset("report.css"), script=_asset("report.js")))
+
+
+def _cell(column, value):
+    label = f"data-label='{html.escape(column)}'"
+    if isinstance(value, str) and image_io.is_image_file(value):
+        return f"<td {label}><img src='{html.escape(image_url(value))}'></td>"
+    if isinstance(value, float):
+        return f"<td {label} data-value='{value!r}'>{value:.4f}</td>"
+    if isinstance(value, int):
+        return f"<td {label} data-value='{value}'>{value}</td>"
+    return f"<td {label}>{html.escape(str(value))}</td>"
+
+
+def _asset(name):
+    with open(os.path.join(PAGE_DIR, name), encoding="utf-8") as f:
+        return f.read()
+
+
+def write_test_index(output_dir, rows, averages):
+    """Test mode's histograms.png and index.html in `output_dir`: the averages,
+    the per-image histograms (drawn by the page, each bar showing its rows;
+    the PNG without scripts), and a row of images and metrics per image."""
+    reporting.histograms(os.path.join(output_dir, HISTOGRAMS),
+                         {f"per-image {m}": [row[m] for row in rows] for m in HISTOGRAM_METRICS})
+    heading = (f"<p>{len(rows)} images, average: "
+               + ", ".join(f"{m} {value:.4f}" for m, value in averages.items()) + "</p>"
+               + f"<div class='histograms' data-metrics='{' '.join(HISTOGRAM_METRICS)}'>"
+               + f"<img src='{HISTOGRAMS}' alt='histograms of per-image "
+               + ", ".join(HISTOGRAM_METRICS) + "' class='plot'></div>")
+    write_index(os.path.join(output_dir, "index.html"), ["name", *KINDS, *averages], rows,
+                heading, worse=METRICS_WORSE)
 
 
 def image_url(path):
@@ -79,7 +112,7 @@ def loss_history(output_dir, start_step=0):
 
 def write_training_index(output_dir, image_dir):
     """The training display's index.html: the loss plot, then a row per displayed step."""
-    heading = (f"<p><img src='{LOSS_PLOT}' alt='losses' style='max-width: none'></p>"
+    heading = (f"<p><img src='{LOSS_PLOT}' alt='losses' class='plot'></p>"
                if files.isfile(os.path.join(output_dir, LOSS_PLOT)) else "")
     write_index(os.path.join(output_dir, "index.html"), ["step", *KINDS],
                 training_rows(image_dir), heading)

@@ -16,6 +16,9 @@ import dataclasses
 import json
 import math
 import os
+import shutil
+import sys
+import textwrap
 import typing
 
 from pix2pix_tf.common import files
@@ -158,8 +161,6 @@ def _base_type(annotation):
 def define_flags(options_class: type, flag_values: "flags.FlagValues") -> None:
     """Defines one absl flag per option of `options_class` in `flag_values`,
     listed by --help as flags of the program being run."""
-    import sys
-
     from absl import flags
 
     definers = {bool: flags.DEFINE_boolean, int: flags.DEFINE_integer,
@@ -197,16 +198,21 @@ def _define_parsed_flag(f, flag_values):
                                  f.metadata["help"], boolean=switch), flag_values)
 
 
-def flags_parser(flag_values: "flags.FlagValues | None" = None) -> typing.Callable[[list[str]], list[str]]:
+def flags_parser(flag_values: "flags.FlagValues | None" = None,
+                 help_text: str | None = None) -> typing.Callable[[list[str]], list[str]]:
     """A `flags_parser` for absl's app.run: a bad flag, a missing required
     one or a stray argument is one `error:` line and exit status 2, as for
     every other bad input (absl would print `FATAL Flags parsing error` and a
-    hint, or the whole short help, and exit with 1)."""
+    hint, or the whole short help, and exit with 1). With `help_text`, -h and
+    --help print it and exit with 0 (--helpfull stays absl's list)."""
     from absl import flags
 
     flag_values = flags.FLAGS if flag_values is None else flag_values  # An empty one is falsy.
 
     def parse(argv):
+        if help_text and HELP_ARGUMENTS.intersection(argv[1:]):
+            print(help_text)
+            sys.exit(0)
         try:
             remaining = flag_values(argv)
         except flags.Error as e:
@@ -217,6 +223,66 @@ def flags_parser(flag_values: "flags.FlagValues | None" = None) -> typing.Callab
         return remaining
 
     return parse
+
+
+HELP_ARGUMENTS = frozenset(("-h", "-?", "--help", "-help", "--helpshort", "-helpshort"))
+# --help's groups, in its order: the kind, and what the options of that kind are.
+HELP_GROUPS = (
+    (RUN, "Run: this invocation's mode, folders, and what it writes how often"),
+    (MODEL, "Model: the weights depend on these; test, export and a resumed run take "
+            "them from the checkpoint"),
+    (TRAINING, "Training: how the run learns; a resumed run keeps the checkpoint's unless "
+               "given again"),
+    (SPEED, "Speed: how fast, not what (auto: decided on this machine)"),
+    (DISTRIBUTE, "Distribution: where this invocation runs"),
+)
+HELP_COLUMN = 26  # Where the flags' descriptions start.
+
+
+def help_text(options_class: type, summary: str, examples: typing.Sequence[str]) -> str:
+    """The --help of a command whose flags are `options_class`'s: a one-line
+    `summary`, example commands, then the flags grouped by kind (--mode first),
+    each with its description, values and default."""
+    width = max(60, min(100, shutil.get_terminal_size().columns))
+    lines = [summary, "", "Examples:", *(f"  {example}" for example in examples)]
+    for kind, heading in HELP_GROUPS:
+        # --mode, then the package's own options, then those of the shared groups.
+        group = sorted(fields(options_class, kind), key=lambda f: (
+            f.name != "mode", f.name not in options_class.__annotations__))
+        if group:
+            lines += ["", *textwrap.wrap(heading + ":", width)]
+            for f in group:
+                lines += _flag_help(f, width)
+    return "\n".join(lines + ["", "--helpfull lists absl's own flags too."])
+
+
+def _flag_help(f, width):
+    """A flag's lines in --help: its form, then its wrapped description."""
+    form = f"  --{_flag_form(f)}"
+    if len(form) > HELP_COLUMN - 2:  # The description starts on the next line.
+        return [form, *textwrap.wrap(_description(f), width, initial_indent=" " * HELP_COLUMN,
+                                     subsequent_indent=" " * HELP_COLUMN)]
+    return textwrap.wrap(_description(f), width, initial_indent=form.ljust(HELP_COLUMN),
+                         subsequent_indent=" " * HELP_COLUMN)
+
+
+def _flag_form(f):
+    """--NAME and the values it takes: [no]flip, crop_size=N, mode=train|test..."""
+    parse, choices, kind = f.metadata["parse"], f.metadata["choices"], _base_type(f.type)
+    if parse == "switch":
+        return f"[no]{f.name}[=auto]"
+    if kind is bool:
+        return f"[no]{f.name}"
+    value = ("auto|N" if parse == "threads" else "|".join(choices) if choices
+             else "DIR" if f.name.endswith("_dir") or f.name == "checkpoint"
+             else {int: "N", float: "X"}.get(kind, "TEXT"))
+    return f"{f.name}={value}"
+
+
+def _description(f):
+    if f.default is None or f.default is False:  # Not given: off.
+        return f.metadata["help"]
+    return f"{f.metadata['help']} (default: {'on' if f.default is True else f.default})"
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -311,6 +377,25 @@ def merge_saved_options(options: OptionsT, saved: typing.Mapping[str, typing.Any
     return replace(options, **changes), messages
 
 
+def merged_before_tensorflow(options: OptionsT, given: typing.AbstractSet[str],
+                             check: typing.Callable[[OptionsT], None]) -> OptionsT | None:
+    """The options a mode will run with, merged with a local --checkpoint's
+    (common.resume) and passed to `check` before TensorFlow loads, so that
+    what needs no TensorFlow to see is refused at once; None when the
+    checkpoint is on another file system (gs://), which only TensorFlow reads.
+    Every mode but train needs --checkpoint."""
+    from pix2pix_tf.common import resume  # It imports this module.
+
+    if options.mode != "train" and not options.checkpoint:
+        raise UserError(f"--mode {options.mode} needs --checkpoint, the output folder of a "
+                        "training run")
+    if options.checkpoint and not files.is_local(options.checkpoint):
+        return None
+    merged, _ = resume.from_checkpoint(options, given, strict=options.mode == "train")
+    check(merged)
+    return merged
+
+
 def require_output_dir(options: typing.Any, mode: str) -> None:
     """UserError unless --output_dir was given."""
     if not options.output_dir:
@@ -335,13 +420,6 @@ def check_between(options: "DataclassInstance", name: str, low: int, high: int) 
     value = getattr(options, name)
     if not low <= value <= high:
         raise UserError(f"--{name} must be between {low} and {high}, not {value}")
-
-
-def check_finite(options: "DataclassInstance", *names: str) -> None:
-    """UserError for a float option of `names` that is NaN or infinite."""
-    for name in names:
-        if not math.isfinite(getattr(options, name)):
-            raise UserError(f"--{name} must be a finite number, not {getattr(options, name)}")
 
 
 def check_number(options: "DataclassInstance", name: str, low: float, high: float | None = None,

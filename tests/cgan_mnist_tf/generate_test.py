@@ -11,10 +11,19 @@ from pix2pix_tf.common.errors import UserError
 from tests.support import cgan as testing
 
 
-def _cell(grid, row, col, size=28):
-    p = report.PADDING
-    top, left = p + row * (size + p), p + col * (size + p)
-    return grid[top:top + size, left:left + size]
+def _cell(grid, row, col, size=28, labelled=True):
+    """The image at row, col of a grid, shrunk back to `size` pixels."""
+    p, scale = report.PADDING, report.cell_scale(size)
+    cell = size * scale
+    top = p + row * (cell + p)
+    left = (report.label_width(cell) if labelled else 0) + p + col * (cell + p)
+    return grid[top:top + cell:scale, left:left + cell:scale]
+
+
+def _grid_shape(rows, cols, size=28, labelled=True):
+    p, cell = report.PADDING, size * report.cell_scale(size)
+    return (rows * (cell + p) + p,
+            (report.label_width(cell) if labelled else 0) + cols * (cell + p) + p)
 
 
 class GenerateTest(tf.test.TestCase):
@@ -35,8 +44,7 @@ class GenerateTest(tf.test.TestCase):
         path = self._generate(labels="3,1,4", num=5, seed=7,
                               output=os.path.join(self.get_temp_dir(), "g.png"))
         grid = iio.imread(path)
-        p = report.PADDING
-        self.assertEqual(grid.shape, (3 * (28 + p) + p, 5 * (28 + p) + p))
+        self.assertEqual(grid.shape, _grid_shape(3, 5))
         # Row r, column c is G(z_c, label_r): the same z in every row of a column.
         z = generate.noise(5, 8, 7)
         expected = generate.sample(self.gan.generator, True, z, [1] * 5)
@@ -52,11 +60,11 @@ class GenerateTest(tf.test.TestCase):
 
     def test_default_labels_are_all_ten_digits(self):
         grid = iio.imread(self._generate(num=2, output=os.path.join(self.get_temp_dir(), "all.png")))
-        self.assertEqual(grid.shape[0], 10 * (28 + report.PADDING) + report.PADDING)
+        self.assertEqual(grid.shape, _grid_shape(10, 2))
 
     def test_interpolation_walks_between_two_points(self):
         grid = generate.interpolation_grid(self.gan.generator, True, 8, [5, 6], 4, seed=3)
-        self.assertEqual(grid.shape, (2 * 30 + 2, 4 * 30 + 2))
+        self.assertEqual(grid.shape, _grid_shape(2, 4))
         ends = generate.noise(2, 8, 3)
         first = report.to_uint8(generate.sample(self.gan.generator, True, ends[:1], [6]))[0]
         last = report.to_uint8(generate.sample(self.gan.generator, True, ends[1:], [6]))[0]
@@ -78,7 +86,7 @@ class GenerateTest(tf.test.TestCase):
             path = generate.generate(Options(
                 checkpoint=self.plain_dir, num=12,
                 output=os.path.join(self.get_temp_dir(), "plain.png")))
-        self.assertEqual(iio.imread(path).shape, (2 * 30 + 2, 10 * 30 + 2))
+        self.assertEqual(iio.imread(path).shape, _grid_shape(2, 10, labelled=False))
 
     def test_num_out_of_bounds(self):
         for num in (0, -3, 1001):

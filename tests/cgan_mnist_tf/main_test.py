@@ -10,6 +10,7 @@ import time
 import imageio.v3 as iio
 import tensorflow as tf
 
+from cgan_mnist_tf import report
 from tests.support import cgan as testing
 from tests.support import checkpoints
 
@@ -26,6 +27,63 @@ def _start(*args):
     return subprocess.Popen([sys.executable, "-m", "cgan_mnist_tf.main", *args],
                             cwd=testing.REPO_ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+
+
+# Runs the entry point as a user does, then says whether TensorFlow was loaded when it exited.
+REPORT_TENSORFLOW = ("import atexit, sys; atexit.register(lambda: print('tensorflow loaded:', "
+                     "'tensorflow' in sys.modules)); sys.argv = ['cmd'] + sys.argv[1:]; "
+                     "from cgan_mnist_tf.main import entry; entry()")
+
+
+def _entry_reporting_tensorflow(*args):
+    env = {**os.environ, "PYTHONPATH": testing.REPO_ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, "-c", REPORT_TENSORFLOW, *args], cwd=testing.REPO_ROOT,
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+class BadValuesBeforeTensorFlowTest(tf.test.TestCase):
+    """A value refused without TensorFlow's help is refused before it loads."""
+
+    def test_bad_values_are_one_error_line_before_tensorflow_loads(self):
+        tmp = self.get_temp_dir()
+        missing, out = os.path.join(tmp, "missing"), os.path.join(tmp, "out")
+        run = os.path.join(tmp, "run")  # A training run's folder, as far as options go.
+        os.makedirs(run)
+        with open(os.path.join(run, "options.json"), "w") as f:
+            json.dump({"model": "conv", "conditional": True, "latent_dim": 8}, f)
+        for args, error in (
+                (["--mode", "train", "--output_dir", out, "--epochs", "0"],
+                 "--epochs must be at least 1, not 0"),
+                (["--mode", "train", "--output_dir", out, "--data_dir", missing],
+                 f"--data_dir {missing} is not a folder"),
+                (["--mode", "train"], "--mode train needs --output_dir"),
+                (["--mode", "train", "--output_dir", out, "--model", "conv", "--loss", "bce"],
+                 "--loss: only for --model dcgan_proj"),
+                (["--mode", "generate", "--labels", "1"], "--mode generate needs --checkpoint"),
+                (["--mode", "generate", "--checkpoint", run, "--num", "0"],
+                 "--num must be between 1 and 1000, not 0"),
+                (["--mode", "eval", "--checkpoint", missing], f"--checkpoint {missing} does not exist"),
+                (["--mode", "eval", "--checkpoint", run, "--data_dir", missing],
+                 f"--data_dir {missing} is not a folder"),
+                (["--mode", "train", "--checkpoint", run, "--latent_dim", "16"],
+                 "--latent_dim=16 conflicts with latent_dim=8")):
+            with self.subTest(args=args):
+                result = _entry_reporting_tensorflow(*args)
+                self.assertEqual(result.returncode, 2, result.stderr)
+                self.assertEqual(result.stdout, "tensorflow loaded: False\n")
+                errors = result.stderr.splitlines()
+                self.assertLen(errors, 1, result.stderr)
+                self.assertStartsWith(errors[0], f"error: {error}")
+        self.assertFalse(os.path.exists(out))
+
+    def test_help_lists_the_flags_by_kind_before_tensorflow_loads(self):
+        result = _entry_reporting_tensorflow("--help")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue(result.stdout.endswith("tensorflow loaded: False\n"))
+        lines = result.stdout.splitlines()
+        self.assertIn("python -m cgan_mnist_tf.main --mode train", lines[3])
+        self.assertIn("python -m cgan_mnist_tf.main --mode generate", lines[4])
+        self.assertEqual(lines[7], "  --mode=train|generate|eval")
 
 
 class MainTest(tf.test.TestCase):
@@ -53,7 +111,10 @@ class MainTest(tf.test.TestCase):
         result = _cli("--mode", "generate", "--checkpoint", run_dir, "--labels", "3,1,4", "--num", "8",
                       "--output", output, "--seed", "1")
         self.assertEqual(result.returncode, 0, msg=result.stderr)
-        self.assertEqual(iio.imread(output).shape, (3 * 30 + 2, 8 * 30 + 2))
+        # 3 labelled rows of 8 digits, each 28x28 enlarged to 56x56.
+        p = report.PADDING
+        self.assertEqual(iio.imread(output).shape,
+                         (3 * (56 + p) + p, report.label_width(56) + 8 * (56 + p) + p))
 
         result = _cli("--mode", "eval", "--checkpoint", run_dir, "--eval_samples", "4",
                       "--classifier_epochs", "1")

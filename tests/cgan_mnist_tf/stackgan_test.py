@@ -33,9 +33,11 @@ def _inputs(n, seed=0):
 
 
 def _cell(grid, row, col, size):
-    p = report.PADDING
-    top, left = p + row * (size + p), p + col * (size + p)
-    return grid[top:top + size, left:left + size]
+    """The image at row, col of a labelled grid, shrunk back to `size` pixels."""
+    p, scale = report.PADDING, report.cell_scale(size)
+    cell = size * scale
+    top, left = p + row * (cell + p), report.label_width(cell) + p + col * (cell + p)
+    return grid[top:top + cell:scale, left:left + cell:scale]
 
 
 class StagesTest(tf.test.TestCase):
@@ -176,15 +178,16 @@ class StackganRunTest(train_test.TinyRunTestCase):
         self.assertEqual(result.step, 4)
         p = report.PADDING
         sample = iio.imread(os.path.join(out, "samples", "step_00000004.png"))
-        self.assertEqual(sample.shape, (10 * (64 + p) + p,) * 2)
+        self.assertEqual(sample.shape, (10 * (64 + p) + p, report.label_width(64) + 10 * (64 + p) + p))
 
         output = os.path.join(self.get_temp_dir(), "digits.png")
         _quiet(generate.generate, Options(checkpoint=out, labels="3,1,4", num=5, seed=7,
                                           output=output, stage1=True))
         high = iio.imread(output)
         low = iio.imread(os.path.join(self.get_temp_dir(), "digits_stage1.png"))
-        self.assertEqual(high.shape, (3 * (64 + p) + p, 5 * (64 + p) + p))
-        self.assertEqual(low.shape, (3 * (16 + p) + p, 5 * (16 + p) + p))
+        # Stage I's 16x16 images enlarged 4 times, as large as stage II's.
+        self.assertEqual(high.shape, (3 * (64 + p) + p, report.label_width(64) + 5 * (64 + p) + p))
+        self.assertEqual(low.shape, high.shape)
         # Row 1 (label 1), column 3: the same noise through stage I, and through both stages.
         z, labels = generate.noise(5, LATENT, 7), [1] * 5
         stage1 = result.model.stage1_generator

@@ -56,6 +56,14 @@ class InferenceTest(tf.test.TestCase):
             self.assertEqual(plot.format, "PNG")
             self.assertGreater(plot.size[0], 400)
         self.assertLess(page.index("<img src='histograms.png'"), page.index("<table>"))
+        # Drawn again by the page from the table (each bar shows its rows), which
+        # sorts the metrics worst first on a click: its script and style inside it.
+        self.assertIn("<div class='histograms' data-metrics='L1 SSIM'>", page)
+        for metric, worst in (("L1", "high"), ("PSNR", "low"), ("SSIM", "low")):
+            self.assertIn(f"<th data-column='{metric}' data-worse='{worst}'><button", page)
+        self.assertIn("function sortBy(column, descending)", page)
+        self.assertIn("@media (max-width: 640px)", page)
+        self.assertNotRegex(page, r"<(script|link)[^>]* (src|href)=")
 
     def test_bad_files_are_skipped_named_and_counted(self):
         folder = os.path.join(self.get_temp_dir(), "with_bad")

@@ -161,6 +161,72 @@ class MainTest(tf.test.TestCase):
                           "'large' (--help lists the flags)"])
 
 
+# Runs an entry point as a user does, then says whether TensorFlow was loaded when it exited.
+REPORT_TENSORFLOW = ("import atexit, sys; atexit.register(lambda: print('tensorflow loaded:', "
+                     "'tensorflow' in sys.modules)); sys.argv = ['cmd'] + sys.argv[1:]; "
+                     "from {module} import entry; entry()")
+
+
+def run_entry_reporting_tensorflow(module, *args):
+    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run([sys.executable, "-c", REPORT_TENSORFLOW.format(module=module), *args],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+
+
+class BadValuesBeforeTensorFlowTest(tf.test.TestCase):
+    """A value refused without TensorFlow's help is refused before it loads."""
+
+    def test_bad_values_are_one_error_line_before_tensorflow_loads(self):
+        tmp = self.get_temp_dir()
+        missing, out = os.path.join(tmp, "missing"), os.path.join(tmp, "out")
+        run = os.path.join(tmp, "run")  # A training run's folder, as far as options go.
+        os.makedirs(run)
+        with open(os.path.join(run, "options.json"), "w") as f:
+            json.dump({"crop_size": 32, "ngf": 8, "ndf": 8, "input_dir": missing}, f)
+        for args, error in (
+                (["--mode", "train", "--input_dir", missing, "--output_dir", out],
+                 f"--input_dir {missing} does not exist or is not a folder"),
+                (["--mode", "train", "--input_dir", tmp, "--output_dir", out, "--lr", "-1"],
+                 "--lr must be a number more than 0, not -1.0"),
+                (["--mode", "train", "--input_dir", tmp, "--output_dir", out, "--crop_size", "48"],
+                 "--crop_size"),
+                (["--mode", "train", "--input_dir", tmp], "--mode train needs --output_dir"),
+                (["--mode", "test", "--input_dir", tmp, "--output_dir", out],
+                 "--mode test needs --checkpoint, the output folder of a training run"),
+                (["--mode", "test", "--checkpoint", missing, "--input_dir", tmp, "--output_dir", out],
+                 f"--checkpoint {missing} does not exist"),
+                (["--mode", "eval", "--checkpoint", tmp, "--input_dir", tmp, "--output_dir", out],
+                 f"--checkpoint {tmp} has no options.json"),
+                (["--mode", "test", "--checkpoint", run, "--input_dir", missing, "--output_dir", out],
+                 f"--input_dir {missing} does not exist or is not a folder"),
+                (["--mode", "predict", "--checkpoint", run, "--input_dir", missing,
+                  "--output_dir", out], f"--input_dir {missing} does not exist"),
+                (["--mode", "train", "--checkpoint", run, "--crop_size", "64"],
+                 "--crop_size=64 conflicts with crop_size=32"),
+                (["--mode", "train", "--checkpoint", run],  # Its own --input_dir is gone.
+                 f"--input_dir {missing} does not exist or is not a folder"),
+                (["--mode", "export", "--checkpoint", run, "--n_layers_D", "5"],
+                 "--n_layers_D 5 is too deep for --crop_size 32"),
+                (["--mode", "bogus"], "flag --mode=bogus: value should be one of")):
+            with self.subTest(args=args):
+                result = run_entry_reporting_tensorflow("pix2pix_tf.main", *args)
+                self.assertEqual(result.returncode, 2, result.stderr)
+                self.assertEqual(result.stdout, "tensorflow loaded: False\n")
+                self.assertLen(program_stderr(result.stderr), 1, result.stderr)
+                self.assertStartsWith(program_stderr(result.stderr)[0], f"error: {error}")
+        self.assertFalse(os.path.exists(out))
+
+    def test_help_lists_the_flags_by_kind_before_tensorflow_loads(self):
+        result = run_entry_reporting_tensorflow("pix2pix_tf.main", "--help")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue(result.stdout.endswith("tensorflow loaded: False\n"))
+        lines = result.stdout.splitlines()
+        self.assertIn("python -m pix2pix_tf.main --mode train --input_dir", lines[3])
+        self.assertIn("python -m pix2pix_tf.main --mode test --input_dir", lines[4])
+        self.assertEqual(lines[7], "  --mode=train|test|eval|predict|export")
+        self.assertIn("Model: the weights depend on these", result.stdout)
+
+
 class ConcurrencyTest(tf.test.TestCase):
     """Two real training processes into one folder; SIGTERM's exit status."""
 

@@ -5,6 +5,7 @@ import dataclasses
 import io
 import json
 import os
+import re
 
 import tensorflow as tf
 from absl import flags
@@ -76,6 +77,36 @@ class FlagsTest(tf.test.TestCase):
                 lines = stderr.getvalue().splitlines()
                 self.assertLen(lines, 1)
                 self.assertStartsWith(lines[0], message)
+
+    def test_help_groups_the_flags_by_kind_after_the_summary_and_examples(self):
+        text = common_options.help_text(pix2pix_options.Options, "One line.",
+                                        ["cmd --mode train", "cmd --mode test"])
+        lines = text.splitlines()
+        self.assertEqual(lines[:5], ["One line.", "", "Examples:", "  cmd --mode train",
+                                     "  cmd --mode test"])
+        headings = [i for i, line in enumerate(lines) if line and not line.startswith(" ")
+                    and line.endswith(":") and i > 2]
+        self.assertLen(headings, 5)
+        self.assertStartsWith(lines[headings[0] + 1], "  --mode=train|test|eval|predict|export")
+        # Each flag once, under the heading of its kind.
+        for kind, start in zip([kind for kind, _ in common_options.HELP_GROUPS], headings):
+            end = headings[headings.index(start) + 1] if start != headings[-1] else len(lines)
+            listed = set(re.findall(r"^  --(?:\[no\])?(\w+)", "\n".join(lines[start:end]),
+                                    re.MULTILINE))
+            self.assertEqual(listed, set(common_options.names(pix2pix_options.Options, kind)))
+        self.assertIn("  --[no]flip", text)
+        self.assertIn("  --[no]jit_compile[=auto]", text)
+        self.assertRegex(text, r"(?s)--crop_size=N +Crop size: [^(]*\(default: 256\)")
+
+    def test_help_flag_prints_the_help_and_exits_0(self):
+        flag_values = flags.FlagValues()
+        common_options.define_flags(cgan_options.Options, flag_values)
+        parse = common_options.flags_parser(flag_values, help_text="The help.")
+        for argv in (["--help"], ["-h"], ["--mode", "eval", "--helpshort"]):
+            stdout = io.StringIO()
+            with contextlib.redirect_stdout(stdout), self.assertRaises(SystemExit) as exited:
+                parse(["prog", *argv])
+            self.assertEqual((exited.exception.code, stdout.getvalue()), (0, "The help.\n"))
 
     def test_model_keys_come_from_the_kinds(self):
         self.assertIn("crop_size", pix2pix_options.MODEL_KEYS)
