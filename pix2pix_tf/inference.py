@@ -359,6 +359,6 @@ def run(options, given=(), write_images=True, log=print):
         index = os.path.join(options.output_dir, "index.html")
         if files.exists(index):
             log(f"replacing the index.html of an earlier run in {options.output_dir}")
-        report.write_test_index(options.output_dir, rows, averages)
+        report.write_test_index(options.output_dir, rows, averages, result.get("judges"))
         log(f"wrote index at {index}")
     return result

@@ -74,19 +74,40 @@ def _asset(name):
         return f.read()
 
 
-def write_test_index(output_dir, rows, averages):
+def write_test_index(output_dir, rows, averages, judged=None):
     """Test mode's histograms.png and index.html in `output_dir`: the averages,
-    the per-image histograms (drawn by the page, each bar showing its rows;
-    the PNG without scripts), and a row of images and metrics per image."""
+    the judges' figures (`judged`, as metrics.json holds them), the per-image
+    histograms (drawn by the page, each bar showing its rows; the PNG without
+    scripts), and a row of images and metrics per image."""
     reporting.histograms(os.path.join(output_dir, HISTOGRAMS),
                          {f"per-image {m}": [row[m] for row in rows] for m in HISTOGRAM_METRICS})
     heading = (f"<p>{len(rows)} images, average: "
                + ", ".join(f"{m} {value:.4f}" for m, value in averages.items()) + "</p>"
                + f"<div class='histograms' data-metrics='{' '.join(HISTOGRAM_METRICS)}'>"
                + f"<img src='{HISTOGRAMS}' alt='histograms of per-image "
-               + ", ".join(HISTOGRAM_METRICS) + "' class='plot'></div>")
+               + ", ".join(HISTOGRAM_METRICS) + "' class='plot'></div>"
+               + _judges_html(judged or {}))
     write_index(os.path.join(output_dir, "index.html"), ["name", *KINDS, *averages], rows,
                 heading, worse=METRICS_WORSE)
+
+
+def _judges_html(judged):
+    """The judges' figures for the report's heading; c2st's most surely
+    generated outputs as images."""
+    parts = []
+    for kind in ("generated", "real") if "fcn" in judged else ():
+        parts.append(f"<p>FCN-score of the {kind} photos: " + ", ".join(
+            f"{name.replace('_', ' ')} {value:.3f}" for name, value in judged["fcn"][kind].items())
+            + "</p>")
+    if "c2st" in judged:
+        c2st = judged["c2st"]
+        parts.append(f"<p>C2ST: a classifier tells real from generated in {c2st['accuracy']:.3f} of "
+                     f"{c2st['test_images']} held-out images (95% interval {c2st['interval'][0]:.2f}"
+                     f"-{c2st['interval'][1]:.2f}; 0.5: indistinguishable). Most surely generated:</p>"
+                     + "".join(f"<img src='{image_url(f'images/{name}-outputs.png')}' "
+                               f"title='{html.escape(name)}' class='judged'>"
+                               for name in c2st["most_generated"]))
+    return "".join(parts)
 
 
 def image_url(path):

@@ -220,6 +220,12 @@ class JudgeModeTest(tf.test.TestCase):
         self.assertIn("fcn-score of the generated photos", text)
         self.assertIn("c2st:", text)
         self.assertIn("compare only with runs judged with the same judge options", text)
+        with open(os.path.join(self.options().output_dir, "index.html")) as f:
+            page = f.read()
+        self.assertIn("FCN-score of the generated photos: per pixel accuracy", page)
+        self.assertIn("C2ST: a classifier tells real from generated", page)
+        for name in written["c2st"]["most_generated"]:
+            self.assertIn(f"<img src='images/{name}-outputs.png' title='{name}' class='judged'>", page)
         # The segmenter is kept in the run folder for the next judging.
         self.assertTrue(any(name.startswith("fcn-") for name in
                             os.listdir(os.path.join(self.run_dir, "judge"))))
