@@ -298,7 +298,7 @@ def run(options, given=(), write_images=True, log=print):
     if not paths:
         raise UserError(f"no image of --input_dir {options.input_dir} can be decoded")
     require_output_dir(options, options.mode)
-    planned = judges.plan(options, paths)
+    planned = judges.plan(options, paths, seed=options.seed if "seed" in given else 0)
     files.check_writable_dir(options.output_dir)
 
     dataset = data.test_dataset(paths, batch_size=IMAGES_PER_CALL,

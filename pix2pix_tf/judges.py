@@ -271,13 +271,15 @@ def pairs(paths: list[str], which_direction: str, size: int) -> tuple[np.ndarray
     return np.concatenate(inputs), np.concatenate(targets)
 
 
-def plan(options, paths: list[str]) -> dict:
+def plan(options, paths: list[str], seed: int = 0) -> dict:
     """What --judge asks of test or eval mode, checked before anything is
-    written: {"judges", and for fcn "classes", "colours", "training_paths"}.
+    written: {"judges", "seed", and for fcn "classes", "colours", "training_paths"}.
 
     Args:
         options: the run's options, the checkpoint's merged in.
         paths: the files of the judged split.
+        seed: the judges' seed: the same for every run judged, so that their
+            figures compare (--seed when given, else 0).
     Raises:
         UserError: an unknown judge, a palette that does not parse, a model
             whose inputs are not label maps in the palette (fcn), a training
@@ -287,7 +289,7 @@ def plan(options, paths: list[str]) -> dict:
     if "c2st" in names and len(paths) < 4:
         raise UserError(f"--judge c2st needs at least 4 images to split in halves, not {len(paths)}")
     if "fcn" not in names:
-        return {"judges": names}
+        return {"judges": names, "seed": seed}
     classes, colours = load_palette(options.palette)
     if options.lab_colorization:
         raise UserError("--judge fcn segments generated photos against input label maps; a "
@@ -303,7 +305,7 @@ def plan(options, paths: list[str]) -> dict:
     if not training_dir or not files.isdir(training_dir):
         raise UserError(f"--judge fcn trains its segmenter on the run's training photos, but its "
                         f"--input_dir {training_dir} is not there")
-    return {"judges": names, "classes": classes, "colours": colours,
+    return {"judges": names, "seed": seed, "classes": classes, "colours": colours,
             "training_paths": data.list_image_files(training_dir, "the run's --input_dir")}
 
 
@@ -311,16 +313,16 @@ def judge(planned: dict, options, inputs: np.ndarray, targets: np.ndarray,
           outputs: np.ndarray, names: list[str], log=print) -> dict:
     """The figures of the planned judges on a judged split (uint8 RGB at the
     crop size: the input label maps, the real targets, the generated outputs)."""
-    size = judge_size(options.crop_size)
-    result = {"size": size, "seed": options.seed}
+    size, seed = judge_size(options.crop_size), planned["seed"]
+    result = {"size": size, "seed": seed}
     real, generated = shrink(targets, size), shrink(outputs, size)
     if "fcn" in planned["judges"]:
         colours, paths = planned["colours"], planned["training_paths"]
         train_labels, train_photos = pairs(paths, options.which_direction, options.crop_size)
         model = trained_segmenter(
             shrink(train_photos, size), class_maps(train_labels, colours, size), len(colours),
-            options.seed, cache_dir=os.path.join(options.checkpoint, "judge"),
-            key=fcn_key(colours, size, FCN_STEPS, options.seed, paths), log=log)
+            seed, cache_dir=os.path.join(options.checkpoint, "judge"),
+            key=fcn_key(colours, size, FCN_STEPS, seed, paths), log=log)
         scores = fcn_score(model, generated, real, class_maps(inputs, colours, size), len(colours))
         result["fcn"] = {**scores, "palette": options.palette or "CMP facades",
                          "training_images": len(paths), "steps": FCN_STEPS}
@@ -328,13 +330,13 @@ def judge(planned: dict, options, inputs: np.ndarray, targets: np.ndarray,
             log(f"fcn-score of the {kind} photos: " + ", ".join(
                 f"{name.replace('_', ' ')} {value:.3f}" for name, value in scores[kind].items()))
     if "c2st" in planned["judges"]:
-        scores = c2st(real, generated, options.seed)
+        scores = c2st(real, generated, seed)
         scores["most_generated"] = [names[i] for i in scores["most_generated"]]
         result["c2st"] = scores
         low, high = scores["interval"]
         log(f"c2st: a classifier tells real from generated in {scores['accuracy']:.3f} of "
             f"{scores['test_images']} held-out images (95% interval {low:.2f}-{high:.2f}; "
             "0.5: indistinguishable)")
-    log(f"judged at {size}x{size} with seed {options.seed}: compare only with runs judged with "
+    log(f"judged at {size}x{size} with seed {seed}: compare only with runs judged with "
         "the same judge options")
     return result

@@ -56,7 +56,8 @@ class Options(common_options.SpeedOptions, common_options.DistributeOptions,
     judge: str = option(
         "", "Test and eval: realism judges to run, comma-separated: fcn (the paper's FCN-score: "
         "a segmenter trained on the run's real training photos segments the generated ones; "
-        "label-map inputs only), c2st (how well a classifier tells generated from real).", RUN)
+        "label-map inputs only), c2st (how well a classifier tells generated from real). They "
+        "train from seed 0 (or --seed), the same for every run judged.", RUN)
     palette: typing.Optional[str] = option(
         None, "--judge fcn: a JSON file of the label colours, {\"classes\": [{\"name\": ..., "
         "\"color\": [r, g, b]}, ...]} (default: the CMP facades palette).", RUN)

@@ -208,6 +208,7 @@ class JudgeModeTest(tf.test.TestCase):
             written = json.load(f)["judges"]
         self.assertEqual(written, json.loads(json.dumps(result["judges"])))
         self.assertEqual(written["size"], SIZE)
+        self.assertEqual(written["seed"], 0)  # Not the run's (1): the same judges for every run.
         for kind in ("generated", "real"):
             self.assertEqual(set(written["fcn"][kind]),
                              {"per_pixel_accuracy", "per_class_accuracy", "class_iou"})
@@ -252,6 +253,14 @@ class JudgeModeTest(tf.test.TestCase):
         for name in sorted(os.listdir(self.val_dir))[:3]:
             shutil.copy(os.path.join(self.val_dir, name), few)
         self.check_refused("at least 4 images", input_dir=few, judge="c2st")
+
+    def test_a_given_seed_seeds_the_judges(self):
+        lines = []
+        with mock.patch.object(judges, "C2ST_STEPS", 2):
+            result = inference.run(self.options(judge="c2st", seed=7), given={"seed"},
+                                   log=lines.append)
+        self.assertEqual(result["judges"]["seed"], 7)
+        self.assertIn("with seed 7", "\n".join(lines))
 
     def test_unknown_judge_and_judge_outside_test(self):
         self.check_refused("--judge takes fcn, c2st .*not fid", judge="fid")
