@@ -53,6 +53,10 @@ class Options(common_options.SpeedOptions, common_options.DistributeOptions,
         "(deterministic), instead of the paper's batch statistics and dropout.", RUN)
     output_filetype: str = option("png", "Image format predict writes and the export returns.",
                                   RUN, choices=("png", "jpeg"))
+    export_format: str = option(
+        "saved_model", "--mode export: saved_model (for TensorFlow Serving), or web: OUTPUT_DIR/web, "
+        "a folder any static file server serves, whose page translates in the browser.", RUN,
+        choices=("saved_model", "web"))
     lab_colorization: bool = option(False, "Train a colouriser: lightness in, colour out.", MODEL)
     batch_size: int = option(1, "Images per batch.", TRAINING)
     which_direction: str = option("AtoB", "Which half of each pair is the input.", MODEL,
