@@ -38,7 +38,7 @@ except ImportError:
 # value sits on a rounding edge); float16 weights move every weight by up to
 # 2^-11 of itself.
 FLOAT32_TOLERANCE = 1
-FLOAT16_TOLERANCE = 6
+FLOAT16_TOLERANCE = 2
 
 # Runs translate() of the page's translator on pixels given as a list (RGBA,
 # row-major); returns the output's RGBA bytes as a list.
