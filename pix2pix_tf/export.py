@@ -179,9 +179,14 @@ def _publish_copy(staging, base):
 
 def export(options: Options, given: typing.AbstractSet[str] = frozenset(),
            log: Log = print) -> str:
-    """Writes OUTPUT_DIR/export/N, the next version; returns its path."""
+    """Writes OUTPUT_DIR/export/N, the next version (or OUTPUT_DIR/web with
+    --export_format web); returns its path."""
     options, generator = inference.load_generator(options, given, log)
     require_output_dir(options, "export")
+    if options.export_format == "web":
+        from pix2pix_tf.web_export import convert  # Only this format needs tf2onnx.
+
+        return convert.export(generator, options, log)
     module = ExportedGenerator(generator, options)
     base = os.path.join(options.output_dir, EXPORT_DIR)
     local = files.is_local(base)

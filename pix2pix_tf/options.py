@@ -61,6 +61,10 @@ class Options(common_options.SpeedOptions, common_options.DistributeOptions,
     palette: typing.Optional[str] = option(
         None, "--judge fcn: a JSON file of the label colours, {\"classes\": [{\"name\": ..., "
         "\"color\": [r, g, b]}, ...]} (default: the CMP facades palette).", RUN)
+    export_format: str = option(
+        "saved_model", "--mode export: saved_model (for TensorFlow Serving), or web: OUTPUT_DIR/web, "
+        "a folder any static file server serves, whose page translates in the browser.", RUN,
+        choices=("saved_model", "web"))
     lab_colorization: bool = option(False, "Train a colouriser: lightness in, colour out.", MODEL)
     batch_size: int = option(1, "Images per batch.", TRAINING)
     which_direction: str = option("AtoB", "Which half of each pair is the input.", MODEL,

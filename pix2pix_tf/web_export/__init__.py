@@ -1,0 +1,1 @@
+"""The browser export: the generator as ONNX, onnxruntime-web and a page (see convert.py)."""
