@@ -26,7 +26,7 @@ INSTALLED = {
     "pix2pix-download": ("script", "tools/download-dataset.py"),
 }
 # Modules whose flags are not this project's to check.
-FOREIGN_MODULES = {"pytest", "pip"}
+FOREIGN_MODULES = {"pytest", "pip", "http.server"}
 # absl's own flags, defined by app.run.
 ABSL_SPECIAL = {"help", "helpfull", "helpshort", "flagfile", "undefok"}
 
