@@ -16,7 +16,7 @@ from absl import app, flags
 
 from cgan_mnist_tf import options as cgan_options
 from cgan_mnist_tf.options import Options
-from pix2pix_tf.common import files, quiet
+from pix2pix_tf.common import files, quiet, resume
 from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common.errors import UserError, run_reporting_user_errors
 
@@ -33,9 +33,9 @@ EXAMPLES = (
 
 def check_before_tensorflow(options, given=()):
     """Raises the UserError the mode would raise for what needs no TensorFlow
-    to see, before TensorFlow loads: see common.options.merged_before_tensorflow;
+    to see, before TensorFlow loads: see common.resume.merged_before_tensorflow;
     a missing local --data_dir, no --output_dir."""
-    merged = common_options.merged_before_tensorflow(options, given, cgan_options.check)
+    merged = resume.merged_before_tensorflow(options, given, cgan_options.check)
     if merged is None:
         return
     if options.mode == "train":

@@ -14,7 +14,7 @@ import random
 from absl import app, flags
 
 from pix2pix_tf import options as pix2pix_options
-from pix2pix_tf.common import files, quiet
+from pix2pix_tf.common import files, quiet, resume
 from pix2pix_tf.common import options as common_options
 from pix2pix_tf.common.errors import UserError, run_reporting_user_errors
 from pix2pix_tf.options import Options
@@ -42,9 +42,9 @@ def options_from_flags():
 
 def check_before_tensorflow(options, given=()):
     """Raises the UserError the mode would raise for what needs no TensorFlow
-    to see, before TensorFlow loads: see common.options.merged_before_tensorflow;
+    to see, before TensorFlow loads: see common.resume.merged_before_tensorflow;
     a missing local --input_dir, no --output_dir."""
-    merged = common_options.merged_before_tensorflow(options, given, pix2pix_options.check)
+    merged = resume.merged_before_tensorflow(options, given, pix2pix_options.check)
     if merged is None:
         return
     folder, mode = merged.input_dir, options.mode

@@ -377,25 +377,6 @@ def merge_saved_options(options: OptionsT, saved: typing.Mapping[str, typing.Any
     return replace(options, **changes), messages
 
 
-def merged_before_tensorflow(options: OptionsT, given: typing.AbstractSet[str],
-                             check: typing.Callable[[OptionsT], None]) -> OptionsT | None:
-    """The options a mode will run with, merged with a local --checkpoint's
-    (common.resume) and passed to `check` before TensorFlow loads, so that
-    what needs no TensorFlow to see is refused at once; None when the
-    checkpoint is on another file system (gs://), which only TensorFlow reads.
-    Every mode but train needs --checkpoint."""
-    from pix2pix_tf.common import resume  # It imports this module.
-
-    if options.mode != "train" and not options.checkpoint:
-        raise UserError(f"--mode {options.mode} needs --checkpoint, the output folder of a "
-                        "training run")
-    if options.checkpoint and not files.is_local(options.checkpoint):
-        return None
-    merged, _ = resume.from_checkpoint(options, given, strict=options.mode == "train")
-    check(merged)
-    return merged
-
-
 def require_output_dir(options: typing.Any, mode: str) -> None:
     """UserError unless --output_dir was given."""
     if not options.output_dir:

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import typing
 
+from pix2pix_tf.common import files, record
 from pix2pix_tf.common import options as common_options
-from pix2pix_tf.common import record
 from pix2pix_tf.common.errors import UserError
 from pix2pix_tf.common.options import AUTO, MODEL, SPEED, TRAINING
 
@@ -81,3 +81,20 @@ def changed_decisions(options: typing.Any, decided: dict) -> typing.List[str]:
             for name in decided
             if getattr(options, name, None) == AUTO and name in before
             and before[name] != decided[name]]
+
+
+def merged_before_tensorflow(options: typing.Any, given: typing.AbstractSet[str],
+                             check: typing.Callable[[typing.Any], None]) -> typing.Any | None:
+    """The options a mode will run with, merged with a local --checkpoint's
+    (from_checkpoint) and passed to `check` before TensorFlow loads, so that
+    what needs no TensorFlow to see is refused at once; None when the
+    checkpoint is on another file system (gs://), which only TensorFlow reads.
+    Every mode but train needs --checkpoint."""
+    if options.mode != "train" and not options.checkpoint:
+        raise UserError(f"--mode {options.mode} needs --checkpoint, the output folder of a "
+                        "training run")
+    if options.checkpoint and not files.is_local(options.checkpoint):
+        return None
+    merged, _ = from_checkpoint(options, given, strict=options.mode == "train")
+    check(merged)
+    return merged
