@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from cgan_mnist_tf import augment, losses, models
-from pix2pix_tf.common import distribute, optimizers
+from pix2pix_tf.common import distribute
 from pix2pix_tf.common.nonfinite import NonFiniteWatch
 
 METRICS = ("d_loss", "g_loss", "d_x", "d_g_z")
@@ -109,48 +109,53 @@ class ConditionalGAN(keras.Model):
         # each replica's mean losses by its share of the global batch, so the
         # sum is the gradient of the global batch's mean (None on one replica).
         share = distribute.replica_share(batch_size)
-
-        # 1. The discriminator: real (x, y) -> 1, (G(z, y'), y') -> 0.
-        fake_images = self.generate(noise["d_z"], noise["d_labels"], training=True)
-        with tf.GradientTape() as tape:
-            real_logits = self.discriminate(real_images, real_labels, training=True)
-            fake_logits = self.discriminate(fake_images, noise["d_labels"], training=True)
-            d_loss = _scaled(self.d_loss_fn(real_logits, fake_logits), share)
-            # float16 (a LossScaleOptimizer): scaled against underflow, unscaled
-            # by apply_gradients; otherwise the identity.
-            scaled = self.discriminator_optimizer.scale_loss(d_loss)
-        variables = self.discriminator.trainable_variables
-        self.discriminator_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
-
-        # 2. The generator: make D label fresh samples 1.
-        with tf.GradientTape() as tape:
-            gen_images = self.generate(noise["g_z"], noise["g_labels"], training=True)
-            gen_logits = self.discriminate(gen_images, noise["g_labels"], training=True)
-            g_loss = _scaled(self.g_loss_fn(gen_logits), share)
-            scaled = self.generator_optimizer.scale_loss(g_loss)
-        variables = self.generator.trainable_variables
-        self.generator_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        d_loss, d_logs = self._minimize(self.discriminator_optimizer, self.discriminator, share,
+                                        self.d_step_loss, real_images, real_labels, noise)
+        g_loss, g_logs = self._minimize(self.generator_optimizer, self.generator, share,
+                                        self.g_step_loss, noise)
         if self.ema_generator is not None:
             self.update_ema()
+        return self.log_step(d_loss, g_loss, share, **d_logs, **g_logs)
 
-        return self.log_step(d_loss, g_loss, real_logits, fake_logits, share)
+    def d_step_loss(self, real_images: tf.Tensor, real_labels: tf.Tensor,
+                    noise: dict[str, TensorLike]) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+        """D's loss, real (x, y) -> 1 and (G(z, y'), y') -> 0, and its logs D(x), D(G(z))."""
+        fake_images = tf.stop_gradient(self.generate(noise["d_z"], noise["d_labels"], training=True))
+        real_logits = self.discriminate(real_images, real_labels, training=True)
+        fake_logits = self.discriminate(fake_images, noise["d_labels"], training=True)
+        return self.d_loss_fn(real_logits, fake_logits), _beliefs(real_logits, fake_logits)
 
-    def log_step(self, d_loss: tf.Tensor, g_loss: tf.Tensor, real_logits: tf.Tensor,
-                 fake_logits: tf.Tensor, share: tf.Tensor | None,
-                 **extra: tf.Tensor) -> dict[str, tf.Tensor]:
-        """The step's logs (running means of the epoch): the losses, D(x) and
-        D(G(z)) and `extra` values, over the global batch; notes non-finite losses."""
+    def g_step_loss(self, noise: dict[str, TensorLike]) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+        """G's loss: make D label fresh samples 1; no logs of its own."""
+        gen_images = self.generate(noise["g_z"], noise["g_labels"], training=True)
+        return self.g_loss_fn(self.discriminate(gen_images, noise["g_labels"], training=True)), {}
+
+    @staticmethod
+    def _minimize(optimizer, network, share, loss_fn, *args):
+        """One step of `optimizer` on `network` down loss_fn(*args)'s loss, weighted
+        by `share`; returns (that weighted loss, loss_fn's logs)."""
+        with tf.GradientTape() as tape:
+            loss, logs = loss_fn(*args)
+            loss = _scaled(loss, share)
+            # float16 (a LossScaleOptimizer): scaled against underflow, unscaled
+            # by apply_gradients; otherwise the identity.
+            scaled = optimizer.scale_loss(loss)
+        variables = network.trainable_variables
+        optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        return loss, logs
+
+    def log_step(self, d_loss: tf.Tensor, g_loss: tf.Tensor, share: tf.Tensor | None,
+                 **values: tf.Tensor) -> dict[str, tf.Tensor]:
+        """The step's logs (running means of the epoch): the losses and `values`,
+        over the global batch; notes non-finite losses."""
         self.nonfinite.note(self.generator_optimizer.iterations, [d_loss, g_loss])
         values = {"d_loss": d_loss, "g_loss": g_loss,
-                  "d_x": _scaled(losses.mean_probability(real_logits), share),
-                  "d_g_z": _scaled(losses.mean_probability(fake_logits), share),
-                  **{name: _scaled(value, share) for name, value in extra.items()}}
+                  **{name: _scaled(value, share) for name, value in values.items()}}
         if share is not None:  # Every replica logs the global batch's values.
             values = distribute.sum_over_replicas(values)
         for name, value in values.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
-
 
     def update_ema(self) -> None:
         """ema <- d * ema + (1 - d) * weights, every weight (batch-norm statistics too).
@@ -176,16 +181,14 @@ class StackGAN(ConditionalGAN):
     that image and the label again, encodes it, and draws the digit at 64x64.
     Each stage has its discriminator (models.StackDiscriminator: the image's
     size picks it), trained with the paper's matching-aware loss: real images
-    with a wrong label count as fake beside the generated ones. The real
-    64x64 targets are the training digits resized to 64x64 (the data
-    pipeline); stage I's are those resized to 16x16 with an antialiasing filter.
+    with a wrong label count as fake beside the generated ones. Stage I's real
+    images are the batch's resized to 16x16 with an antialiasing filter.
 
-    Training: both stages every step, stage II on stage I's outputs of that
-    step through tf.stop_gradient: stage II's loss never moves stage I (as in
-    the paper, which trains them one after the other), while one train step
-    serves the whole run, with no phase to switch or to save. The paper's
-    conditioning augmentation is left out: ten discrete labels have no
-    embedding manifold to smooth, and z brings the variation.
+    Both stages train every step, stage II on stage I's outputs through
+    tf.stop_gradient: stage II's loss never moves stage I (as in the paper,
+    which trains them one after the other), and one train step serves the
+    whole run. The paper's conditioning augmentation is left out: ten
+    discrete labels have no embedding manifold to smooth.
 
     One addition to the paper: stage II's loss also has `consistency` x the
     mean L1 distance between its image shrunk to 16x16 and the stage-I image
@@ -237,50 +240,28 @@ class StackGAN(ConditionalGAN):
         g2_loss = self.g_loss_fn(self.discriminate(high, labels, training=True))
         return g1_loss, g2_loss + self.consistency * distance, distance
 
-    def train_step(self, data: Batch) -> dict[str, tf.Tensor]:
-        """One D step (both stages) then one G step (both stages) on a batch
-        (64x64 real images, labels[, noise dict of NOISE_KEYS, as ConditionalGAN's])."""
-        real_images, real_labels = data[0], data[1]
-        batch_size = tf.shape(real_images)[0]
-        noise = data[2] if len(data) > 2 else None
-        if noise is None:
-            noise = dict(zip(NOISE_KEYS, self.sample_inputs(batch_size)
-                             + self.sample_inputs(batch_size)))
-        share = distribute.replica_share(batch_size)
-        reals = (stage1_images(real_images), real_images)
+    def d_step_loss(self, real_images: tf.Tensor, real_labels: tf.Tensor,
+                    noise: dict[str, TensorLike]) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+        """Each stage's D: (x, y) -> 1; (x, wrong y) and (G(z, y'), y') -> 0 (64x64 reals)."""
         # A wrong label for each real image: its own shifted by 1..num_classes-1.
-        shift = keras.random.randint((batch_size,), 1, self.num_classes, dtype="int32",
-                                     seed=self.noise_seed)
+        shift = keras.random.randint((tf.shape(real_images)[0],), 1, self.num_classes,
+                                     dtype="int32", seed=self.noise_seed)
         wrong_labels = (tf.cast(real_labels, tf.int32) + shift) % self.num_classes
-
-        # 1. Each stage's discriminator: (x, y) -> 1; (x, wrong y) and (G(z, y'), y') -> 0.
         fakes = self.generate_stages(noise["d_z"], noise["d_labels"], training=True)
-        with tf.GradientTape() as tape:
-            stage_d_losses, real_logits, fake_logits = [], None, None
-            for real, fake in zip(reals, fakes):
-                real_logits = self.discriminate(real, real_labels, training=True)
-                wrong_logits = self.discriminate(real, wrong_labels, training=True)
-                fake_logits = self.discriminate(fake, noise["d_labels"], training=True)
-                stage_d_losses.append(self.d_loss_fn(real_logits, wrong_logits, fake_logits))
-            d_loss = _scaled(tf.add_n(stage_d_losses), share)
-            scaled = self.discriminator_optimizer.scale_loss(d_loss)
-        variables = self.discriminator.trainable_variables
-        self.discriminator_optimizer.apply_gradients(
-            zip(tape.gradient(scaled, variables), variables))
+        stage_losses = []
+        for real, fake in zip((stage1_images(real_images), real_images), fakes):
+            real_logits = self.discriminate(real, real_labels, training=True)
+            wrong_logits = self.discriminate(real, wrong_labels, training=True)
+            fake_logits = self.discriminate(tf.stop_gradient(fake), noise["d_labels"], training=True)
+            stage_losses.append(self.d_loss_fn(real_logits, wrong_logits, fake_logits))
+        return tf.add_n(stage_losses), {"d1_loss": stage_losses[0], "d2_loss": stage_losses[1],
+                                        **_beliefs(real_logits, fake_logits)}
 
-        # 2. Both generators: make each stage's D label fresh samples 1.
-        with tf.GradientTape() as tape:
-            *stage_g_losses, distance = self.generator_losses(noise["g_z"], noise["g_labels"])
-            g_loss = _scaled(tf.add_n(stage_g_losses), share)
-            scaled = self.generator_optimizer.scale_loss(g_loss)
-        variables = self.generator.trainable_variables
-        self.generator_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
-        if self.ema_generator is not None:
-            self.update_ema()
-
-        return self.log_step(d_loss, g_loss, real_logits, fake_logits, share, **dict(zip(
-            STAGE_METRICS, (stage_d_losses[0], stage_g_losses[0], stage_d_losses[1],
-                            stage_g_losses[1], distance))))
+    def g_step_loss(self, noise: dict[str, TensorLike]) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+        """Both generators: make each stage's D label fresh samples 1."""
+        g1_loss, g2_loss, distance = self.generator_losses(noise["g_z"], noise["g_labels"])
+        return tf.add_n([g1_loss, g2_loss]), {"g1_loss": g1_loss, "g2_loss": g2_loss,
+                                              "consistency": distance}
 
 
 def stage1_images(images: TensorLike) -> tf.Tensor:
@@ -289,57 +270,12 @@ def stage1_images(images: TensorLike) -> tf.Tensor:
     return tf.image.resize(tf.cast(images, tf.float32), size, antialias=True)
 
 
+def _beliefs(real_logits, fake_logits):
+    return {"d_x": losses.mean_probability(real_logits), "d_g_z": losses.mean_probability(fake_logits)}
+
+
 def _scaled(value, share):
     return value if share is None else value * share
-
-
-def fixed_noise(batch_size: int, latent_dim: int, seed: int = 0,
-                num_classes: int = 10) -> dict[str, np.ndarray]:
-    """A train_step noise dict (NOISE_KEYS) of numpy arrays drawn from `seed`."""
-    rng = np.random.default_rng(seed)
-    noise = {}
-    for prefix in ("d", "g"):
-        noise[f"{prefix}_z"] = rng.standard_normal((batch_size, latent_dim)).astype(np.float32)
-        noise[f"{prefix}_labels"] = rng.integers(0, num_classes, batch_size).astype(np.int32)
-    return noise
-
-
-def make_optimizers(lr: float = 2e-4, beta1: float = 0.5,
-                    fused: bool = False) -> tuple[keras.optimizers.Optimizer, keras.optimizers.Optimizer]:
-    """Adam for D and for G, as in the papers' recipe; fused: pix2pix_tf's
-    FusedAdam (the same update and checkpoints in one kernel per variable)."""
-    return (optimizers.adam(lr, beta1, fused), optimizers.adam(lr, beta1, fused))
-
-
-def build_gan(model: str, conditional: bool, latent_dim: int, loss: str = "bce",
-              diffaugment: typing.Iterable[str] = (), ema_decay: float = 0.0, dropout: bool = True,
-              sync_batchnorm: bool = False, stackgan_consistency: float = 10.0) -> ConditionalGAN:
-    """A ConditionalGAN of models.build's networks (a StackGAN for the
-    conditional stackgan), with an EMA generator when ema_decay > 0.
-
-    Args:
-        model, conditional, latent_dim, dropout, sync_batchnorm: as models.build.
-        loss: a key of losses.LOSSES.
-        diffaugment: choices.POLICIES names applied to every image D trains on.
-        ema_decay: decay of the generator's moving average; 0 builds none.
-        stackgan_consistency: StackGAN's weight of stage II's L1 distance to stage I.
-    """
-    def networks():
-        return models.build(model, conditional, latent_dim, dropout=dropout,
-                            sync_batchnorm=sync_batchnorm)
-    generator, discriminator = networks()
-    extra = {}
-    gan_class = ConditionalGAN
-    if model == "stackgan" and conditional:
-        gan_class, extra = StackGAN, {"consistency": stackgan_consistency}
-    ema = None
-    if ema_decay:
-        ema = networks()[0]
-        ema.set_weights(generator.get_weights())  # The average starts at the initial weights.
-        ema.trainable = False
-    return gan_class(generator, discriminator, latent_dim, conditional=conditional,
-                     loss=loss, diffaugment=diffaugment, ema_generator=ema, ema_decay=ema_decay,
-                     **extra)
 
 
 def build_optimizers(gan: ConditionalGAN) -> None:

@@ -16,7 +16,7 @@ import tensorflow as tf
 from cgan_mnist_tf import data, models, report
 from cgan_mnist_tf import gan as gan_lib
 from cgan_mnist_tf import options as cgan_options
-from pix2pix_tf.common import distribute, lifecycle, precision, speed
+from pix2pix_tf.common import distribute, lifecycle, optimizers, precision, speed
 
 Options = cgan_options.Options
 
@@ -28,22 +28,43 @@ def flops_per_weight(options: cgan_options.Options) -> float:
 
 def build_gan(options: cgan_options.Options, sync_batchnorm: bool = False,
               dropout: bool = True) -> gan_lib.ConditionalGAN:
-    """The ConditionalGAN of `options`, compiled with built optimizers (ready to restore into).
+    """The ConditionalGAN of `options` (a StackGAN for the conditional stackgan),
+    compiled with built optimizers (ready to restore into).
 
     Its layers compute in the --mixed_precision dtype the run uses (float32
     variables and logits either way; float16: the optimizers under loss
-    scaling). Call it under a strategy's scope to train with that strategy;
-    sync_batchnorm: batch norm over the global batch of the replicas.
-    dropout=False: no dropout (reproducible steps, for tests and comparisons).
+    scaling). Call it under a strategy's scope to train with that strategy.
+
+    Args:
+        options: the run's options.
+        sync_batchnorm: batch norm over the global batch of the replicas.
+        dropout: False leaves out dropout (reproducible steps, for tests and comparisons).
     """
     dtype = speed.used(options, "mixed_precision", flops_per_weight=flops_per_weight(options))
+    loss, diffaugment, ema_decay = cgan_options.small_data(options)
+
+    def networks():
+        return models.build(options.model, options.conditional, options.latent_dim, dropout=dropout,
+                            sync_batchnorm=sync_batchnorm)
+
     with precision.dtype_policy(dtype):
-        gan = gan_lib.build_gan(options.model, options.conditional, options.latent_dim,
-                                *cgan_options.small_data(options), dropout=dropout,
-                                sync_batchnorm=sync_batchnorm,
-                                stackgan_consistency=options.stackgan_consistency)
-    gan.compile(*(precision.wrap_optimizer(optimizer, dtype) for optimizer in
-                  gan_lib.make_optimizers(options.lr, options.beta1, options.fused_optimizer)))
+        generator, discriminator = networks()
+        ema = None
+        if ema_decay:
+            ema = networks()[0]
+            ema.set_weights(generator.get_weights())  # The average starts at the initial weights.
+            ema.trainable = False
+        kwargs = dict(conditional=options.conditional, loss=loss, diffaugment=diffaugment,
+                      ema_generator=ema, ema_decay=ema_decay)
+        if options.model == "stackgan" and options.conditional:
+            gan_class, kwargs["consistency"] = gan_lib.StackGAN, options.stackgan_consistency
+        else:
+            gan_class = gan_lib.ConditionalGAN
+        gan = gan_class(generator, discriminator, options.latent_dim, **kwargs)
+    # Adam for D and for G, as in the papers' recipe.
+    gan.compile(*(precision.wrap_optimizer(optimizers.adam(options.lr, options.beta1,
+                                                           options.fused_optimizer), dtype)
+                  for _ in range(2)))
     gan_lib.build_optimizers(gan)
     return gan
 

@@ -62,13 +62,12 @@ def cgan_mirrored(output_dir):
     is the gradient itself, so a wrong gradient scale shows in the weights, and
     with the Adam optimizers of a run. Then a 2-replica training run, resumed
     on one device."""
-    from cgan_mnist_tf import gan as gan_lib
     from cgan_mnist_tf import options as cgan_options
     from cgan_mnist_tf import train
 
     rng = np.random.default_rng(3)
     batch = (rng.uniform(-1, 1, (BATCH, 28, 28, 1)).astype(np.float32),
-             np.array([3, 8], np.int32), gan_lib.fixed_noise(BATCH, 8, seed=4))
+             np.array([3, 8], np.int32), testing.fixed_noise(BATCH, 8, seed=4))
     mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     results = {}
     for optimizer in ("sgd", "adam"):
