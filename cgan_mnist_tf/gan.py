@@ -21,12 +21,9 @@ Batch = tuple[TensorLike, TensorLike] | tuple[TensorLike, TensorLike, dict[str, 
 
 
 class ConditionalGAN(keras.Model):
-    """Trains `discriminator` and `generator` against each other.
-
-    With conditional=True both take the digit label as a second input; the fake
-    labels are drawn uniformly from 0..num_classes-1. With conditional=False the
-    same steps train a plain GAN and labels are ignored.
-    """
+    """Trains `discriminator` and `generator` against each other; with
+    conditional=True both take the digit label as a second input, otherwise
+    the same steps train a plain GAN and labels are ignored."""
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, latent_dim: int,
                  conditional: bool = True, num_classes: int = 10, loss: str = "bce",
@@ -66,10 +63,7 @@ class ConditionalGAN(keras.Model):
         self.generator_optimizer = generator_optimizer
 
     def generate(self, z: TensorLike, labels: TensorLike, training: bool = False) -> tf.Tensor:
-        """G(z, y); float32 images whatever the layers' compute dtype.
-
-        Outside training the EMA generator draws them, when there is one.
-        """
+        """G(z, y) as float32 images; outside training from the EMA generator, if any."""
         z, labels = tf.convert_to_tensor(z), tf.convert_to_tensor(labels)
         inputs = [z, labels] if self.conditional else z
         generator = self.generator if training or self.ema_generator is None else self.ema_generator
@@ -92,13 +86,11 @@ class ConditionalGAN(keras.Model):
         return z, labels
 
     def train_step(self, data: Batch) -> dict[str, tf.Tensor]:
-        """One D step then one G step on a batch (real images, real labels).
+        """One D step then one G step on a batch (real images, real labels[, noise]).
 
-        The batch may carry a third element, the noise of the step as a dict
-        of NOISE_KEYS (z and labels for D's fakes, z and labels for G's step),
-        instead of drawing it here: for reproducible steps (tests, comparing
-        devices or compilers). Under a tf.distribute strategy it runs on each
-        replica's part of the global batch.
+        The noise, a dict of NOISE_KEYS, is drawn here unless the batch brings
+        it (reproducible steps: tests, comparing devices or compilers). Under a
+        tf.distribute strategy it runs on each replica's part of the global batch.
         """
         real_images, real_labels = data[0], data[1]
         batch_size = tf.shape(real_images)[0]
@@ -158,12 +150,9 @@ class ConditionalGAN(keras.Model):
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     def update_ema(self) -> None:
-        """ema <- d * ema + (1 - d) * weights, every weight (batch-norm statistics too).
-
-        d = min(ema_decay, (1 + t) / (10 + t)) at generator step t, as
-        tf.train.ExponentialMovingAverage's num_updates: early on the average
-        follows the weights instead of holding on to the initial ones.
-        """
+        """ema <- d * ema + (1 - d) * weights, batch-norm statistics too, with
+        d = min(ema_decay, (1 + t) / (10 + t)) at step t (ExponentialMovingAverage's
+        num_updates): early on the average follows the weights, not their start."""
         step = tf.cast(self.generator_optimizer.iterations, tf.float32)
         decay = tf.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
         for average, weight in zip(self.ema_generator.weights, self.generator.weights):
@@ -177,27 +166,18 @@ STAGE_METRICS = ("d1_loss", "g1_loss", "d2_loss", "g2_loss", "consistency")
 class StackGAN(ConditionalGAN):
     """StackGAN (Zhang et al. 2017) on digits, with models.build("stackgan")'s networks.
 
-    Stage I draws a rough 16x16 digit from the label and z; stage II takes
-    that image and the label again, encodes it, and draws the digit at 64x64.
-    Each stage has its discriminator (models.StackDiscriminator: the image's
-    size picks it), trained with the paper's matching-aware loss: real images
-    with a wrong label count as fake beside the generated ones. Stage I's real
-    images are the batch's resized to 16x16 with an antialiasing filter.
-
+    Stage I draws a rough 16x16 digit from the label and z; stage II redraws it
+    at 64x64 from that image and the label. Each stage has its discriminator
+    (models.StackDiscriminator: the image's size picks it), trained with the
+    paper's matching-aware loss: real images with a wrong label count as fake.
     Both stages train every step, stage II on stage I's outputs through
-    tf.stop_gradient: stage II's loss never moves stage I (as in the paper,
-    which trains them one after the other), and one train step serves the
-    whole run. The paper's conditioning augmentation is left out: ten
-    discrete labels have no embedding manifold to smooth.
-
-    One addition to the paper: stage II's loss also has `consistency` x the
-    mean L1 distance between its image shrunk to 16x16 and the stage-I image
-    it redraws, which keeps stage II from ignoring its input and collapsing
-    onto the ten labels (docs/cgan.md).
-
-    One optimizer per side holds both stages (Adam is per weight, so this is
-    two Adams of the same settings); d_loss and g_loss are the sums of the
-    stages' losses, d_x and D(G(z)) are stage II's.
+    tf.stop_gradient, so its loss never moves stage I (the paper trains them
+    one after the other). Left out: the paper's conditioning augmentation (ten
+    discrete labels have no embedding manifold to smooth). Added: stage II's
+    loss has `consistency` x the mean L1 distance between its image shrunk to
+    16x16 and the stage-I image, which keeps stage II from ignoring its input
+    and collapsing onto the ten labels (docs/cgan.md). One optimizer per side
+    holds both stages; d_loss and g_loss sum the stages', d_x and d_g_z are stage II's.
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, latent_dim: int,

@@ -1,7 +1,5 @@
-"""What a cgan_mnist_tf training run has of its own: its GAN, the digits, the
-sample grids and the GIF. `common.lifecycle` runs it (prepare, build,
-restore, loop, save), a checkpoint after every epoch.
-"""
+"""The recipe of a cgan_mnist_tf training run (its GAN, the digits, the samples),
+which `common.lifecycle` runs, with a checkpoint after every epoch."""
 
 from __future__ import annotations
 
@@ -80,10 +78,6 @@ def run_state(options: cgan_options.Options, gan: gan_lib.ConditionalGAN | None 
     return state
 
 
-def current_step(gan: gan_lib.ConditionalGAN) -> int:
-    return int(keras.ops.convert_to_numpy(gan.generator_optimizer.iterations))
-
-
 class CganRecipe(lifecycle.Recipe):
     """The MNIST GANs: the digits in memory, --epochs in all, a checkpoint each epoch."""
 
@@ -95,8 +89,7 @@ class CganRecipe(lifecycle.Recipe):
         cgan_options.check(options)
         cgan_options.check_small_data(options, given)
 
-    def flops_per_weight(self, options: Options) -> float:
-        return flops_per_weight(options)
+    flops_per_weight = staticmethod(flops_per_weight)
 
     def prepare(self, options: Options, strategy: tf.distribute.Strategy,
                 log: lifecycle.Log) -> lifecycle.Data:
@@ -109,14 +102,13 @@ class CganRecipe(lifecycle.Recipe):
                               "the training images as float32",
                               {"data_source": digits.source}, digits)
 
-    def build_model(self, options: Options, sync_batchnorm: bool = False) -> keras.Model:
-        return build_gan(options, sync_batchnorm)
+    build_model = staticmethod(build_gan)
 
     def state(self, run: lifecycle.Run) -> dict:
         return run_state(run.options, run.model)
 
     def current_step(self, run: lifecycle.Run) -> int:
-        return current_step(run.model)
+        return int(keras.ops.convert_to_numpy(run.model.generator_optimizer.iterations))
 
     def before_save(self, run: lifecycle.Run, step: int) -> None:
         run.state["epoch"].assign(step // run.steps_per_epoch)
@@ -151,17 +143,13 @@ class CganRecipe(lifecycle.Recipe):
 
     def finish(self, result: lifecycle.TrainResult, log: lifecycle.Log) -> None:
         result.outputs["gif"] = report.write_run_gif(result.output_dir)
-        done = epochs_text(result.epoch)
+        done = f"{result.epoch} epoch{'' if result.epoch == 1 else 's'}"
         if result.stopped:
             log(f"stopped by {result.stopped} at step {result.step} ({done} done); checkpoint "
                 f"saved in {result.output_dir}; resume with --checkpoint {result.output_dir}")
         else:
             log(f"trained to step {result.step} ({done}); checkpoint, samples and "
                 f"{report.GIF_NAME} in {result.output_dir}")
-
-
-def epochs_text(count: int) -> str:
-    return f"{count} epoch" if count == 1 else f"{count} epochs"
 
 
 RECIPE = CganRecipe()
