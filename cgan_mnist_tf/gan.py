@@ -44,9 +44,8 @@ class ConditionalGAN(keras.Model):
         self.conditional = conditional
         self.num_classes = num_classes
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRICS}
-        # The noise and the DiffAugment draws of the steps come from these
-        # generators, whose states a checkpoint holds (checkpoints.random_states):
-        # a resumed run draws what an uninterrupted one would.
+        # Their states are in the checkpoint (checkpoints.random_states): a resumed
+        # run draws the noise and DiffAugment's draws an uninterrupted one would.
         self.noise_seed = keras.random.SeedGenerator(name="noise_seed")
         self.augment_seed = keras.random.SeedGenerator(name="augment_seed")
         self.nonfinite = NonFiniteWatch()
@@ -58,9 +57,12 @@ class ConditionalGAN(keras.Model):
 
     def compile(self, discriminator_optimizer: keras.optimizers.Optimizer,
                 generator_optimizer: keras.optimizers.Optimizer, **kwargs: typing.Any) -> None:
+        """Sets the optimizers and creates their slots now, so a checkpoint restore can fill them."""
         super().compile(**kwargs)
         self.discriminator_optimizer = discriminator_optimizer
         self.generator_optimizer = generator_optimizer
+        discriminator_optimizer.build(self.discriminator.trainable_variables)
+        generator_optimizer.build(self.generator.trainable_variables)
 
     def generate(self, z: TensorLike, labels: TensorLike, training: bool = False) -> tf.Tensor:
         """G(z, y) as float32 images; outside training from the EMA generator, if any."""
@@ -70,8 +72,7 @@ class ConditionalGAN(keras.Model):
         return tf.cast(generator(inputs, training=training), tf.float32)
 
     def discriminate(self, images: TensorLike, labels: TensorLike, training: bool = False) -> tf.Tensor:
-        """D(x, y) on the DiffAugment-ed images during training (DiffAugment's rule:
-        every image D sees in training, real or generated, for D's step and G's)."""
+        """D(x, y); in training of DiffAugment-ed images (real or generated, in D's step and G's)."""
         images, labels = tf.convert_to_tensor(images), tf.convert_to_tensor(labels)
         if training and self.diffaugment:
             images = augment.diff_augment(images, self.diffaugment, seed=self.augment_seed)
@@ -256,9 +257,3 @@ def _beliefs(real_logits, fake_logits):
 
 def _scaled(value, share):
     return value if share is None else value * share
-
-
-def build_optimizers(gan: ConditionalGAN) -> None:
-    """Creates the optimizers' slots now, so a checkpoint restore can fill them."""
-    gan.discriminator_optimizer.build(gan.discriminator.trainable_variables)
-    gan.generator_optimizer.build(gan.generator.trainable_variables)

@@ -23,10 +23,8 @@ def generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
 
 def matching_aware_discriminator_loss(real_logits: tf.Tensor, wrong_logits: tf.Tensor,
                                       fake_logits: tf.Tensor) -> tf.Tensor:
-    """StackGAN's (after GAN-INT-CLS): real images with their labels -> 1; real
-    images with a wrong label and generated ones -> 0, the two averaged:
-    bce(real, 1) + (bce(wrong, 0) + bce(fake, 0)) / 2. The wrong pairs teach D
-    the match of image and label, not only realism."""
+    """StackGAN's (after GAN-INT-CLS): bce(real, 1) + (bce(wrong label, 0) + bce(fake, 0)) / 2;
+    the real images with a wrong label teach D the match of image and label."""
     return _bce(real_logits, True) + 0.5 * (_bce(wrong_logits, False) + _bce(fake_logits, False))
 
 

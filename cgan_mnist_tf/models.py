@@ -162,9 +162,8 @@ def projection_discriminator(num_classes: int = NUM_CLASSES, width: int = 32) ->
         # The kernel rescaled to spectral norm 1 (one power iteration) on every training call.
         x = layers.SpectralNormalization(layers.Conv2D(filters, 4, 2, padding="same"))(x)
         x = layers.LeakyReLU(0.1)(x)
-    # phi keeps where each feature is: summed over positions (the paper's
-    # ResNet head), the projection could not tell the digits apart
-    # (docs/cgan.md, "Every model under one judge").
+    # phi keeps where each feature is: summed over positions (the paper's ResNet
+    # head), the projection could not tell the digits apart (docs/cgan.md).
     features = layers.Flatten(dtype="float32", name="phi")(ops.cast(x, "float32"))
     unconditional = layers.SpectralNormalization(layers.Dense(1, dtype="float32"))(features)
     embedded = layers.Embedding(num_classes, features.shape[-1], dtype="float32",

@@ -85,8 +85,7 @@ MODEL_KEYS = common_options.names(Options, MODEL)
 
 
 def check(options: Options) -> None:
-    """Raises UserError for a numeric option out of its range, in every mode:
-    a value that cannot be meant is an error, not a silent default."""
+    """UserError for a numeric option out of its range, in every mode."""
     common_options.check_positive(options, "epochs", "batch_size", "sample_interval",
                                   "latent_dim", "classifier_epochs")
     common_options.check_at_least(options, 0, "seed")  # Speed options: common.speed.check.

@@ -27,7 +27,7 @@ def flops_per_weight(options: cgan_options.Options) -> float:
 def build_gan(options: cgan_options.Options, sync_batchnorm: bool = False,
               dropout: bool = True) -> gan_lib.ConditionalGAN:
     """The ConditionalGAN of `options` (a StackGAN for the conditional stackgan),
-    compiled with built optimizers (ready to restore into).
+    compiled (ready to restore into).
 
     Its layers compute in the --mixed_precision dtype the run uses (float32
     variables and logits either way; float16: the optimizers under loss
@@ -63,7 +63,6 @@ def build_gan(options: cgan_options.Options, sync_batchnorm: bool = False,
     gan.compile(*(precision.wrap_optimizer(optimizers.adam(options.lr, options.beta1,
                                                            options.fused_optimizer), dtype)
                   for _ in range(2)))
-    gan_lib.build_optimizers(gan)
     return gan
 
 

@@ -41,7 +41,6 @@ def _one_step(strategy, optimizer, distributed, batch):
         gan = train.build_gan(options, sync_batchnorm=distributed, dropout=False)
         if optimizer == "sgd":
             gan.compile(keras.optimizers.SGD(1.0), keras.optimizers.SGD(1.0), jit_compile=False)
-            train.gan_lib.build_optimizers(gan)
     initial = [w.copy() for w in gan.generator.get_weights() + gan.discriminator.get_weights()]
     dataset = distribute.distribute_dataset(strategy, tf.data.Dataset.from_tensors(batch))
     step = distribute.replicated(strategy, tf.function(gan.train_step))

@@ -25,7 +25,6 @@ class ConditionalGANTest(tf.test.TestCase):
         generator, discriminator = models.build(model, conditional, latent_dim=8)
         gan = gan_lib.ConditionalGAN(generator, discriminator, 8, conditional=conditional)
         gan.compile(*testing.adam_pair(), jit_compile=False)
-        gan_lib.build_optimizers(gan)
         return gan
 
     def test_one_train_step_changes_both_networks(self):

@@ -96,10 +96,10 @@ class DiffAugmentInTrainStepTest(tf.test.TestCase):
         generator = models.build("mlp", True, 8)[0]
         spy = SpyDiscriminator()
         gan = gan_lib.ConditionalGAN(generator, spy, 8, diffaugment=("cutout",))
-        gan.compile(*testing.adam_pair())
         images, labels = _batch(8)
-        spy([images, labels])  # Built first: Keras' build traces call() once.
+        spy([images, labels])  # Built first (Keras' build traces call() once), then compiled.
         spy.seen.clear()
+        gan.compile(*testing.adam_pair())
         gan.train_step((images, labels))
         # D's step sees the real batch, then the fakes; G's step its fresh fakes.
         self.assertLen(spy.seen, 3)
@@ -113,10 +113,10 @@ class DiffAugmentInTrainStepTest(tf.test.TestCase):
         generator = models.build("mlp", True, 8)[0]
         spy = SpyDiscriminator()
         gan = gan_lib.ConditionalGAN(generator, spy, 8)
-        gan.compile(*testing.adam_pair())
         images, labels = _batch(8)
-        spy([images, labels])  # Built first: Keras' build traces call() once.
+        spy([images, labels])  # Built first (Keras' build traces call() once), then compiled.
         spy.seen.clear()
+        gan.compile(*testing.adam_pair())
         gan.train_step((images, labels))
         self.assertAllClose(spy.seen[0][1], images)
 
