@@ -73,7 +73,7 @@ def run_model(model, args, judge_dir):
 
 def model_label(model):
     """The table's name of `model`, with its image size when the judge sees them resized."""
-    size = models.image_shape(model)[0]
+    size = models.output_shape(model)[0]
     if size == JUDGE_SIZE:
         return model
     return f"{model} ({size}x{size}, judged at {JUDGE_SIZE}x{JUDGE_SIZE})"

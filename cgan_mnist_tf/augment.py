@@ -1,12 +1,9 @@
-"""DiffAugment (Zhao et al. 2020): differentiable augmentations of the discriminator's input.
+"""DiffAugment (Zhao et al. 2020): differentiable augmentations of what D sees.
 
-The same random transformation family is applied to real and generated batches
-(each image its own draw) inside the train step, and gradients flow through it
-to the generator, so D cannot memorise 5,000 digits and G is not taught the
-augmentations. Images are (N, H, W, C) in [-1, 1]; every function is built from
-TensorFlow ops that have gradients with respect to the images. The draws come
-from `seed`, a keras.random.SeedGenerator (None: Keras' global one), whose
-state a checkpoint can hold, so a resumed run draws what an uninterrupted one would.
+Real and generated batches get the same family of transformations (a draw per
+image), with gradients through them to G: D cannot memorise a few thousand
+digits, and G is not taught the augmentations. Images are (N, H, W, C) in
+[-1, 1]; `seed` is a keras.random.SeedGenerator, whose state a checkpoint holds.
 """
 
 from __future__ import annotations
@@ -20,10 +17,8 @@ BACKGROUND = -1.0  # Black in [-1, 1]: what lies outside a digit.
 
 
 def color(images: tf.Tensor, seed: keras.random.SeedGenerator | None = None) -> tf.Tensor:
-    """Per-image brightness (+-0.5 of the [0, 1] range) and contrast (x0.5..x1.5).
-
-    Saturation, DiffAugment's third colour change, does not apply to grayscale.
-    """
+    """Per-image brightness (+-0.5 of the [0, 1] range) and contrast (x0.5..x1.5);
+    no saturation, DiffAugment's third colour change: the digits are grayscale."""
     n = tf.shape(images)[0]
     brightness = keras.random.uniform((n, 1, 1, 1), -0.5, 0.5, images.dtype, seed=seed) * 2.0
     images = images + brightness

@@ -1,9 +1,5 @@
-"""What the options choose from, in plain Python.
-
-options.py offers these values; models.py, data.py and augment.py build or
-load them. Nothing here imports TensorFlow, so the command line answers
---help and refuses a bad flag before TensorFlow loads (seconds, on every call).
-"""
+"""What the options choose from, in plain Python: without TensorFlow, so the
+command line answers --help and refuses a bad flag before TensorFlow loads."""
 
 from __future__ import annotations
 

@@ -29,24 +29,15 @@ def build_classifier(num_classes=10):
     return keras.Model(images, keras.layers.Dense(num_classes)(x), name="classifier")
 
 
-def feature_model(classifier):
-    """(logits, penultimate features) of the same network."""
-    return keras.Model(classifier.inputs,
-                       [classifier.outputs[0], classifier.get_layer(FEATURES_LAYER).output])
-
-
-def to_classifier_input(images):
-    """Images in [-1, 1], 28x28 or 32x32 (conv model) -> 28x28 for the classifier."""
+def predict(classifier, images, batch_size=500):
+    """(predicted classes, penultimate features) as numpy arrays of images in [-1, 1],
+    resized to 28x28 if they are not."""
     images = tf.convert_to_tensor(images, tf.float32)
     if images.shape[1] != IMAGE_SIZE:
         images = tf.image.resize(images, (IMAGE_SIZE, IMAGE_SIZE), antialias=True)
-    return images
-
-
-def predict(classifier, images, batch_size=500):
-    """(predicted classes, features) as numpy arrays."""
-    logits, features = feature_model(classifier).predict(to_classifier_input(images),
-                                                         batch_size=batch_size, verbose=0)
+    features_model = keras.Model(classifier.inputs, [classifier.outputs[0],
+                                                     classifier.get_layer(FEATURES_LAYER).output])
+    logits, features = features_model.predict(images, batch_size=batch_size, verbose=0)
     return np.argmax(logits, axis=1), features
 
 
@@ -63,11 +54,8 @@ def train_classifier(images, labels, epochs, batch_size=128, seed=0):
 
 
 def load_or_train(cache_dir, key, train_images, train_labels, epochs):
-    """The classifier cached in `cache_dir` if it was trained for `key`, else a new one.
-
-    `key` (a dict: data source, epochs...) says what the classifier was trained
-    on; a cache made for another key is replaced.
-    """
+    """The classifier cached in `cache_dir` if it was trained for `key` (a dict:
+    data source, epochs...), else a new one, which replaces the cache."""
     weights = os.path.join(cache_dir, WEIGHTS_FILE)
     info = os.path.join(cache_dir, INFO_FILE)
     if files.isfile(weights) and files.isfile(info) and json.loads(files.read_bytes(info)) == key:

@@ -41,23 +41,15 @@ class Digits:
     test_labels: np.ndarray | None = None
     source: str = ""
 
-    def describe(self) -> str:
-        test = f", {len(self.test_images)} test" if self.test_images is not None else ""
-        return f"{self.source}: {len(self.train_images)} training images{test}"
-
-
-def _idx_candidates(data_dir, prefix, kind):
-    dims = "idx3" if kind == "images" else "idx1"
-    names = [f"{prefix}-{kind}-{dims}-ubyte", f"{prefix}-{kind}.{dims}-ubyte"]
-    return [os.path.join(data_dir, name + ext) for name in names for ext in ("", ".gz")]
-
 
 def _find_idx_pair(data_dir, prefix):
-    images = [p for p in _idx_candidates(data_dir, prefix, "images") if files.isfile(p)]
-    labels = [p for p in _idx_candidates(data_dir, prefix, "labels") if files.isfile(p)]
-    if images and labels:
-        return images[0], labels[0]
-    return None
+    """The first (images, labels) IDX files of `prefix` found in data_dir, or None."""
+    found = []
+    for kind, dims in (("images", "idx3"), ("labels", "idx1")):
+        names = [f"{prefix}-{kind}-{dims}-ubyte", f"{prefix}-{kind}.{dims}-ubyte"]
+        paths = [os.path.join(data_dir, name + ext) for name in names for ext in ("", ".gz")]
+        found.append(next((path for path in paths if files.isfile(path)), None))
+    return tuple(found) if all(found) else None
 
 
 def _read_idx_pair(images_path, labels_path):
@@ -93,10 +85,8 @@ def load_npz(path: str) -> Digits:
 
 
 def load_data_dir(data_dir: str) -> Digits:
-    """The four IDX files (train-*, t10k-*, gzip or not), or mnist.npz, in `data_dir`.
-
-    With only the t10k pair present it becomes the training split, without a test split.
-    """
+    """The four IDX files (train-*, t10k-*, gzip or not), or mnist.npz, in `data_dir`;
+    a t10k pair alone becomes the training split, without a test split."""
     if not files.isdir(data_dir):
         raise UserError(f"--data_dir {data_dir} is not a folder")
     pairs = {split: _find_idx_pair(data_dir, prefix) for split, prefix in IDX_PREFIXES.items()}
@@ -165,11 +155,8 @@ def download_reachable(seconds: float = PROBE_SECONDS) -> bool:
 
 def load_tfds(name: str, tfds_dir: str | None = None,
               download_seconds: float = DOWNLOAD_SECONDS) -> Digits | None:
-    """`name` through tensorflow-datasets, downloading it only if the host is reachable.
-
-    Returns None when the dataset is neither prepared in `tfds_dir` nor downloadable
-    in time: the caller decides what to fall back to.
-    """
+    """`name` through tensorflow-datasets, downloaded if the host is reachable; None
+    when it is neither prepared in `tfds_dir` nor downloadable in time."""
     import tensorflow_datasets as tfds  # Slow to import; only this loader needs it.
 
     builder = tfds.builder(name, data_dir=tfds_dir)
@@ -207,17 +194,15 @@ def load(dataset: str, data_dir: str | None = None, tfds_dir: str | None = None)
         elif digits is None:
             raise UserError(f"{dataset} is not prepared for tensorflow-datasets and cannot be "
                             "downloaded (no connection); give --data_dir with its four IDX files")
-    print(f"data: {digits.describe()}", flush=True)
+    test = f", {len(digits.test_images)} test" if digits.test_images is not None else ""
+    print(f"data: {digits.source}: {len(digits.train_images)} training images{test}", flush=True)
     return digits
 
 
 def held_out_split(digits: Digits, fraction: float = 0.1,
                    seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(train images, train labels, test images, test labels) for the eval classifier.
-
-    Uses the source's test split when it has one, otherwise holds out a seeded
-    random `fraction` of the training images.
-    """
+    """(train images, train labels, test images, test labels) for the eval classifier:
+    the source's test split, or else a seeded random `fraction` of the training images."""
     if digits.test_images is not None:
         return digits.train_images, digits.train_labels, digits.test_images, digits.test_labels
     order = np.random.default_rng(seed).permutation(len(digits.train_images))
@@ -241,22 +226,19 @@ def steps_per_epoch(num_images: int, batch_size: int, drop_remainder: bool = Fal
 
 
 def epoch_order(num_images: int, seed: int, epoch: int | tf.Tensor) -> tf.Tensor:
-    """The shuffled image indices of one epoch: a pure function of (seed,
-    epoch), so a resumed run sees each epoch in the order an uninterrupted
-    run would."""
+    """The shuffled image indices of one epoch, a pure function of (seed, epoch):
+    a resumed run sees each epoch in the order an uninterrupted run would."""
     return tf.random.experimental.stateless_shuffle(
         tf.range(num_images, dtype=tf.int64),
         seed=tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64)]))
 
 
 class TrainingDigits:
-    """The training digits as batches gather them, prepared once for a whole
-    run (a run makes one dataset per epoch).
+    """The training digits, prepared once for a whole run's datasets (one per epoch).
 
     Without `cache` the uint8 images are scaled (and resized) per batch inside
-    the pipeline; with it they are scaled once, kept in memory as float32 (4x
-    the bytes: 188 MB for MNIST's 60,000, 245 MB resized to 32x32) and only
-    gathered into batches. The batches are the same either way.
+    the pipeline; with it they are scaled once and kept as float32 (4x the
+    bytes). The batches are the same either way.
     """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, image_size: int = 28,
@@ -269,12 +251,10 @@ class TrainingDigits:
 
     def dataset(self, batch_size: int, seed: int = 0, drop_remainder: bool = False,
                 epochs: tuple[int, int] = (0, 1), skip_batches: int = 0) -> tf.data.Dataset:
-        """Batches (image, label) in [-1, 1] of the epochs [first, last) =
-        `epochs` one after the other, each shuffled by epoch_order(), the first
-        without its first `skip_batches` batches (a run resumed in the middle
-        of an epoch); prefetched (AUTOTUNE). drop_remainder: leave out the
-        last, partial batch of each epoch (several replicas or a TPU need
-        whole global batches)."""
+        """Batches (image, label) in [-1, 1] of the epochs [first, last) = `epochs`,
+        each shuffled by epoch_order(), the first without its first `skip_batches`
+        (a run resumed mid-epoch). drop_remainder: leave out each epoch's last,
+        partial batch (several replicas or a TPU need whole global batches)."""
         def one_epoch(epoch):
             order = epoch_order(self.num_images, seed, epoch)
             return tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder)

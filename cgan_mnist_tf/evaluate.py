@@ -62,6 +62,9 @@ def evaluate(options, given=()):
     fake_pred, fake_features = classifier_lib.predict(classifier, images)
     real_diversity, real_diversity_per_class = metrics.intra_class_diversity(real_features,
                                                                              test_y)
+    # Unconditional samples have no requested class: grouped by the class the judge sees.
+    diversity, per_class_diversity = metrics.intra_class_diversity(
+        fake_features, labels if conditional else fake_pred)
     result = {
         "checkpoint": path,
         "model": model_options.model,
@@ -74,10 +77,10 @@ def evaluate(options, given=()):
         "samples_per_class": per_class,
         "frechet_distance": metrics.frechet_distance(real_features, fake_features),
         "predicted_class_shares": metrics.class_shares(fake_pred),
-        "conditional_accuracy": None,
-        "per_class_accuracy": None,
-        "diversity": None,
-        "per_class_diversity": None,
+        "conditional_accuracy": metrics.conditional_accuracy(fake_pred, labels) if conditional else None,
+        "per_class_accuracy": metrics.per_class_accuracy(fake_pred, labels) if conditional else None,
+        "diversity": diversity,
+        "per_class_diversity": per_class_diversity,
         # What real digits score under the same judge: the figures to read the others against.
         "real": {
             "conditional_accuracy": real_accuracy,
@@ -87,14 +90,6 @@ def evaluate(options, given=()):
             "per_class_diversity": real_diversity_per_class,
         },
     }
-    if conditional:
-        result["conditional_accuracy"] = metrics.conditional_accuracy(fake_pred, labels)
-        result["per_class_accuracy"] = metrics.per_class_accuracy(fake_pred, labels)
-        result["diversity"], result["per_class_diversity"] = metrics.intra_class_diversity(
-            fake_features, labels)
-    else:  # No requested class: group the samples by the class the judge sees.
-        result["diversity"], result["per_class_diversity"] = metrics.intra_class_diversity(
-            fake_features, fake_pred)
     files.write_json(os.path.join(output_dir, METRICS_FILE), result)
 
     real = result["real"]
@@ -107,7 +102,7 @@ def evaluate(options, given=()):
           f"{len(labels)} generated): {result['frechet_distance']:.4f} "
           f"(real: {real['frechet_distance']:.4f})")
     print(f"intra-class diversity (mean pairwise feature distance): "
-          f"{_format(result['diversity'])} (real: {_format(real['diversity'])})")
+          f"{_format(diversity)} (real: {_format(real['diversity'])})")
     print(f"wrote {os.path.join(output_dir, METRICS_FILE)}", flush=True)
     return result
 

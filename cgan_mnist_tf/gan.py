@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from cgan_mnist_tf import augment, losses, models
-from pix2pix_tf.common import distribute, optimizers
+from pix2pix_tf.common import distribute
 from pix2pix_tf.common.nonfinite import NonFiniteWatch
 
 METRICS = ("d_loss", "g_loss", "d_x", "d_g_z")
@@ -21,12 +21,9 @@ Batch = tuple[TensorLike, TensorLike] | tuple[TensorLike, TensorLike, dict[str, 
 
 
 class ConditionalGAN(keras.Model):
-    """Trains `discriminator` and `generator` against each other.
-
-    With conditional=True both take the digit label as a second input; the fake
-    labels are drawn uniformly from 0..num_classes-1. With conditional=False the
-    same steps train a plain GAN and labels are ignored.
-    """
+    """Trains `discriminator` and `generator` against each other; with
+    conditional=True both take the digit label as a second input, otherwise
+    the same steps train a plain GAN and labels are ignored."""
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, latent_dim: int,
                  conditional: bool = True, num_classes: int = 10, loss: str = "bce",
@@ -47,9 +44,8 @@ class ConditionalGAN(keras.Model):
         self.conditional = conditional
         self.num_classes = num_classes
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRICS}
-        # The noise and the DiffAugment draws of the steps come from these
-        # generators, whose states a checkpoint holds (checkpoints.random_states):
-        # a resumed run draws what an uninterrupted one would.
+        # Their states are in the checkpoint (checkpoints.random_states): a resumed
+        # run draws the noise and DiffAugment's draws an uninterrupted one would.
         self.noise_seed = keras.random.SeedGenerator(name="noise_seed")
         self.augment_seed = keras.random.SeedGenerator(name="augment_seed")
         self.nonfinite = NonFiniteWatch()
@@ -61,23 +57,22 @@ class ConditionalGAN(keras.Model):
 
     def compile(self, discriminator_optimizer: keras.optimizers.Optimizer,
                 generator_optimizer: keras.optimizers.Optimizer, **kwargs: typing.Any) -> None:
+        """Sets the optimizers and creates their slots now, so a checkpoint restore can fill them."""
         super().compile(**kwargs)
         self.discriminator_optimizer = discriminator_optimizer
         self.generator_optimizer = generator_optimizer
+        discriminator_optimizer.build(self.discriminator.trainable_variables)
+        generator_optimizer.build(self.generator.trainable_variables)
 
     def generate(self, z: TensorLike, labels: TensorLike, training: bool = False) -> tf.Tensor:
-        """G(z, y); float32 images whatever the layers' compute dtype.
-
-        Outside training the EMA generator draws them, when there is one.
-        """
+        """G(z, y) as float32 images; outside training from the EMA generator, if any."""
         z, labels = tf.convert_to_tensor(z), tf.convert_to_tensor(labels)
         inputs = [z, labels] if self.conditional else z
         generator = self.generator if training or self.ema_generator is None else self.ema_generator
         return tf.cast(generator(inputs, training=training), tf.float32)
 
     def discriminate(self, images: TensorLike, labels: TensorLike, training: bool = False) -> tf.Tensor:
-        """D(x, y) on the DiffAugment-ed images during training (DiffAugment's rule:
-        every image D sees in training, real or generated, for D's step and G's)."""
+        """D(x, y); in training of DiffAugment-ed images (real or generated, in D's step and G's)."""
         images, labels = tf.convert_to_tensor(images), tf.convert_to_tensor(labels)
         if training and self.diffaugment:
             images = augment.diff_augment(images, self.diffaugment, seed=self.augment_seed)
@@ -92,13 +87,11 @@ class ConditionalGAN(keras.Model):
         return z, labels
 
     def train_step(self, data: Batch) -> dict[str, tf.Tensor]:
-        """One D step then one G step on a batch (real images, real labels).
+        """One D step then one G step on a batch (real images, real labels[, noise]).
 
-        The batch may carry a third element, the noise of the step as a dict
-        of NOISE_KEYS (z and labels for D's fakes, z and labels for G's step),
-        instead of drawing it here: for reproducible steps (tests, comparing
-        devices or compilers). Under a tf.distribute strategy it runs on each
-        replica's part of the global batch.
+        The noise, a dict of NOISE_KEYS, is drawn here unless the batch brings
+        it (reproducible steps: tests, comparing devices or compilers). Under a
+        tf.distribute strategy it runs on each replica's part of the global batch.
         """
         real_images, real_labels = data[0], data[1]
         batch_size = tf.shape(real_images)[0]
@@ -109,56 +102,58 @@ class ConditionalGAN(keras.Model):
         # each replica's mean losses by its share of the global batch, so the
         # sum is the gradient of the global batch's mean (None on one replica).
         share = distribute.replica_share(batch_size)
-
-        # 1. The discriminator: real (x, y) -> 1, (G(z, y'), y') -> 0.
-        fake_images = self.generate(noise["d_z"], noise["d_labels"], training=True)
-        with tf.GradientTape() as tape:
-            real_logits = self.discriminate(real_images, real_labels, training=True)
-            fake_logits = self.discriminate(fake_images, noise["d_labels"], training=True)
-            d_loss = _scaled(self.d_loss_fn(real_logits, fake_logits), share)
-            # float16 (a LossScaleOptimizer): scaled against underflow, unscaled
-            # by apply_gradients; otherwise the identity.
-            scaled = self.discriminator_optimizer.scale_loss(d_loss)
-        variables = self.discriminator.trainable_variables
-        self.discriminator_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
-
-        # 2. The generator: make D label fresh samples 1.
-        with tf.GradientTape() as tape:
-            gen_images = self.generate(noise["g_z"], noise["g_labels"], training=True)
-            gen_logits = self.discriminate(gen_images, noise["g_labels"], training=True)
-            g_loss = _scaled(self.g_loss_fn(gen_logits), share)
-            scaled = self.generator_optimizer.scale_loss(g_loss)
-        variables = self.generator.trainable_variables
-        self.generator_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        d_loss, d_logs = self._minimize(self.discriminator_optimizer, self.discriminator, share,
+                                        self.d_step_loss, real_images, real_labels, noise)
+        g_loss, g_logs = self._minimize(self.generator_optimizer, self.generator, share,
+                                        self.g_step_loss, noise)
         if self.ema_generator is not None:
             self.update_ema()
+        return self.log_step(d_loss, g_loss, share, **d_logs, **g_logs)
 
-        return self.log_step(d_loss, g_loss, real_logits, fake_logits, share)
+    def d_step_loss(self, real_images: tf.Tensor, real_labels: tf.Tensor,
+                    noise: dict[str, TensorLike]) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+        """D's loss, real (x, y) -> 1 and (G(z, y'), y') -> 0, and its logs D(x), D(G(z))."""
+        fake_images = tf.stop_gradient(self.generate(noise["d_z"], noise["d_labels"], training=True))
+        real_logits = self.discriminate(real_images, real_labels, training=True)
+        fake_logits = self.discriminate(fake_images, noise["d_labels"], training=True)
+        return self.d_loss_fn(real_logits, fake_logits), _beliefs(real_logits, fake_logits)
 
-    def log_step(self, d_loss: tf.Tensor, g_loss: tf.Tensor, real_logits: tf.Tensor,
-                 fake_logits: tf.Tensor, share: tf.Tensor | None,
-                 **extra: tf.Tensor) -> dict[str, tf.Tensor]:
-        """The step's logs (running means of the epoch): the losses, D(x) and
-        D(G(z)) and `extra` values, over the global batch; notes non-finite losses."""
+    def g_step_loss(self, noise: dict[str, TensorLike]) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+        """G's loss: make D label fresh samples 1; no logs of its own."""
+        gen_images = self.generate(noise["g_z"], noise["g_labels"], training=True)
+        return self.g_loss_fn(self.discriminate(gen_images, noise["g_labels"], training=True)), {}
+
+    @staticmethod
+    def _minimize(optimizer, network, share, loss_fn, *args):
+        """One step of `optimizer` on `network` down loss_fn(*args)'s loss, weighted
+        by `share`; returns (that weighted loss, loss_fn's logs)."""
+        with tf.GradientTape() as tape:
+            loss, logs = loss_fn(*args)
+            loss = _scaled(loss, share)
+            # float16 (a LossScaleOptimizer): scaled against underflow, unscaled
+            # by apply_gradients; otherwise the identity.
+            scaled = optimizer.scale_loss(loss)
+        variables = network.trainable_variables
+        optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        return loss, logs
+
+    def log_step(self, d_loss: tf.Tensor, g_loss: tf.Tensor, share: tf.Tensor | None,
+                 **values: tf.Tensor) -> dict[str, tf.Tensor]:
+        """The step's logs (running means of the epoch): the losses and `values`,
+        over the global batch; notes non-finite losses."""
         self.nonfinite.note(self.generator_optimizer.iterations, [d_loss, g_loss])
         values = {"d_loss": d_loss, "g_loss": g_loss,
-                  "d_x": _scaled(losses.mean_probability(real_logits), share),
-                  "d_g_z": _scaled(losses.mean_probability(fake_logits), share),
-                  **{name: _scaled(value, share) for name, value in extra.items()}}
+                  **{name: _scaled(value, share) for name, value in values.items()}}
         if share is not None:  # Every replica logs the global batch's values.
             values = distribute.sum_over_replicas(values)
         for name, value in values.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
-
     def update_ema(self) -> None:
-        """ema <- d * ema + (1 - d) * weights, every weight (batch-norm statistics too).
-
-        d = min(ema_decay, (1 + t) / (10 + t)) at generator step t, as
-        tf.train.ExponentialMovingAverage's num_updates: early on the average
-        follows the weights instead of holding on to the initial ones.
-        """
+        """ema <- d * ema + (1 - d) * weights, batch-norm statistics too, with
+        d = min(ema_decay, (1 + t) / (10 + t)) at step t (ExponentialMovingAverage's
+        num_updates): early on the average follows the weights, not their start."""
         step = tf.cast(self.generator_optimizer.iterations, tf.float32)
         decay = tf.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
         for average, weight in zip(self.ema_generator.weights, self.generator.weights):
@@ -172,29 +167,18 @@ STAGE_METRICS = ("d1_loss", "g1_loss", "d2_loss", "g2_loss", "consistency")
 class StackGAN(ConditionalGAN):
     """StackGAN (Zhang et al. 2017) on digits, with models.build("stackgan")'s networks.
 
-    Stage I draws a rough 16x16 digit from the label and z; stage II takes
-    that image and the label again, encodes it, and draws the digit at 64x64.
-    Each stage has its discriminator (models.StackDiscriminator: the image's
-    size picks it), trained with the paper's matching-aware loss: real images
-    with a wrong label count as fake beside the generated ones. The real
-    64x64 targets are the training digits resized to 64x64 (the data
-    pipeline); stage I's are those resized to 16x16 with an antialiasing filter.
-
-    Training: both stages every step, stage II on stage I's outputs of that
-    step through tf.stop_gradient: stage II's loss never moves stage I (as in
-    the paper, which trains them one after the other), while one train step
-    serves the whole run, with no phase to switch or to save. The paper's
-    conditioning augmentation is left out: ten discrete labels have no
-    embedding manifold to smooth, and z brings the variation.
-
-    One addition to the paper: stage II's loss also has `consistency` x the
-    mean L1 distance between its image shrunk to 16x16 and the stage-I image
-    it redraws, which keeps stage II from ignoring its input and collapsing
-    onto the ten labels (docs/cgan.md).
-
-    One optimizer per side holds both stages (Adam is per weight, so this is
-    two Adams of the same settings); d_loss and g_loss are the sums of the
-    stages' losses, d_x and D(G(z)) are stage II's.
+    Stage I draws a rough 16x16 digit from the label and z; stage II redraws it
+    at 64x64 from that image and the label. Each stage has its discriminator
+    (models.StackDiscriminator: the image's size picks it), trained with the
+    paper's matching-aware loss: real images with a wrong label count as fake.
+    Both stages train every step, stage II on stage I's outputs through
+    tf.stop_gradient, so its loss never moves stage I (the paper trains them
+    one after the other). Left out: the paper's conditioning augmentation (ten
+    discrete labels have no embedding manifold to smooth). Added: stage II's
+    loss has `consistency` x the mean L1 distance between its image shrunk to
+    16x16 and the stage-I image, which keeps stage II from ignoring its input
+    and collapsing onto the ten labels (docs/cgan.md). One optimizer per side
+    holds both stages; d_loss and g_loss sum the stages', d_x and d_g_z are stage II's.
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, latent_dim: int,
@@ -237,50 +221,28 @@ class StackGAN(ConditionalGAN):
         g2_loss = self.g_loss_fn(self.discriminate(high, labels, training=True))
         return g1_loss, g2_loss + self.consistency * distance, distance
 
-    def train_step(self, data: Batch) -> dict[str, tf.Tensor]:
-        """One D step (both stages) then one G step (both stages) on a batch
-        (64x64 real images, labels[, noise dict of NOISE_KEYS, as ConditionalGAN's])."""
-        real_images, real_labels = data[0], data[1]
-        batch_size = tf.shape(real_images)[0]
-        noise = data[2] if len(data) > 2 else None
-        if noise is None:
-            noise = dict(zip(NOISE_KEYS, self.sample_inputs(batch_size)
-                             + self.sample_inputs(batch_size)))
-        share = distribute.replica_share(batch_size)
-        reals = (stage1_images(real_images), real_images)
+    def d_step_loss(self, real_images: tf.Tensor, real_labels: tf.Tensor,
+                    noise: dict[str, TensorLike]) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+        """Each stage's D: (x, y) -> 1; (x, wrong y) and (G(z, y'), y') -> 0 (64x64 reals)."""
         # A wrong label for each real image: its own shifted by 1..num_classes-1.
-        shift = keras.random.randint((batch_size,), 1, self.num_classes, dtype="int32",
-                                     seed=self.noise_seed)
+        shift = keras.random.randint((tf.shape(real_images)[0],), 1, self.num_classes,
+                                     dtype="int32", seed=self.noise_seed)
         wrong_labels = (tf.cast(real_labels, tf.int32) + shift) % self.num_classes
-
-        # 1. Each stage's discriminator: (x, y) -> 1; (x, wrong y) and (G(z, y'), y') -> 0.
         fakes = self.generate_stages(noise["d_z"], noise["d_labels"], training=True)
-        with tf.GradientTape() as tape:
-            stage_d_losses, real_logits, fake_logits = [], None, None
-            for real, fake in zip(reals, fakes):
-                real_logits = self.discriminate(real, real_labels, training=True)
-                wrong_logits = self.discriminate(real, wrong_labels, training=True)
-                fake_logits = self.discriminate(fake, noise["d_labels"], training=True)
-                stage_d_losses.append(self.d_loss_fn(real_logits, wrong_logits, fake_logits))
-            d_loss = _scaled(tf.add_n(stage_d_losses), share)
-            scaled = self.discriminator_optimizer.scale_loss(d_loss)
-        variables = self.discriminator.trainable_variables
-        self.discriminator_optimizer.apply_gradients(
-            zip(tape.gradient(scaled, variables), variables))
+        stage_losses = []
+        for real, fake in zip((stage1_images(real_images), real_images), fakes):
+            real_logits = self.discriminate(real, real_labels, training=True)
+            wrong_logits = self.discriminate(real, wrong_labels, training=True)
+            fake_logits = self.discriminate(tf.stop_gradient(fake), noise["d_labels"], training=True)
+            stage_losses.append(self.d_loss_fn(real_logits, wrong_logits, fake_logits))
+        return tf.add_n(stage_losses), {"d1_loss": stage_losses[0], "d2_loss": stage_losses[1],
+                                        **_beliefs(real_logits, fake_logits)}
 
-        # 2. Both generators: make each stage's D label fresh samples 1.
-        with tf.GradientTape() as tape:
-            *stage_g_losses, distance = self.generator_losses(noise["g_z"], noise["g_labels"])
-            g_loss = _scaled(tf.add_n(stage_g_losses), share)
-            scaled = self.generator_optimizer.scale_loss(g_loss)
-        variables = self.generator.trainable_variables
-        self.generator_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
-        if self.ema_generator is not None:
-            self.update_ema()
-
-        return self.log_step(d_loss, g_loss, real_logits, fake_logits, share, **dict(zip(
-            STAGE_METRICS, (stage_d_losses[0], stage_g_losses[0], stage_d_losses[1],
-                            stage_g_losses[1], distance))))
+    def g_step_loss(self, noise: dict[str, TensorLike]) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+        """Both generators: make each stage's D label fresh samples 1."""
+        g1_loss, g2_loss, distance = self.generator_losses(noise["g_z"], noise["g_labels"])
+        return tf.add_n([g1_loss, g2_loss]), {"g1_loss": g1_loss, "g2_loss": g2_loss,
+                                              "consistency": distance}
 
 
 def stage1_images(images: TensorLike) -> tf.Tensor:
@@ -289,60 +251,9 @@ def stage1_images(images: TensorLike) -> tf.Tensor:
     return tf.image.resize(tf.cast(images, tf.float32), size, antialias=True)
 
 
+def _beliefs(real_logits, fake_logits):
+    return {"d_x": losses.mean_probability(real_logits), "d_g_z": losses.mean_probability(fake_logits)}
+
+
 def _scaled(value, share):
     return value if share is None else value * share
-
-
-def fixed_noise(batch_size: int, latent_dim: int, seed: int = 0,
-                num_classes: int = 10) -> dict[str, np.ndarray]:
-    """A train_step noise dict (NOISE_KEYS) of numpy arrays drawn from `seed`."""
-    rng = np.random.default_rng(seed)
-    noise = {}
-    for prefix in ("d", "g"):
-        noise[f"{prefix}_z"] = rng.standard_normal((batch_size, latent_dim)).astype(np.float32)
-        noise[f"{prefix}_labels"] = rng.integers(0, num_classes, batch_size).astype(np.int32)
-    return noise
-
-
-def make_optimizers(lr: float = 2e-4, beta1: float = 0.5,
-                    fused: bool = False) -> tuple[keras.optimizers.Optimizer, keras.optimizers.Optimizer]:
-    """Adam for D and for G, as in the papers' recipe; fused: pix2pix_tf's
-    FusedAdam (the same update and checkpoints in one kernel per variable)."""
-    return (optimizers.adam(lr, beta1, fused), optimizers.adam(lr, beta1, fused))
-
-
-def build_gan(model: str, conditional: bool, latent_dim: int, loss: str = "bce",
-              diffaugment: typing.Iterable[str] = (), ema_decay: float = 0.0, dropout: bool = True,
-              sync_batchnorm: bool = False, stackgan_consistency: float = 10.0) -> ConditionalGAN:
-    """A ConditionalGAN of models.build's networks (a StackGAN for the
-    conditional stackgan), with an EMA generator when ema_decay > 0.
-
-    Args:
-        model, conditional, latent_dim, dropout, sync_batchnorm: as models.build.
-        loss: a key of losses.LOSSES.
-        diffaugment: choices.POLICIES names applied to every image D trains on.
-        ema_decay: decay of the generator's moving average; 0 builds none.
-        stackgan_consistency: StackGAN's weight of stage II's L1 distance to stage I.
-    """
-    def networks():
-        return models.build(model, conditional, latent_dim, dropout=dropout,
-                            sync_batchnorm=sync_batchnorm)
-    generator, discriminator = networks()
-    extra = {}
-    gan_class = ConditionalGAN
-    if model == "stackgan" and conditional:
-        gan_class, extra = StackGAN, {"consistency": stackgan_consistency}
-    ema = None
-    if ema_decay:
-        ema = networks()[0]
-        ema.set_weights(generator.get_weights())  # The average starts at the initial weights.
-        ema.trainable = False
-    return gan_class(generator, discriminator, latent_dim, conditional=conditional,
-                     loss=loss, diffaugment=diffaugment, ema_generator=ema, ema_decay=ema_decay,
-                     **extra)
-
-
-def build_optimizers(gan: ConditionalGAN) -> None:
-    """Creates the optimizers' slots now, so a checkpoint restore can fill them."""
-    gan.discriminator_optimizer.build(gan.discriminator.trainable_variables)
-    gan.generator_optimizer.build(gan.generator.trainable_variables)

@@ -9,28 +9,20 @@ import numpy as np
 from pix2pix_tf.common import files
 from pix2pix_tf.common.errors import UserError
 
-_UNSIGNED_BYTE = 0x08
+UNSIGNED_BYTE = 0x08
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def _read_bytes(path):
+def read_idx(path):
+    """An IDX file of unsigned bytes as a uint8 array of its shape; a header
+    that is not IDX or disagrees with the data's size is a UserError."""
     try:
         raw = files.read_bytes(path)
         if raw[:2] == _GZIP_MAGIC:
             raw = gzip.decompress(raw)
     except (OSError, EOFError, zlib.error) as e:
         raise UserError(f"cannot read {path}: {e}") from e
-    return raw
-
-
-def read_idx(path):
-    """Reads an IDX file of unsigned bytes into a uint8 array of its shape.
-
-    A header that is not IDX, or whose dimensions disagree with the size of
-    the data, is a UserError naming the file.
-    """
-    raw = _read_bytes(path)
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != _UNSIGNED_BYTE or not 1 <= raw[3] <= 4:
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != UNSIGNED_BYTE or not 1 <= raw[3] <= 4:
         raise UserError(f"{path} is not an IDX file of unsigned bytes "
                         f"(header starts {raw[:4].hex() or 'empty'}, expected 000008 and 1-4 dimensions)")
     ndim = raw[3]
@@ -44,17 +36,3 @@ def read_idx(path):
                         f"but the file holds {len(raw) - header_size} bytes of data")
     return np.frombuffer(raw, np.uint8, offset=header_size).reshape(shape)
 
-
-def encode_idx(array):
-    """uint8 array -> bytes of an IDX file (used to write test files)."""
-    array = np.ascontiguousarray(array, dtype=np.uint8)
-    header = bytes([0, 0, _UNSIGNED_BYTE, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    return header + array.tobytes()
-
-
-def write_idx(path, array, compress=None):
-    """Writes an IDX file; gzip-compressed if `compress`, or if the name ends in .gz."""
-    data = encode_idx(array)
-    if compress or (compress is None and path.endswith(".gz")):
-        data = gzip.compress(data)
-    files.write_atomic(path, data)

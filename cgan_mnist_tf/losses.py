@@ -5,31 +5,27 @@ from __future__ import annotations
 import tensorflow as tf
 
 
-def _bce(labels, logits):
+def _bce(logits, real):
+    """Mean cross-entropy of `logits` against the label 1 (real) or 0."""
+    labels = tf.ones_like(logits) if real else tf.zeros_like(logits)
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
 
 
 def discriminator_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
     """Real images labelled 1, generated ones 0; the two halves averaged."""
-    real = _bce(tf.ones_like(real_logits), real_logits)
-    fake = _bce(tf.zeros_like(fake_logits), fake_logits)
-    return 0.5 * (real + fake)
+    return 0.5 * (_bce(real_logits, True) + _bce(fake_logits, False))
 
 
 def generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
     """The non-saturating loss: G wants D to label its samples 1."""
-    return _bce(tf.ones_like(fake_logits), fake_logits)
+    return _bce(fake_logits, True)
 
 
 def matching_aware_discriminator_loss(real_logits: tf.Tensor, wrong_logits: tf.Tensor,
                                       fake_logits: tf.Tensor) -> tf.Tensor:
-    """StackGAN's (after GAN-INT-CLS): real images with their labels -> 1; real
-    images with a wrong label and generated ones -> 0, the two averaged:
-    bce(real, 1) + (bce(wrong, 0) + bce(fake, 0)) / 2. The wrong pairs teach D
-    the match of image and label, not only realism."""
-    wrong = _bce(tf.zeros_like(wrong_logits), wrong_logits)
-    fake = _bce(tf.zeros_like(fake_logits), fake_logits)
-    return _bce(tf.ones_like(real_logits), real_logits) + 0.5 * (wrong + fake)
+    """StackGAN's (after GAN-INT-CLS): bce(real, 1) + (bce(wrong label, 0) + bce(fake, 0)) / 2;
+    the real images with a wrong label teach D the match of image and label."""
+    return _bce(real_logits, True) + 0.5 * (_bce(wrong_logits, False) + _bce(fake_logits, False))
 
 
 def mean_probability(logits: tf.Tensor) -> tf.Tensor:

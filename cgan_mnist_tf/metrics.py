@@ -28,12 +28,9 @@ def _sqrt_psd(matrix):
 
 
 def frechet_distance(features_a, features_b):
-    """||mu_a - mu_b||^2 + Tr(C_a + C_b - 2 (C_a C_b)^(1/2)) of two (N, D) feature sets.
-
-    Tr((C_a C_b)^(1/2)) is the sum of the square roots of the eigenvalues of the
-    symmetric C_a^(1/2) C_b C_a^(1/2), which stays real and stable when the
-    covariances are singular (ReLU features often are).
-    """
+    """||mu_a - mu_b||^2 + Tr(C_a + C_b - 2 (C_a C_b)^(1/2)) of two (N, D) feature sets;
+    the trace root through the symmetric C_a^(1/2) C_b C_a^(1/2), real and stable
+    when the covariances are singular (ReLU features often are)."""
     a = np.asarray(features_a, np.float64)
     b = np.asarray(features_b, np.float64)
     mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)

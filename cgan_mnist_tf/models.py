@@ -19,10 +19,9 @@ if typing.TYPE_CHECKING:
 
 MNIST_SHAPE = (28, 28, 1)
 CONV_SHAPE = (32, 32, 1)
-# FLOP of a training step per weight of both networks, per image of the batch
-# (latent_dim 100; "gan": the plain GAN): what --mixed_precision auto weighs
-# (common.precision.MIN_BF16_FLOPS_PER_WEIGHT). Counted by benchmarks/cgan_bench.py's
-# FLOP count over count_params(); its test checks them against it.
+# FLOP of a training step per weight of both networks, per image (latent_dim 100;
+# "gan": the plain GAN): what --mixed_precision auto weighs. benchmarks/cgan_bench.py
+# counts them, and its test checks these against it.
 STEP_FLOPS_PER_WEIGHT_PER_IMAGE = {"mlp": 11.0, "conv": 180.0, "dcgan_proj": 202.0,
                                    "stackgan": 592.0, "gan": 10.0}
 STAGE1_SHAPE = (16, 16, 1)  # StackGAN's stage I draws these...
@@ -31,14 +30,15 @@ STAGE1_GENERATOR = "stage1_generator"
 STAGE2_GENERATOR = "stage2_generator"
 
 
-def image_shape(model: str) -> tuple[int, int, int]:
-    return {"conv": CONV_SHAPE, "stackgan": STACKGAN_SHAPE}.get(model, MNIST_SHAPE)
+def _inputs(shape, name):
+    """The first input (noise or image) and the integer label."""
+    return keras.Input(shape, name=name), keras.Input((), dtype="int32", name="label")
 
 
-def _label_embedding(num_classes):
+def _label_embedding(num_classes, dim=None):
     # PyTorch's nn.Embedding starts from N(0, 1); Keras' default U(-0.05, 0.05)
     # would leave the label a whisper next to z and the 784 pixels.
-    return layers.Embedding(num_classes, num_classes,
+    return layers.Embedding(num_classes, dim or num_classes,
                             embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0))
 
 
@@ -65,8 +65,7 @@ def _dense_block(x, units, normalize=True, epsilon=0.8, momentum=0.9, sync_batch
 def mlp_generator(latent_dim: int = 100, num_classes: int = NUM_CLASSES,
                   sync_batchnorm: bool = False) -> keras.Model:
     """The CGAN generator of PyTorch-GAN's cgan.py: [embedding(y), z] -> 784 -> tanh."""
-    z = keras.Input((latent_dim,), name="z")
-    y = keras.Input((), dtype="int32", name="label")
+    z, y = _inputs((latent_dim,), "z")
     x = layers.Concatenate()([_label_embedding(num_classes)(y), z])
     x = _dense_block(x, 128, normalize=False)
     for units in (256, 512, 1024):
@@ -82,8 +81,7 @@ def mlp_discriminator(num_classes: int = NUM_CLASSES, dropout: float = 0.4) -> k
     dropout=0 builds the same weights without the dropout layers (for steps
     that must be reproducible, e.g. comparing devices or compilers).
     """
-    image = keras.Input(MNIST_SHAPE, name="image")
-    y = keras.Input((), dtype="int32", name="label")
+    image, y = _inputs(MNIST_SHAPE, "image")
     x = layers.Concatenate()([layers.Flatten()(image), _label_embedding(num_classes)(y)])
     x = layers.LeakyReLU(0.2)(layers.Dense(512)(x))
     for _ in range(2):
@@ -98,8 +96,7 @@ def mlp_discriminator(num_classes: int = NUM_CLASSES, dropout: float = 0.4) -> k
 def conv_generator(latent_dim: int = 100, num_classes: int = NUM_CLASSES,
                    sync_batchnorm: bool = False) -> keras.Model:
     """DCGAN-style: [z, one-hot(y)] as a 1x1 map -> 4x4x256 -> 8x8x128 -> 16x16x64 -> 32x32x1."""
-    z = keras.Input((latent_dim,), name="z")
-    y = keras.Input((), dtype="int32", name="label")
+    z, y = _inputs((latent_dim,), "z")
     x = layers.Concatenate()([z, ops.one_hot(y, num_classes)])
     x = layers.Reshape((1, 1, latent_dim + num_classes))(x)
     for filters, strides, padding in ((256, 1, "valid"), (128, 2, "same"), (64, 2, "same")):
@@ -112,8 +109,7 @@ def conv_generator(latent_dim: int = 100, num_classes: int = NUM_CLASSES,
 
 def conv_discriminator(num_classes: int = NUM_CLASSES, sync_batchnorm: bool = False) -> keras.Model:
     """[image, one-hot(y) as 10 constant maps] -> 16x16x32 -> 8x8x64 -> 4x4x128 -> 4x4 valid conv."""
-    image = keras.Input(CONV_SHAPE, name="image")
-    y = keras.Input((), dtype="int32", name="label")
+    image, y = _inputs(CONV_SHAPE, "image")
     label_maps = ops.one_hot(y, num_classes)[:, None, None, :] * ops.ones_like(image)
     x = layers.Concatenate()([image, label_maps])
     for filters in (32, 64, 128):
@@ -142,8 +138,7 @@ def dcgan_proj_generator(latent_dim: int = 100, num_classes: int = NUM_CLASSES, 
     -> upsample, conv3 w/2 (28x28) -> CBN, ReLU -> conv3 1 -> tanh. CBN: batch norm
     with a per-label scale and shift, so the label steers every block.
     """
-    z = keras.Input((latent_dim,), name="z")
-    y = keras.Input((), dtype="int32", name="label")
+    z, y = _inputs((latent_dim,), "z")
     x = layers.Concatenate()([z, _label_embedding(num_classes)(y)])
     x = layers.Reshape((7, 7, 2 * width))(layers.Dense(7 * 7 * 2 * width, use_bias=False)(x))
     x = layers.ReLU()(_conditional_batch_norm(x, y, num_classes, sync_batchnorm))
@@ -155,29 +150,22 @@ def dcgan_proj_generator(latent_dim: int = 100, num_classes: int = NUM_CLASSES, 
     return keras.Model([z, y], images, name="dcgan_proj_generator")
 
 
-def _sn(layer):
-    # Keras' SpectralNormalization rescales the kernel to spectral norm 1 (one
-    # power iteration) on every training call, in place.
-    return layers.SpectralNormalization(layer)
-
-
 def projection_discriminator(num_classes: int = NUM_CLASSES, width: int = 32) -> keras.Model:
     """Projection discriminator (Miyato & Koyama 2018), spectrally normalised, 28x28:
 
     image -> conv4/2 w (14x14) -> conv4/2 2w (7x7), LeakyReLU 0.1 -> flattened = phi(x)
     (7 x 7 x 2w features); logit = psi(phi(x)) + <embed(y), phi(x)>.
     """
-    image = keras.Input(MNIST_SHAPE, name="image")
-    y = keras.Input((), dtype="int32", name="label")
+    image, y = _inputs(MNIST_SHAPE, "image")
     x = image
     for filters in (width, 2 * width):
-        x = _sn(layers.Conv2D(filters, 4, 2, padding="same"))(x)
+        # The kernel rescaled to spectral norm 1 (one power iteration) on every training call.
+        x = layers.SpectralNormalization(layers.Conv2D(filters, 4, 2, padding="same"))(x)
         x = layers.LeakyReLU(0.1)(x)
-    # phi keeps where each feature is: summed over positions (the paper's
-    # ResNet head), the projection could not tell the digits apart
-    # (docs/cgan.md, "Every model under one judge").
+    # phi keeps where each feature is: summed over positions (the paper's ResNet
+    # head), the projection could not tell the digits apart (docs/cgan.md).
     features = layers.Flatten(dtype="float32", name="phi")(ops.cast(x, "float32"))
-    unconditional = _sn(layers.Dense(1, dtype="float32"))(features)
+    unconditional = layers.SpectralNormalization(layers.Dense(1, dtype="float32"))(features)
     embedded = layers.Embedding(num_classes, features.shape[-1], dtype="float32",
                                 name="projection")(y)
     projection = ops.sum(embedded * features, axis=-1, keepdims=True)
@@ -192,10 +180,8 @@ def stage1_generator(latent_dim: int = 100, num_classes: int = NUM_CLASSES, widt
     8x8x(2w), 16x16xw -> conv3 1 -> tanh: the paper's upsampling blocks (nearest
     upsampling, 3x3 convolution), the label where the paper puts the text: at the input.
     """
-    z = keras.Input((latent_dim,), name="z")
-    y = keras.Input((), dtype="int32", name="label")
-    label = layers.Embedding(num_classes, embedding_dim,
-                             embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0))(y)
+    z, y = _inputs((latent_dim,), "z")
+    label = _label_embedding(num_classes, embedding_dim)(y)
     x = layers.Dense(4 * 4 * 4 * width, use_bias=False)(layers.Concatenate()([z, label]))
     x = layers.Reshape((4, 4, 4 * width))(x)
     x = layers.ReLU()(_batch_norm(sync_batchnorm)(x))
@@ -226,13 +212,11 @@ def stage2_generator(num_classes: int = NUM_CLASSES, width: int = 16, embedding_
     BN, ReLU) to 16x16x(2w), 32x32xw, 64x64x(w/2) -> conv3 1 -> tanh. No noise:
     as in the paper, stage II's randomness is the stage-I image's.
     """
-    low = keras.Input(STAGE1_SHAPE, name="stage1_image")
-    y = keras.Input((), dtype="int32", name="label")
+    low, y = _inputs(STAGE1_SHAPE, "stage1_image")
     x = layers.ReLU()(layers.Conv2D(width, 3, padding="same")(low))
     x = layers.Conv2D(4 * width, 4, 2, padding="same", use_bias=False)(x)
     x = layers.ReLU()(_batch_norm(sync_batchnorm)(x))
-    label = layers.Embedding(num_classes, embedding_dim,
-                             embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0))(y)
+    label = _label_embedding(num_classes, embedding_dim)(y)
     label_maps = label[:, None, None, :] * ops.ones_like(x[..., :1])
     x = layers.Concatenate()([x, ops.cast(label_maps, x.dtype)])
     x = layers.Conv2D(4 * width, 3, padding="same", use_bias=False)(x)
@@ -249,12 +233,9 @@ def stage2_generator(num_classes: int = NUM_CLASSES, width: int = 16, embedding_
 
 def stackgan_generator(latent_dim: int = 100, num_classes: int = NUM_CLASSES,
                        sync_batchnorm: bool = False) -> keras.Model:
-    """[z, y] -> stage I (16x16) -> stage II with y again -> 64x64: what sampling draws.
-
-    The stages are its layers STAGE1_GENERATOR and STAGE2_GENERATOR.
-    """
-    z = keras.Input((latent_dim,), name="z")
-    y = keras.Input((), dtype="int32", name="label")
+    """[z, y] -> stage I (16x16) -> stage II with y again -> 64x64: what sampling
+    draws; the stages are its layers STAGE1_GENERATOR and STAGE2_GENERATOR."""
+    z, y = _inputs((latent_dim,), "z")
     stage1 = stage1_generator(latent_dim, num_classes, sync_batchnorm=sync_batchnorm)
     stage2 = stage2_generator(num_classes, sync_batchnorm=sync_batchnorm)
     return keras.Model([z, y], stage2([stage1([z, y]), y]), name="stackgan_generator")
@@ -271,16 +252,14 @@ def stage_discriminator(shape: tuple[int, int, int], filters: tuple[int, ...], n
     discriminator: the condition joins the image features at the lowest
     resolution.
     """
-    image = keras.Input(shape, name="image")
-    y = keras.Input((), dtype="int32", name="label")
+    image, y = _inputs(shape, "image")
     x = image
     for i, channels in enumerate(filters):
         x = layers.Conv2D(channels, 4, 2, padding="same", use_bias=i == 0)(x)
         if i:  # As in DCGAN, no batch norm on the input layer.
             x = _batch_norm(sync_batchnorm)(x)
         x = layers.LeakyReLU(0.2)(x)
-    label = layers.Embedding(num_classes, embedding_dim,
-                             embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0))(y)
+    label = _label_embedding(num_classes, embedding_dim)(y)
     label_maps = label[:, None, None, :] * ops.ones_like(x[..., :1])
     x = layers.Concatenate()([x, ops.cast(label_maps, x.dtype)])
     x = layers.Conv2D(filters[-1], 1, use_bias=False)(x)
@@ -334,10 +313,8 @@ def gan_discriminator() -> keras.Model:
 
 def build(model: str = "mlp", conditional: bool = True, latent_dim: int = 100, dropout: bool = True,
           sync_batchnorm: bool = False) -> tuple[keras.Model, keras.Model]:
-    """(generator, discriminator) for `--model` and `--conditional`.
-
-    The layers compute in the current Keras dtype policy (float32, or bfloat16
-    under mixed_bfloat16); the discriminators' logits are float32 either way.
+    """(generator, discriminator) for `--model` and `--conditional`, computing in
+    the current dtype policy (the discriminators' logits float32 either way).
     dropout=False leaves out the mlp discriminator's dropout (the only dropout);
     sync_batchnorm: batch norm over the global batch of all replicas.
     """
@@ -363,6 +340,8 @@ def step_flops_per_weight(model: str, conditional: bool, batch_size: int) -> flo
     return STEP_FLOPS_PER_WEIGHT_PER_IMAGE[model if conditional else "gan"] * batch_size
 
 
-def output_shape(model: str, conditional: bool) -> tuple[int, int, int]:
+def output_shape(model: str, conditional: bool = True) -> tuple[int, int, int]:
     """The image shape the built generator produces (the plain GAN is always 28x28)."""
-    return image_shape(model) if conditional else MNIST_SHAPE
+    if not conditional:
+        return MNIST_SHAPE
+    return {"conv": CONV_SHAPE, "stackgan": STACKGAN_SHAPE}.get(model, MNIST_SHAPE)

@@ -1,9 +1,5 @@
-"""The options of cgan_mnist_tf: every option, its one default and kind, and
-the rules for reading them back from a run's options.json.
-
-`Options` is the one home of each option: main.py makes the flags from it,
-Python code builds it directly, and options.json is its saved form.
-"""
+"""The options of cgan_mnist_tf (`Options`: the flags, Python's and options.json's
+one home of each option) and their checks."""
 
 import dataclasses
 import typing
@@ -44,8 +40,7 @@ class Options(common_options.SpeedOptions, common_options.DistributeOptions,
                               "weights that samples, generate and eval use (0: none).", MODEL)
     loss: str = option("hinge", "dcgan_proj: hinge, or bce (the non-saturating loss of the "
                        "articles' models).", TRAINING, choices=("hinge", "bce"))
-    # none: at 50 epochs on mnist_5k translation,cutout scored worse on every
-    # figure (docs/cgan.md, "Every model under one judge"); kept as a flag for less data.
+    # none by default: see docs/cgan.md, "Every model under one judge".
     diffaugment: str = option("none", "dcgan_proj: DiffAugment of every image D sees, real and "
                               "generated: a comma-separated subset of color, translation, "
                               "cutout, or none.", TRAINING)
@@ -82,8 +77,7 @@ class Options(common_options.SpeedOptions, common_options.DistributeOptions,
     def unused_options(values: dict[str, typing.Any]) -> tuple[str, ...]:
         """The options the model of `values` (an options.json) never uses:
         not carried over or reported when a run resumes."""
-        faithful = values.get("model") in FAITHFUL_MODELS or not values.get("conditional", True)
-        return SMALL_DATA_KEYS if faithful else ()
+        return SMALL_DATA_KEYS if _faithful(values.get("model"), values.get("conditional", True)) else ()
 
 
 # Options that fix the shape of the networks: taken from the checkpoint's options.json.
@@ -91,8 +85,7 @@ MODEL_KEYS = common_options.names(Options, MODEL)
 
 
 def check(options: Options) -> None:
-    """Raises UserError for a numeric option out of its range, in every mode:
-    a value that cannot be meant is an error, not a silent default."""
+    """UserError for a numeric option out of its range, in every mode."""
     common_options.check_positive(options, "epochs", "batch_size", "sample_interval",
                                   "latent_dim", "classifier_epochs")
     common_options.check_at_least(options, 0, "seed")  # Speed options: common.speed.check.
@@ -106,20 +99,24 @@ def check(options: Options) -> None:
 SMALL_DATA_KEYS = ("ema_decay", "loss", "diffaugment")
 
 
+def _faithful(model, conditional):
+    """Whether the run trains one of the articles' models, as the articles do."""
+    return model in FAITHFUL_MODELS or not conditional
+
+
 def small_data(options: Options) -> tuple[str, tuple[str, ...], float]:
     """(loss, DiffAugment policy, EMA decay) the run trains with: the options for
     dcgan_proj, the articles' recipe (bce, none, no EMA) for the faithful models."""
-    if options.conditional and options.model not in FAITHFUL_MODELS:
-        return options.loss, parse_policy(options.diffaugment), options.ema_decay
-    return "bce", (), 0.0
+    if _faithful(options.model, options.conditional):
+        return "bce", (), 0.0
+    return options.loss, parse_policy(options.diffaugment), options.ema_decay
 
 
 def check_small_data(options: Options, given: typing.AbstractSet[str]) -> None:
     """UserError for small-data options given to a faithful model or out of range,
     and for --stackgan_consistency given to another model."""
-    faithful = options.model in FAITHFUL_MODELS or not options.conditional
     mixed = sorted(key for key in SMALL_DATA_KEYS if key in given)
-    if faithful and mixed:
+    if _faithful(options.model, options.conditional) and mixed:
         raise UserError(f"--{', --'.join(mixed)}: only for --model dcgan_proj; the articles' "
                         "models (mlp, conv, stackgan, --noconditional) train as the articles do")
     if "stackgan_consistency" in given and (options.model != "stackgan"

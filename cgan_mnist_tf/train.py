@@ -1,7 +1,5 @@
-"""What a cgan_mnist_tf training run has of its own: its GAN, the digits, the
-sample grids and the GIF. `common.lifecycle` runs it (prepare, build,
-restore, loop, save), a checkpoint after every epoch.
-"""
+"""The recipe of a cgan_mnist_tf training run (its GAN, the digits, the samples),
+which `common.lifecycle` runs, with a checkpoint after every epoch."""
 
 from __future__ import annotations
 
@@ -16,7 +14,7 @@ import tensorflow as tf
 from cgan_mnist_tf import data, models, report
 from cgan_mnist_tf import gan as gan_lib
 from cgan_mnist_tf import options as cgan_options
-from pix2pix_tf.common import distribute, lifecycle, precision, speed
+from pix2pix_tf.common import distribute, lifecycle, optimizers, precision, speed
 
 Options = cgan_options.Options
 
@@ -28,23 +26,43 @@ def flops_per_weight(options: cgan_options.Options) -> float:
 
 def build_gan(options: cgan_options.Options, sync_batchnorm: bool = False,
               dropout: bool = True) -> gan_lib.ConditionalGAN:
-    """The ConditionalGAN of `options`, compiled with built optimizers (ready to restore into).
+    """The ConditionalGAN of `options` (a StackGAN for the conditional stackgan),
+    compiled (ready to restore into).
 
     Its layers compute in the --mixed_precision dtype the run uses (float32
     variables and logits either way; float16: the optimizers under loss
-    scaling). Call it under a strategy's scope to train with that strategy;
-    sync_batchnorm: batch norm over the global batch of the replicas.
-    dropout=False: no dropout (reproducible steps, for tests and comparisons).
+    scaling). Call it under a strategy's scope to train with that strategy.
+
+    Args:
+        options: the run's options.
+        sync_batchnorm: batch norm over the global batch of the replicas.
+        dropout: False leaves out dropout (reproducible steps, for tests and comparisons).
     """
     dtype = speed.used(options, "mixed_precision", flops_per_weight=flops_per_weight(options))
+    loss, diffaugment, ema_decay = cgan_options.small_data(options)
+
+    def networks():
+        return models.build(options.model, options.conditional, options.latent_dim, dropout=dropout,
+                            sync_batchnorm=sync_batchnorm)
+
     with precision.dtype_policy(dtype):
-        gan = gan_lib.build_gan(options.model, options.conditional, options.latent_dim,
-                                *cgan_options.small_data(options), dropout=dropout,
-                                sync_batchnorm=sync_batchnorm,
-                                stackgan_consistency=options.stackgan_consistency)
-    gan.compile(*(precision.wrap_optimizer(optimizer, dtype) for optimizer in
-                  gan_lib.make_optimizers(options.lr, options.beta1, options.fused_optimizer)))
-    gan_lib.build_optimizers(gan)
+        generator, discriminator = networks()
+        ema = None
+        if ema_decay:
+            ema = networks()[0]
+            ema.set_weights(generator.get_weights())  # The average starts at the initial weights.
+            ema.trainable = False
+        kwargs = dict(conditional=options.conditional, loss=loss, diffaugment=diffaugment,
+                      ema_generator=ema, ema_decay=ema_decay)
+        if options.model == "stackgan" and options.conditional:
+            gan_class, kwargs["consistency"] = gan_lib.StackGAN, options.stackgan_consistency
+        else:
+            gan_class = gan_lib.ConditionalGAN
+        gan = gan_class(generator, discriminator, options.latent_dim, **kwargs)
+    # Adam for D and for G, as in the papers' recipe.
+    gan.compile(*(precision.wrap_optimizer(optimizers.adam(options.lr, options.beta1,
+                                                           options.fused_optimizer), dtype)
+                  for _ in range(2)))
     return gan
 
 
@@ -59,10 +77,6 @@ def run_state(options: cgan_options.Options, gan: gan_lib.ConditionalGAN | None 
     return state
 
 
-def current_step(gan: gan_lib.ConditionalGAN) -> int:
-    return int(keras.ops.convert_to_numpy(gan.generator_optimizer.iterations))
-
-
 class CganRecipe(lifecycle.Recipe):
     """The MNIST GANs: the digits in memory, --epochs in all, a checkpoint each epoch."""
 
@@ -74,8 +88,7 @@ class CganRecipe(lifecycle.Recipe):
         cgan_options.check(options)
         cgan_options.check_small_data(options, given)
 
-    def flops_per_weight(self, options: Options) -> float:
-        return flops_per_weight(options)
+    flops_per_weight = staticmethod(flops_per_weight)
 
     def prepare(self, options: Options, strategy: tf.distribute.Strategy,
                 log: lifecycle.Log) -> lifecycle.Data:
@@ -88,14 +101,13 @@ class CganRecipe(lifecycle.Recipe):
                               "the training images as float32",
                               {"data_source": digits.source}, digits)
 
-    def build_model(self, options: Options, sync_batchnorm: bool = False) -> keras.Model:
-        return build_gan(options, sync_batchnorm)
+    build_model = staticmethod(build_gan)
 
     def state(self, run: lifecycle.Run) -> dict:
         return run_state(run.options, run.model)
 
     def current_step(self, run: lifecycle.Run) -> int:
-        return current_step(run.model)
+        return int(keras.ops.convert_to_numpy(run.model.generator_optimizer.iterations))
 
     def before_save(self, run: lifecycle.Run, step: int) -> None:
         run.state["epoch"].assign(step // run.steps_per_epoch)
@@ -130,17 +142,13 @@ class CganRecipe(lifecycle.Recipe):
 
     def finish(self, result: lifecycle.TrainResult, log: lifecycle.Log) -> None:
         result.outputs["gif"] = report.write_run_gif(result.output_dir)
-        done = epochs_text(result.epoch)
+        done = f"{result.epoch} epoch{'' if result.epoch == 1 else 's'}"
         if result.stopped:
             log(f"stopped by {result.stopped} at step {result.step} ({done} done); checkpoint "
                 f"saved in {result.output_dir}; resume with --checkpoint {result.output_dir}")
         else:
             log(f"trained to step {result.step} ({done}); checkpoint, samples and "
                 f"{report.GIF_NAME} in {result.output_dir}")
-
-
-def epochs_text(count: int) -> str:
-    return f"{count} epoch" if count == 1 else f"{count} epochs"
 
 
 RECIPE = CganRecipe()

@@ -7,7 +7,7 @@ from unittest import mock
 import numpy as np
 import tensorflow as tf
 
-from cgan_mnist_tf import data, idx
+from cgan_mnist_tf import data
 from pix2pix_tf.common.errors import UserError
 from tests.support import cgan as testing
 
@@ -28,8 +28,8 @@ class DataDirTest(tf.test.TestCase):
     def test_t10k_pair_alone_becomes_the_training_split(self):
         folder = os.path.join(self.get_temp_dir(), "t10k_only")
         images, labels = testing.tiny_digits(15)
-        idx.write_idx(os.path.join(folder, "t10k-images-idx3-ubyte.gz"), images)
-        idx.write_idx(os.path.join(folder, "t10k-labels-idx1-ubyte.gz"), labels)
+        testing.write_idx(os.path.join(folder, "t10k-images-idx3-ubyte.gz"), images)
+        testing.write_idx(os.path.join(folder, "t10k-labels-idx1-ubyte.gz"), labels)
         digits = data.load_data_dir(folder)
         self.assertEqual(len(digits.train_images), 15)
         self.assertIsNone(digits.test_images)
@@ -64,9 +64,9 @@ class DataDirTest(tf.test.TestCase):
         folder = testing.write_idx_dir(os.path.join(self.get_temp_dir(), "empty"), 10, 10)
         for split in ("train", "t10k"):
             with self.subTest(split):
-                idx.write_idx(os.path.join(folder, f"{split}-images-idx3-ubyte.gz"),
+                testing.write_idx(os.path.join(folder, f"{split}-images-idx3-ubyte.gz"),
                               np.zeros((0, 28, 28), np.uint8))
-                idx.write_idx(os.path.join(folder, f"{split}-labels-idx1-ubyte.gz"),
+                testing.write_idx(os.path.join(folder, f"{split}-labels-idx1-ubyte.gz"),
                               np.zeros((0,), np.uint8))
                 with self.assertRaisesRegex(UserError, f"{split}-images-idx3-ubyte.gz holds no images"):
                     data.load_data_dir(folder)

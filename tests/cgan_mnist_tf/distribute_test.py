@@ -41,7 +41,6 @@ def _one_step(strategy, optimizer, distributed, batch):
         gan = train.build_gan(options, sync_batchnorm=distributed, dropout=False)
         if optimizer == "sgd":
             gan.compile(keras.optimizers.SGD(1.0), keras.optimizers.SGD(1.0), jit_compile=False)
-            train.gan_lib.build_optimizers(gan)
     initial = [w.copy() for w in gan.generator.get_weights() + gan.discriminator.get_weights()]
     dataset = distribute.distribute_dataset(strategy, tf.data.Dataset.from_tensors(batch))
     step = distribute.replicated(strategy, tf.function(gan.train_step))
@@ -62,13 +61,12 @@ def cgan_mirrored(output_dir):
     is the gradient itself, so a wrong gradient scale shows in the weights, and
     with the Adam optimizers of a run. Then a 2-replica training run, resumed
     on one device."""
-    from cgan_mnist_tf import gan as gan_lib
     from cgan_mnist_tf import options as cgan_options
     from cgan_mnist_tf import train
 
     rng = np.random.default_rng(3)
     batch = (rng.uniform(-1, 1, (BATCH, 28, 28, 1)).astype(np.float32),
-             np.array([3, 8], np.int32), gan_lib.fixed_noise(BATCH, 8, seed=4))
+             np.array([3, 8], np.int32), testing.fixed_noise(BATCH, 8, seed=4))
     mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     results = {}
     for optimizer in ("sgd", "adam"):

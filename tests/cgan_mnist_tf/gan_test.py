@@ -7,6 +7,7 @@ import tensorflow as tf
 from cgan_mnist_tf import gan as gan_lib
 from cgan_mnist_tf import models
 from pix2pix_tf.common import options as common_options
+from tests.support import cgan as testing
 from tests.support import hardware
 
 
@@ -23,8 +24,7 @@ class ConditionalGANTest(tf.test.TestCase):
     def _gan(self, model, conditional):
         generator, discriminator = models.build(model, conditional, latent_dim=8)
         gan = gan_lib.ConditionalGAN(generator, discriminator, 8, conditional=conditional)
-        gan.compile(*gan_lib.make_optimizers(), jit_compile=False)
-        gan_lib.build_optimizers(gan)
+        gan.compile(*testing.adam_pair(), jit_compile=False)
         return gan
 
     def test_one_train_step_changes_both_networks(self):
@@ -96,7 +96,7 @@ class SpeedFlagsTest(tf.test.TestCase):
         source = train.build_gan(options, dropout=False)
         rng = np.random.default_rng(0)
         batch = (rng.uniform(-1, 1, (16, 28, 28, 1)).astype(np.float32),
-                 (np.arange(16) % 10).astype(np.int32), gan_lib.fixed_noise(16, 8, seed=1))
+                 (np.arange(16) % 10).astype(np.int32), testing.fixed_noise(16, 8, seed=1))
         plain, plain_weights = _step_results(options, source, batch)
         xla, xla_weights = _step_results(common_options.replace(options, jit_compile=True), source, batch)
         # The fused optimizer is compared on the unconditional GAN: it has no

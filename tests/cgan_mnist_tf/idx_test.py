@@ -15,13 +15,14 @@ class IdxTest(tf.test.TestCase):
         array = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
         for name in ("a-idx3-ubyte", "a-idx3-ubyte.gz"):
             path = os.path.join(self.get_temp_dir(), name)
-            idx.write_idx(path, array)
+            testing.write_idx(path, array)
             self.assertAllEqual(idx.read_idx(path), array)
         with open(os.path.join(self.get_temp_dir(), "a-idx3-ubyte.gz"), "rb") as f:
             self.assertEqual(f.read(2), b"\x1f\x8b")
 
     def test_header_is_big_endian(self):
-        self.assertEqual(idx.encode_idx(np.zeros((3,), np.uint8))[:8], b"\x00\x00\x08\x01\x00\x00\x00\x03")
+        self.assertEqual(testing.encode_idx(np.zeros((3,), np.uint8))[:8],
+                         b"\x00\x00\x08\x01\x00\x00\x00\x03")
 
     def test_corrupt_magic_is_a_user_error(self):
         path = os.path.join(self.get_temp_dir(), "bad-idx3-ubyte")
@@ -32,7 +33,7 @@ class IdxTest(tf.test.TestCase):
 
     def test_size_disagreeing_with_header_is_a_user_error(self):
         path = os.path.join(self.get_temp_dir(), "short-idx3-ubyte.gz")
-        data = idx.encode_idx(np.zeros((10, 28, 28), np.uint8))[:-5]
+        data = testing.encode_idx(np.zeros((10, 28, 28), np.uint8))[:-5]
         with open(path, "wb") as f:
             f.write(gzip.compress(data))
         with self.assertRaisesRegex(UserError, r"announces shape \(10, 28, 28\)"):
@@ -41,7 +42,7 @@ class IdxTest(tf.test.TestCase):
     def test_broken_gzip_is_a_user_error(self):
         path = os.path.join(self.get_temp_dir(), "broken.gz")
         with open(path, "wb") as f:
-            f.write(gzip.compress(idx.encode_idx(np.zeros((5, 5), np.uint8)))[:12])
+            f.write(gzip.compress(testing.encode_idx(np.zeros((5, 5), np.uint8)))[:12])
         with self.assertRaisesRegex(UserError, "cannot read .*broken.gz"):
             idx.read_idx(path)
 

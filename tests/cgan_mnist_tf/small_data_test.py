@@ -96,10 +96,10 @@ class DiffAugmentInTrainStepTest(tf.test.TestCase):
         generator = models.build("mlp", True, 8)[0]
         spy = SpyDiscriminator()
         gan = gan_lib.ConditionalGAN(generator, spy, 8, diffaugment=("cutout",))
-        gan.compile(*gan_lib.make_optimizers())
         images, labels = _batch(8)
-        spy([images, labels])  # Built first: Keras' build traces call() once.
+        spy([images, labels])  # Built first (Keras' build traces call() once), then compiled.
         spy.seen.clear()
+        gan.compile(*testing.adam_pair())
         gan.train_step((images, labels))
         # D's step sees the real batch, then the fakes; G's step its fresh fakes.
         self.assertLen(spy.seen, 3)
@@ -113,10 +113,10 @@ class DiffAugmentInTrainStepTest(tf.test.TestCase):
         generator = models.build("mlp", True, 8)[0]
         spy = SpyDiscriminator()
         gan = gan_lib.ConditionalGAN(generator, spy, 8)
-        gan.compile(*gan_lib.make_optimizers())
         images, labels = _batch(8)
-        spy([images, labels])  # Built first: Keras' build traces call() once.
+        spy([images, labels])  # Built first (Keras' build traces call() once), then compiled.
         spy.seen.clear()
+        gan.compile(*testing.adam_pair())
         gan.train_step((images, labels))
         self.assertAllClose(spy.seen[0][1], images)
 
@@ -124,24 +124,22 @@ class DiffAugmentInTrainStepTest(tf.test.TestCase):
 class EmaTest(tf.test.TestCase):
 
     def _gan(self, ema_decay=0.9):
-        gan = gan_lib.build_gan("dcgan_proj", True, 8, loss="hinge",
-                                diffaugment=("translation", "cutout"), ema_decay=ema_decay)
-        gan.compile(*gan_lib.make_optimizers())
-        gan_lib.build_optimizers(gan)
-        return gan
+        return train.build_gan(Options(model="dcgan_proj", latent_dim=8, loss="hinge",
+                                       diffaugment="translation,cutout", ema_decay=ema_decay,
+                                       fused_optimizer=False, mixed_precision="float32"))
 
     def test_ema_follows_the_weights_with_its_decay(self):
         gan = self._gan(0.9)
         initial = [w.numpy().copy() for w in gan.generator.weights]
         self.assertAllClose(initial[0], gan.ema_generator.weights[0])
         images, labels = _batch(8)
-        gan.train_step((images, labels, gan_lib.fixed_noise(8, 8)))
+        gan.train_step((images, labels, testing.fixed_noise(8, 8)))
         # Step 1: decay min(0.9, 2 / 11).
         decay = 2.0 / 11.0
         for before, weight, average in zip(initial, gan.generator.weights, gan.ema_generator.weights):
             self.assertAllClose(average, decay * before + (1 - decay) * weight.numpy(), atol=1e-6)
         for _ in range(3):
-            gan.train_step((images, labels, gan_lib.fixed_noise(8, 8)))
+            gan.train_step((images, labels, testing.fixed_noise(8, 8)))
         self.assertNotAllClose(gan.ema_generator.weights[0], gan.generator.weights[0])
         self.assertNotAllClose(gan.ema_generator.weights[0], initial[0])
 

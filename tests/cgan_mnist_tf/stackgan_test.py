@@ -98,7 +98,7 @@ class TrainStepTest(tf.test.TestCase):
     def _batch(self, n=8):
         rng = np.random.default_rng(1)
         return (rng.uniform(-1, 1, (n, 64, 64, 1)).astype(np.float32),
-                (np.arange(n) % 10).astype(np.int32), gan_lib.fixed_noise(n, LATENT))
+                (np.arange(n) % 10).astype(np.int32), testing.fixed_noise(n, LATENT))
 
     def test_one_step_trains_both_stages_of_both_sides(self):
         gan = self._gan()
